@@ -1,0 +1,58 @@
+# Sage 50 <-> Sage Sales Management connector.
+#   make demo   generate the demo Sage 50 company, start the SSM sandbox, run the sync, print what landed
+#   make test   install everything (uv, Python packages from uv.lock, unixODBC + SQLite ODBC driver), lint, test
+#   make dev    open the Dagster UI on the same defaults
+#   make bench  measure the connector against its limits and peers (docs/performance.md)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export DAGSTER_HOME := $(CURDIR)
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV ?= uv
+RUN := $(UV) run --frozen
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+uv:
+	@command -v $(UV) >/dev/null 2>&1 || { \
+	  echo "installing uv (not found on PATH)"; \
+	  python3 -m pip install --user --quiet uv 2>/dev/null \
+	  || python3 -m pip install --user --quiet --break-system-packages uv 2>/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-pip >/dev/null \
+	       && python3 -m pip install --user --quiet --break-system-packages uv; }; }
+
+install: uv
+	$(UV) sync --frozen
+
+# unixODBC and the SQLite ODBC driver, for the ODBC path of the tests (the demo does not need them).
+odbc:
+	@if ! odbcinst -q -d 2>/dev/null | grep -q '^\[SQLite3\]'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing unixodbc and libsqliteodbc"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc libsqliteodbc >/dev/null; \
+	  else echo "unixODBC/SQLite ODBC driver missing and cannot apt-get: ODBC tests will skip (fail in CI)"; fi; \
+	fi
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+test: install odbc lint
+	$(RUN) pytest -n 2 --dist loadgroup -q
+	$(RUN) dagster definitions validate -m pipelines.definitions
+
+demo: install
+	$(RUN) python -m pipelines.demo
+
+dev: install
+	$(RUN) dagster dev -m pipelines.definitions
+
+bench: uv odbc
+	$(UV) sync --frozen --extra bench
+	$(RUN) --extra bench python -m bench
+
+bench-quick: uv odbc
+	$(UV) sync --frozen --extra bench
+	$(RUN) --extra bench python -m bench --quick
+
+.PHONY: help uv install odbc lint test demo dev bench bench-quick

@@ -1,0 +1,34 @@
+"""Settings read from the environment, each with the default that runs the embedded demo.
+
+Secrets (SSM keys, the Sage ODBC password inside SAGE_ODBC_CONNECTION) are never read here:
+resources take them through Dagster's EnvVar so they never land in run config, logs or metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Where the demo company, the warehouse and the Dagster instance live (git-ignored)."""
+    return Path(os.environ.get("DATA_DIR", PROJECT_ROOT / "data")).resolve()
+
+
+def demo_company_path() -> Path:
+    return data_dir() / "sage50-demo.sqlite"
+
+
+def sage_database_url() -> str:
+    """SQLAlchemy URL of the Sage source when no ODBC connection string is set."""
+    return os.environ.get("SAGE_DATABASE_URL", f"sqlite:///{demo_company_path()}")
+
+
+def warehouse_path() -> str:
+    return os.environ.get("WAREHOUSE_PATH", str(data_dir() / "warehouse.duckdb"))
+
+
+def ssm_base_url() -> str:
+    return os.environ.get("SSM_BASE_URL", "http://127.0.0.1:8765/api/v4")
