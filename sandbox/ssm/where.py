@@ -1,0 +1,433 @@
+"""The `where` filter of list calls: a small SQL subset, parsed by hand and evaluated in Python.
+
+Grammar (keywords case-insensitive):
+
+    expr       := and_expr (OR and_expr)*
+    and_expr   := not_expr (AND not_expr)*
+    not_expr   := NOT not_expr | '(' expr ')' | comparison
+    comparison := operand ( cmp operand
+                          | [NOT] LIKE operand
+                          | [NOT] IN '(' literal (',' literal)* ')'
+                          | IS [NOT] NULL )
+    cmp        := = | <> | != | > | < | >= | <=
+    operand    := field | field '.' (id | value) | literal
+    literal    := 'text with '' escapes' | number | true | false | null
+
+Values are never turned into SQL, so user input cannot reach a database query. Any input that
+does not parse raises `WhereError`, which the app answers with 400 and code 901.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MAX_WHERE_LENGTH = 8000
+MAX_DEPTH = 64
+
+
+class WhereError(ValueError):
+    """A `where` the sandbox cannot read (SSM's code 901, "SQL not generated correctly")."""
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    name: str
+    sub: str | None  # "id" or "value" after a dot, for foreign keys
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+Operand = FieldRef | Literal
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # = <> > < >= <=
+    left: Operand
+    right: Operand
+
+
+@dataclass(frozen=True)
+class Like:
+    operand: Operand
+    pattern: Operand
+    negated: bool
+
+
+@dataclass(frozen=True)
+class In:
+    operand: Operand
+    values: tuple[Any, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class IsNull:
+    operand: Operand
+    negated: bool
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # AND | OR
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Condition
+
+
+Condition = Compare | Like | In | IsNull | BoolOp | Not
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<number>-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)
+  | (?P<op><>|!=|>=|<=|=|<|>)
+  | (?P<punct>[(),])
+    """,
+    re.VERBOSE,
+)
+_KEYWORDS = {"AND", "OR", "NOT", "LIKE", "IN", "IS", "NULL", "TRUE", "FALSE"}
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # string | number | name | keyword | op | punct | end
+    text: str
+    value: Any
+    position: int
+
+
+def _tokenize(source: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(source):
+        match = _TOKEN_RE.match(source, position)
+        if not match:
+            if source[position] == "'":
+                raise WhereError(f"unterminated string starting at position {position}")
+            raise WhereError(f"unexpected character {source[position]!r} at position {position}")
+        kind = match.lastgroup or ""
+        text = match.group()
+        if kind == "string":
+            tokens.append(_Token("string", text, text[1:-1].replace("''", "'"), position))
+        elif kind == "number":
+            value: Any = float(text) if any(c in text for c in ".eE") else int(text)
+            tokens.append(_Token("number", text, value, position))
+        elif kind == "name":
+            upper = text.upper()
+            if upper in _KEYWORDS:
+                tokens.append(_Token("keyword", upper, upper, position))
+            else:
+                tokens.append(_Token("name", text, text, position))
+        elif kind in ("op", "punct"):
+            tokens.append(_Token(kind, text, text, position))
+        position = match.end()
+    tokens.append(_Token("end", "", None, len(source)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.tokens = _tokenize(source)
+        self.index = 0
+        self.depth = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.index]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def is_keyword(self, *words: str) -> bool:
+        token = self.peek()
+        return token.kind == "keyword" and token.text in words
+
+    def expect_keyword(self, word: str) -> None:
+        if not self.is_keyword(word):
+            self.fail(f"expected {word}")
+        self.take()
+
+    def expect_punct(self, text: str) -> None:
+        token = self.peek()
+        if token.kind != "punct" or token.text != text:
+            self.fail(f"expected '{text}'")
+        self.take()
+
+    def fail(self, message: str) -> None:
+        token = self.peek()
+        found = "end of input" if token.kind == "end" else repr(token.text)
+        raise WhereError(f"{message} at position {token.position}, found {found}")
+
+    def parse(self) -> Condition:
+        condition = self.expr()
+        if self.peek().kind != "end":
+            self.fail("unexpected text")
+        return condition
+
+    def expr(self) -> Condition:
+        parts = [self.and_expr()]
+        while self.is_keyword("OR"):
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else BoolOp("OR", tuple(parts))
+
+    def and_expr(self) -> Condition:
+        parts = [self.not_expr()]
+        while self.is_keyword("AND"):
+            self.take()
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else BoolOp("AND", tuple(parts))
+
+    def not_expr(self) -> Condition:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise WhereError(f"where is nested more than {MAX_DEPTH} levels deep")
+        try:
+            if self.is_keyword("NOT"):
+                self.take()
+                return Not(self.not_expr())
+            token = self.peek()
+            if token.kind == "punct" and token.text == "(":
+                self.take()
+                inner = self.expr()
+                self.expect_punct(")")
+                return inner
+            return self.comparison()
+        finally:
+            self.depth -= 1
+
+    def comparison(self) -> Condition:
+        left = self.operand()
+        token = self.peek()
+        if token.kind == "op":
+            self.take()
+            op = "<>" if token.text == "!=" else token.text
+            return Compare(op, left, self.operand())
+        negated = False
+        if self.is_keyword("NOT"):
+            self.take()
+            negated = True
+            if not self.is_keyword("LIKE", "IN"):
+                self.fail("expected LIKE or IN after NOT")
+        if self.is_keyword("LIKE"):
+            self.take()
+            return Like(left, self.operand(), negated)
+        if self.is_keyword("IN"):
+            self.take()
+            self.expect_punct("(")
+            values = [self.literal()]
+            while self.peek().kind == "punct" and self.peek().text == ",":
+                self.take()
+                values.append(self.literal())
+            self.expect_punct(")")
+            return In(left, tuple(values), negated)
+        if self.is_keyword("IS"):
+            self.take()
+            is_not = False
+            if self.is_keyword("NOT"):
+                self.take()
+                is_not = True
+            self.expect_keyword("NULL")
+            return IsNull(left, is_not)
+        self.fail("expected a comparison operator")
+        raise AssertionError  # unreachable: fail() raises
+
+    def operand(self) -> Operand:
+        token = self.peek()
+        if token.kind == "name":
+            self.take()
+            name, _, sub = token.text.partition(".")
+            return FieldRef(name, sub or None)
+        return Literal(self.literal())
+
+    def literal(self) -> Any:
+        token = self.peek()
+        if token.kind in ("string", "number"):
+            self.take()
+            return token.value
+        if token.kind == "keyword" and token.text in ("TRUE", "FALSE", "NULL"):
+            self.take()
+            return {"TRUE": True, "FALSE": False, "NULL": None}[token.text]
+        self.fail("expected a value")
+        raise AssertionError  # unreachable: fail() raises
+
+
+def parse_where(source: str) -> Condition | None:
+    """Parse a `where`; None when it is empty (no filter)."""
+    if len(source) > MAX_WHERE_LENGTH:
+        raise WhereError(f"where is longer than {MAX_WHERE_LENGTH} characters")
+    if not source.strip():
+        return None
+    return _Parser(source).parse()
+
+
+def field_refs(condition: Condition) -> list[FieldRef]:
+    """Every field a condition reads, so the caller can check them before evaluating."""
+    found: list[FieldRef] = []
+
+    def visit_operand(operand: Operand) -> None:
+        if isinstance(operand, FieldRef):
+            found.append(operand)
+
+    def visit(node: Condition) -> None:
+        if isinstance(node, Compare):
+            visit_operand(node.left)
+            visit_operand(node.right)
+        elif isinstance(node, Like):
+            visit_operand(node.operand)
+            visit_operand(node.pattern)
+        elif isinstance(node, In | IsNull):
+            visit_operand(node.operand)
+        elif isinstance(node, BoolOp):
+            for part in node.parts:
+                visit(part)
+        elif isinstance(node, Not):
+            visit(node.part)
+
+    visit(condition)
+    return found
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+# Returns a field's value for one record; literals comparable with it are prepared by
+# `prepare_literal` (dates normalised to the stored ISO form, so they compare as ISO strings).
+Resolver = Callable[[FieldRef], Any]
+LiteralPreparer = Callable[[FieldRef, Any], Any]
+
+
+def _fold(value: Any) -> Any:
+    # String comparisons ignore letter case, as SQL Server's default collation does.
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _comparable(left: Any, right: Any) -> tuple[Any, Any] | None:
+    if left is None or right is None:
+        return None  # SQL: a comparison with a null field is not true (`vatNumber <> ''`)
+    if isinstance(left, str) and isinstance(right, str):
+        return _fold(left), _fold(right)
+    if isinstance(left, bool | int | float) and isinstance(right, bool | int | float):
+        return left, right
+    # Text against number: compare numerically when the text is a number (SQL's conversion).
+    try:
+        if isinstance(left, str):
+            return float(left), right
+        if isinstance(right, str):
+            return left, float(right)
+    except ValueError:
+        return None
+    return None
+
+
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    for char in pattern:
+        if char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL | re.IGNORECASE)
+
+
+class CompiledWhere:
+    """A parsed `where` bound to a resolver; call `matches(record)`."""
+
+    def __init__(
+        self,
+        condition: Condition,
+        resolve: Callable[[dict[str, Any], FieldRef], Any],
+        prepare_literal: LiteralPreparer,
+    ) -> None:
+        self.condition = condition
+        self.resolve = resolve
+        self.prepare_literal = prepare_literal
+        self._like_cache: dict[str, re.Pattern[str]] = {}
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        return self._eval(self.condition, record)
+
+    def _value(self, operand: Operand, other: Operand, record: dict[str, Any]) -> Any:
+        if isinstance(operand, FieldRef):
+            return self.resolve(record, operand)
+        if isinstance(other, FieldRef):
+            return self.prepare_literal(other, operand.value)
+        return operand.value
+
+    def _eval(self, node: Condition, record: dict[str, Any]) -> bool:
+        if isinstance(node, BoolOp):
+            if node.op == "AND":
+                return all(self._eval(part, record) for part in node.parts)
+            return any(self._eval(part, record) for part in node.parts)
+        if isinstance(node, Not):
+            return not self._eval(node.part, record)
+        if isinstance(node, IsNull):
+            value = self._value(node.operand, node.operand, record)
+            return (value is not None) if node.negated else (value is None)
+        if isinstance(node, In):
+            value = self._value(node.operand, node.operand, record)
+            found = False
+            for candidate in node.values:
+                if isinstance(node.operand, FieldRef):
+                    candidate = self.prepare_literal(node.operand, candidate)
+                pair = _comparable(value, candidate)
+                if pair is not None and pair[0] == pair[1]:
+                    found = True
+                    break
+            if value is None:
+                return False
+            return not found if node.negated else found
+        if isinstance(node, Like):
+            value = self._value(node.operand, node.pattern, record)
+            pattern = self._value(node.pattern, node.operand, record)
+            if value is None or pattern is None:
+                return False
+            text, pattern_text = str(value), str(pattern)
+            regex = self._like_cache.get(pattern_text)
+            if regex is None:
+                regex = self._like_cache[pattern_text] = _like_regex(pattern_text)
+            hit = regex.fullmatch(text) is not None
+            return not hit if node.negated else hit
+        if isinstance(node, Compare):
+            left = self._value(node.left, node.right, record)
+            right = self._value(node.right, node.left, record)
+            null_literal = any(
+                isinstance(side, Literal) and side.value is None for side in (node.left, node.right)
+            )
+            if null_literal and node.op in ("=", "<>"):
+                # `field = null` is read as IS NULL, `field <> null` as IS NOT NULL.
+                same = left is None and right is None
+                return same if node.op == "=" else not same
+            pair = _comparable(left, right)
+            if pair is None:
+                return False
+            a, b = pair
+            if node.op == "=":
+                return a == b
+            if node.op == "<>":
+                return a != b
+            try:
+                if node.op == ">":
+                    return a > b
+                if node.op == "<":
+                    return a < b
+                if node.op == ">=":
+                    return a >= b
+                return a <= b
+            except TypeError:
+                return False
+        raise WhereError(f"cannot evaluate {node!r}")

@@ -1,0 +1,292 @@
+"""The SSM sandbox's API semantics, in process (no socket): CRUD, validation, lists, bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.ssm.testing import TestClient, in_process_sandbox
+
+API = "/api/v4"
+
+
+@pytest.fixture
+def ssm(tmp_path: Path) -> Iterator[TestClient]:
+    with in_process_sandbox(tmp_path) as client:
+        yield client
+
+
+def account(name: str = "Acme Ltd", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "branchId": 1, "salesRepId1": 2, **extra}
+
+
+def create(ssm: TestClient, resource: str, body: dict[str, Any]) -> int:
+    answer = ssm.post(f"{API}/{resource}", json=body)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["id"])
+
+
+def test_seeded_users_and_value_lists(ssm: TestClient) -> None:
+    users = ssm.get(f"{API}/users").json()
+    assert [(u["id"], u["name"], u["lastName"]) for u in users] == [
+        (1, "Admin", "User"),
+        (2, "Alice", "Carter"),
+        (3, "Ben", "Hughes"),
+        (4, "Chloe", "Patel"),
+    ]
+    assert users[1]["email"] == "alice.carter@sandbox.example"
+    assert users[1]["managerId"] == {"id": 1, "description": "Admin User"}
+    statuses = [s["descriptionEN"] for s in ssm.get(f"{API}/accountStatuses").json()]
+    assert statuses == ["Potential", "Client", "Lost"]
+    order_statuses = [s["descriptionEN"] for s in ssm.get(f"{API}/salesorderStatuses").json()]
+    assert order_statuses[:5] == [
+        "Quotation - draft",
+        "Quotation - sent to ERP",
+        "Quotation - priced",
+        "Order",
+        "Invoiced",
+    ]
+    assert [c["isoCode"] for c in ssm.get(f"{API}/currencies").json()] == ["GBP", "EUR", "USD"]
+    countries = {c["iso2"]: c["id"] for c in ssm.get(f"{API}/countries").json()}
+    assert countries == {"GB": 1, "IE": 2, "FR": 3, "DE": 4, "ES": 5, "US": 6}
+    assert len(ssm.get(f"{API}/branches").json()) == 1
+
+
+def test_create_read_update_and_logical_delete(ssm: TestClient) -> None:
+    answer = ssm.post(
+        f"{API}/accounts", json=account(extId="ACME01", countryId=1, Z_Region="North")
+    )
+    assert answer.json() == {"Message": "entity created", "id": 1}
+    record = ssm.get(f"{API}/accounts/1").json()
+    assert record["name"] == "Acme Ltd"
+    assert record["branchId"] == {"id": 1, "value": "Main branch"}
+    assert record["salesRepId1"] == {"id": 2, "value": "Alice Carter"}
+    assert record["countryId"] == {"id": 1, "value": "United Kingdom"}
+    assert record["Z_Region"] == "North"
+    assert record["dateUpdated"] is None and record["deleted"] is False
+    assert record["salesRepIdCreated"] == 1
+    assert record["dateCreated"].endswith("Z") and len(record["dateCreated"]) == 24
+
+    answer = ssm.put(f"{API}/accounts/1", json={"city": "Leeds", "statusId": 2})
+    assert answer.json() == {"Message": "entity updated"}
+    record = ssm.get(f"{API}/accounts/1").json()
+    assert (record["name"], record["city"]) == ("Acme Ltd", "Leeds")  # partial update
+    assert record["statusId"] == {"id": 2, "value": "Client"}
+    assert record["dateUpdated"] is not None
+
+    assert ssm.delete(f"{API}/accounts/1").json() == {"Message": "entity deleted"}
+    listed = ssm.get(f"{API}/accounts").json()
+    assert [(r["id"], r["deleted"]) for r in listed] == [(1, True)]
+    assert listed[0]["dateDeleted"] is not None and listed[0]["salesRepIdDeleted"] == 1
+    refused = ssm.put(f"{API}/accounts/1", json={"city": "York"})
+    assert refused.status_code == 400
+    assert "deleted" in refused.json()["message"]
+
+
+def test_unknown_id_is_400_bad_request(ssm: TestClient) -> None:
+    for answer in (
+        ssm.get(f"{API}/accounts/99"),
+        ssm.put(f"{API}/accounts/99", json={"name": "x"}),
+        ssm.delete(f"{API}/accounts/99"),
+        ssm.get(f"{API}/accounts/abc"),
+    ):
+        assert answer.status_code == 400
+        assert answer.json() == {"statusCode": 400, "message": "Bad Request"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"branchId": 1, "salesRepId1": 2}, "name", "required"),
+        (account(address1="x" * 181), "address1", "180"),
+        (account(extId="E" * 31), "extId", "30"),
+        (account(nmae="typo"), "nmae", "unknown field"),
+        (account(salesRepId1=99), "salesRepId1", "does not exist"),
+        (account(branchId="1"), "branchId", "integer"),
+        (account(dateCreated="2024-01-01"), "dateCreated", "server"),
+        (account(name=""), "name", "required"),
+    ],
+)
+def test_validation_names_the_field(
+    ssm: TestClient, body: dict[str, Any], field: str, words: str
+) -> None:
+    answer = ssm.post(f"{API}/accounts", json=body)
+    assert answer.status_code == 400
+    payload = answer.json()
+    assert payload["statusCode"] == 400 and payload["code"] == 400
+    assert payload["field"] == field
+    assert f"'{field}'" in payload["message"] and words in payload["message"]
+    assert ssm.get(f"{API}/accounts").json() == []
+
+
+def test_custom_fields_only_on_core_entities(ssm: TestClient) -> None:
+    assert ssm.post(f"{API}/products", json={"model": "Widget", "Z_SKU": "W-1"}).status_code == 200
+    answer = ssm.post(f"{API}/accountTypes", json={"descriptionEN": "Dealer", "Z_X": 1})
+    assert answer.status_code == 400 and answer.json()["field"] == "Z_X"
+
+
+def test_paths_are_case_insensitive(ssm: TestClient) -> None:
+    order = {"reference": "Q-1", "branchId": 1, "salesRepId": 2, "statusId": 1}
+    assert ssm.post(f"{API}/salesOrders", json=order).json()["id"] == 1
+    assert ssm.get("/API/V4/SALESORDERS/1").json()["reference"] == "Q-1"
+    line = {"salesOrderId": 1, "productId": create(ssm, "products", {"model": "Widget"})}
+    line |= {"quantity": 2, "price": 9.5}
+    assert ssm.post(f"{API}/salesOrdersLines", json=line).status_code == 200
+    lines = ssm.get(f"{API}/salesordersLines").json()
+    assert lines[0]["salesOrderId"] == {"id": 1, "value": "Q-1"}
+    assert lines[0]["productId"] == {"id": 1, "value": "Widget"}
+
+
+def test_paging_with_both_page_size_headers(ssm: TestClient) -> None:
+    for n in range(1, 8):
+        create(ssm, "products", {"model": f"P{n}"})
+    assert len(ssm.get(f"{API}/products").json()) == 7  # default page holds 50
+    page1 = ssm.get(f"{API}/products", params={"page": 1}, headers={"Count": "3"})
+    assert [p["model"] for p in page1.json()] == ["P4", "P5", "P6"]
+    assert page1.headers["X-FM-Entity-Count"] == "3"
+    page2 = ssm.get(f"{API}/products", params={"page": 2}, headers={"X-FM-Entity-Count": "3"})
+    assert [p["model"] for p in page2.json()] == ["P7"]
+    assert ssm.get(f"{API}/products", params={"page": 3}, headers={"Count": "3"}).json() == []
+    assert ssm.get(f"{API}/products", headers={"Count": "zero"}).status_code == 400
+
+
+def test_order_is_descending_unless_asc(ssm: TestClient) -> None:
+    for model, price in (("B", 2.0), ("A", 3.0), ("C", 1.0)):
+        create(ssm, "products", {"model": model, "price": price})
+    models = lambda q: [p["model"] for p in ssm.get(f"{API}/products", params=q).json()]  # noqa: E731
+    assert models({}) == ["B", "A", "C"]  # by id
+    assert models({"order": "price"}) == ["A", "B", "C"]
+    assert models({"order": "price asc"}) == ["C", "B", "A"]
+    assert models({"order": "model DESC"}) == ["C", "B", "A"]
+    bad = ssm.get(f"{API}/products", params={"order": "colour"})
+    assert bad.status_code == 400 and bad.json()["code"] == 901
+
+
+def test_bulk_create_with_a_failing_item(ssm: TestClient) -> None:
+    items = [
+        {"guid": "g1", "data": {"model": "Good 1", "extId": "G1"}},
+        {"guid": "g2", "data": {"extId": "NO-MODEL"}},
+        {"guid": "g3", "data": {"model": "Good 2", "extId": "G2"}},
+    ]
+    results = ssm.post(f"{API}/products/bulk", json=items).json()
+    assert results[0] == {"code": 1, "guid": "g1", "id": 1, "message": "Entity create success"}
+    assert results[1]["code"] != 1 and results[1]["guid"] == "g2" and results[1]["id"] is None
+    assert "'model'" in results[1]["message"]
+    assert results[2] == {"code": 1, "guid": "g3", "id": 2, "message": "Entity create success"}
+    assert [p["extId"] for p in ssm.get(f"{API}/products").json()] == ["G1", "G2"]
+
+    updates = [{"guid": "u1", "id": 1, "data": {"price": 5}}, {"guid": "u2", "id": 77, "data": {}}]
+    results = ssm.put(f"{API}/products/bulk", json=updates).json()
+    assert results[0] == {"code": 1, "guid": "u1", "id": 1, "message": "Entity update success"}
+    assert results[1]["code"] != 1 and results[1]["id"] == 77
+    assert ssm.get(f"{API}/products/1").json()["price"] == 5
+
+    results = ssm.request("DELETE", f"{API}/products/bulk", json=[{"guid": "d1", "id": 2}]).json()
+    assert results == [{"code": 1, "guid": "d1", "id": 2, "message": "Entity delete success"}]
+    assert ssm.get(f"{API}/products/2").json()["deleted"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "resource", "limit"),
+    [
+        ("POST", "products", 100),
+        ("PUT", "products", 100),
+        ("POST", "accounts", 200),
+        ("PUT", "contacts", 200),
+        ("DELETE", "accounts", 120),
+    ],
+)
+def test_bulk_batch_limits(ssm: TestClient, method: str, resource: str, limit: int) -> None:
+    def item(n: int) -> dict[str, Any]:
+        return (
+            {"guid": str(n), "id": n, "data": {}}
+            if method != "POST"
+            else {"guid": str(n), "data": {}}
+        )
+
+    too_many = ssm.request(
+        method, f"{API}/{resource}/bulk", json=[item(n) for n in range(limit + 1)]
+    )
+    assert too_many.status_code == 400
+    assert str(limit) in too_many.json()["message"]
+    at_limit = ssm.request(method, f"{API}/{resource}/bulk", json=[item(n) for n in range(limit)])
+    assert at_limit.status_code == 200 and len(at_limit.json()) == limit
+
+
+def test_read_only_refuses_a_rep_but_not_the_integration(ssm: TestClient) -> None:
+    record_id = create(ssm, "accounts", account(readOnly=True))
+    assert ssm.put(f"{API}/accounts/{record_id}", json={"city": "Hull"}).status_code == 200
+    rep_edit = ssm.put(f"/sandbox/act-as/2/accounts/{record_id}", json={"city": "York"})
+    assert rep_edit.status_code == 403 and "read-only" in rep_edit.json()["message"]
+    assert ssm.delete(f"/sandbox/act-as/2/accounts/{record_id}").status_code == 403
+    assert ssm.get(f"{API}/accounts/{record_id}").json()["city"] == "Hull"
+
+    editable = create(ssm, "accounts", account("Prospect Co"))
+    assert (
+        ssm.put(f"/sandbox/act-as/3/accounts/{editable}", json={"city": "York"}).status_code == 200
+    )
+    record = ssm.get(f"{API}/accounts/{editable}").json()
+    assert (record["city"], record["salesRepIdUpdated"]) == ("York", 3)
+    assert (
+        ssm.put(f"/sandbox/act-as/3/accounts/{editable}", json={"readOnly": True}).status_code
+        == 403
+    )
+
+    created = ssm.post("/sandbox/act-as/4/accounts", json=account("Rep Lead", statusId=2))
+    assert created.status_code == 200
+    assert ssm.get(f"{API}/accounts/{created.json()['id']}").json()["salesRepIdCreated"] == 4
+
+
+def test_login_and_session_checks(ssm: TestClient) -> None:
+    assert ssm.get(f"{API}/accounts", headers={"X-Session-Key": "nope"}).status_code == 401
+    wrong = ssm.post(f"{API}/login", json={"username": "sandbox-public", "password": "x"})
+    assert wrong.status_code == 401 and wrong.json()["message"] == "Unauthorized"
+    assert ssm.post("/sandbox/expire-sessions").json()["expired"] == 1
+    assert ssm.get(f"{API}/accounts").status_code == 401
+    token = ssm.post(
+        f"{API}/login", json={"publicKey": "sandbox-public", "privateKey": "sandbox-private"}
+    ).json()["token"]
+    assert ssm.get(f"{API}/accounts", headers={"X-Session-Key": token}).status_code == 200
+
+
+def test_state_reset_and_stats(ssm: TestClient) -> None:
+    create(ssm, "products", {"model": "Widget"})
+    ssm.put(f"{API}/products/1", json={"price": 2})
+    ssm.request("DELETE", f"{API}/products/bulk", json=[{"guid": "a", "id": 1}])
+    stats = ssm.get("/sandbox/stats").json()
+    assert stats["requests"]["POST /products"] == 1
+    assert stats["requests"]["PUT /products/{id}"] == 1
+    assert stats["requests"]["DELETE /products/bulk"] == 1
+    assert stats["writes"] == 3  # login is not a write
+    assert stats["bulk_items"] == {"DELETE /products/bulk": 1}
+    assert len(ssm.get("/sandbox/state", params={"resource": "products"}).json()["products"]) == 1
+    ssm.post("/sandbox/reset")
+    assert ssm.get(f"{API}/products").json() == []
+    assert len(ssm.get(f"{API}/users").json()) == 4
+
+
+def test_queued_lost_answer_commits_the_write(ssm: TestClient) -> None:
+    ssm.put("/sandbox/faults", json={"lost_answer_mode": "504", "queue": ["lost_answer"]})
+    answer = ssm.post(f"{API}/products", json={"model": "Ghost"})
+    assert answer.status_code == 504
+    assert [p["model"] for p in ssm.get(f"{API}/products").json()] == ["Ghost"]
+    assert ssm.get("/sandbox/stats").json()["faults"] == {"lost_answer": 1}
+
+
+def test_bad_fault_settings_are_refused(ssm: TestClient) -> None:
+    assert ssm.put("/sandbox/faults", json={"5xx": 0.7, "408": 0.5}).status_code == 400
+    assert ssm.put("/sandbox/faults", json={"teapot": 1}).status_code == 400
+    assert ssm.put("/sandbox/faults", json={"queue": ["meteor"]}).status_code == 400
+
+
+@pytest.mark.parametrize("raw", ['{"model": NaN}', '{"model": "x", "price": 1e999}', "{", ""])
+def test_bodies_that_are_not_json_are_400(ssm: TestClient, raw: str) -> None:
+    answer = ssm.post(
+        f"{API}/products", content=raw.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["statusCode"] == 400
+    assert ssm.get(f"{API}/products").json() == []
