@@ -1,0 +1,54 @@
+"""The Dagster face of the SSM client: configuration in, an :class:`SSMClient` out.
+
+Wire it with the keys from the environment so they never land in run config::
+
+    SSMResource(
+        base_url=dg.EnvVar("SSM_BASE_URL"),
+        public_key=dg.EnvVar("SSM_PUBLIC_KEY"),
+        private_key=dg.EnvVar("SSM_PRIVATE_KEY"),
+    )
+
+The key fields are excluded from the resource's repr, so they do not show up in logs either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+from resources.ssm.client import SSMClient
+
+
+class SSMResource(dg.ConfigurableResource):
+    """Sage Sales Management API v4 (production: https://api.forcemanager.com/api/v4)."""
+
+    base_url: str = Field(
+        description="API v4 root (SSM_BASE_URL); https, or http to localhost for the sandbox."
+    )
+    public_key: str = Field(repr=False, description="Public API key (SSM_PUBLIC_KEY).")
+    private_key: str = Field(repr=False, description="Private API key (SSM_PRIVATE_KEY).")
+    requests_per_second: float = Field(
+        default=4.0,
+        description="The API plan's rate, 4 or 13 requests/s (SSM_REQUESTS_PER_SECOND).",
+    )
+    timeout_seconds: float = Field(default=30.0, description="Per-request timeout in seconds.")
+    max_attempts: int = Field(
+        default=6, description="Sends per request before giving up on 429/5xx/timeouts."
+    )
+
+    @contextmanager
+    def get_client(self) -> Iterator[SSMClient]:
+        """A client for one run; its connections are closed when the block ends."""
+        client = SSMClient(
+            self.base_url,
+            self.public_key,
+            self.private_key,
+            requests_per_second=self.requests_per_second,
+            timeout_seconds=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+        )
+        with client:
+            yield client
