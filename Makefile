@@ -7,6 +7,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DAGSTER_HOME := $(CURDIR)
 export PATH := $(HOME)/.local/bin:$(PATH)
+# The SSM sandbox's documented local keys; a real tenant's keys come from the environment or .env.
+export SSM_PUBLIC_KEY ?= sandbox-public
+export SSM_PRIVATE_KEY ?= sandbox-private
 UV ?= uv
 RUN := $(UV) run --frozen
 
@@ -45,6 +48,7 @@ demo: install
 	$(RUN) python -m pipelines.demo
 
 dev: install
+	$(RUN) python -m pipelines.demo --prepare
 	$(RUN) dagster dev -m pipelines.definitions
 
 bench: uv odbc

@@ -32,3 +32,8 @@ def warehouse_path() -> str:
 
 def ssm_base_url() -> str:
     return os.environ.get("SSM_BASE_URL", "http://127.0.0.1:8765/api/v4")
+
+
+def ssm_requests_per_second() -> float:
+    """The client-side pace: the tenant's API plan allows 4 or 13 requests/s."""
+    return float(os.environ.get("SSM_REQUESTS_PER_SECOND", "4"))

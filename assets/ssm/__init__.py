@@ -1,3 +1,11 @@
+"""The push to Sage Sales Management: contract, desired state, plan, apply, ledger, assets."""
+
 import dagster as dg
 
-defs = dg.Definitions()
+from assets.ssm.assets import ALL_ASSETS, ASSET_CHECKS, SSMPushSettings
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=ASSET_CHECKS,
+    resources={"ssm_push": SSMPushSettings()},
+)

@@ -1,0 +1,615 @@
+"""Apply a push plan to SSM, recording every acknowledgement in the ledger as it arrives.
+
+Order of work for one resource:
+1. pending creates of an interrupted run are looked up in SSM (by extId, or by the contract's
+   lookup fields) and adopted, or forgotten so that they are created again;
+2. the plan is built (`plan.py`) and stored in `sync.plans`; a dry run stops here;
+3. the delete breaker may refuse the whole push, in one sentence;
+4. creates, then updates, then deletes, in bulk batches. Before a create batch is sent its rows
+   are committed as `pending_create`; after each batch the answers are committed (ledger,
+   `sync.changes`, `sync.dead_letters`). A crash therefore loses no acknowledgement and never
+   duplicates a record: the next run resolves the pending rows first.
+
+The warehouse is opened only for short transactions, so a long push never holds DuckDB's single
+writer lock while it waits for the API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import duckdb
+
+from assets.ssm import ledger
+from assets.ssm import plan as planning
+from assets.ssm.contract import ResourceContract
+from assets.ssm.settings import SyncSettings
+from assets.ssm.value_lists import lookup
+from resources.ssm import where as w
+from resources.ssm.client import NOT_SENT, OUTCOME_UNKNOWN
+from resources.ssm.errors import SSMError, SSMNotFoundError
+
+# Client outcomes that say nothing about the record itself: SSM was unreachable or its answer
+# was lost. Such a record is retried next run, never dead-lettered.
+TRANSIENT = frozenset({NOT_SENT, OUTCOME_UNKNOWN})
+_LOOKUP_CHUNK = 40  # extIds per `where extId IN (...)`, to keep URLs short
+
+Warehouse = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+class BulkOutcome(Protocol):
+    index: int
+    ok: bool
+    id: int | None
+    code: Any
+    message: str | None
+
+
+class SSMWriter(Protocol):
+    """The part of `resources.ssm.SSMClient` the push uses."""
+
+    api_calls: int
+    write_calls: int
+
+    def list(
+        self, resource: str, where: str | None = None, order: str | None = None
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def get(self, resource: str, id: int) -> dict[str, Any]: ...
+
+    def bulk_create(self, resource: str, items: list[dict[str, Any]]) -> list[Any]: ...
+
+    def bulk_update(self, resource: str, items: list[tuple[int, dict[str, Any]]]) -> list[Any]: ...
+
+    def bulk_delete(self, resource: str, ids: list[int]) -> list[Any]: ...
+
+    def batch_size(self, resource: str, op: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    dry_run: bool = False
+    allow_mass_delete: bool = False
+    breaker: planning.DeleteBreaker = field(default_factory=planning.DeleteBreaker)
+    failure_sample: int = 10
+
+
+@dataclass
+class PushReport:
+    resource: str
+    run_id: str
+    dry_run: bool = False
+    desired: int = 0
+    planned: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    failed: int = 0
+    ssm_deleted: int = 0
+    retry_later: int = 0  # SSM unreachable or answer lost: retried by the next run
+    resolved: int = 0
+    api_calls: int = 0
+    write_calls: int = 0
+    seconds: float = 0.0
+    refused: str | None = None
+    plan_counts: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # ext_id, op, message
+    deferred_sample: list[tuple[str, str]] = field(default_factory=list)
+    skipped_sample: list[tuple[str, str]] = field(default_factory=list)
+    ssm_deleted_sample: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.refused:
+            return "refused"
+        if self.dry_run:
+            return "dry_run"
+        return "failed_records" if self.failed else "ok"
+
+    @property
+    def completion_ratio(self) -> float:
+        """Share of the planned writes that SSM acknowledged (1.0 when nothing was to do)."""
+        if self.dry_run or self.refused:
+            return 0.0 if self.planned else 1.0
+        if not self.planned:
+            return 1.0
+        return round((self.created + self.updated + self.deleted) / self.planned, 4)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    size = max(1, size)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _message(result: Any) -> str:
+    return str(getattr(result, "message", None) or f"SSM answered code {result.code}")
+
+
+def _is_deleted(record: dict[str, Any] | None) -> bool:
+    return record is None or bool(record.get("deleted"))
+
+
+def _lookup_where(contract: ResourceContract, payload: dict[str, Any]) -> str | None:
+    """A `where` that finds a record by the contract's lookup fields (FKs by `.id`)."""
+    parts = []
+    for name in contract.lookup_fields:
+        value = payload.get(name)
+        if value is None:
+            return None
+        parts.append(w.eq(name, value))
+    return w.and_(*parts)
+
+
+def _find_all(
+    client: SSMWriter, contract: ResourceContract, pending: Sequence[tuple[str, dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """ext_id -> the SSM record a pending create became (a live one first, then lowest id)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def keep(ext_id: str, record: dict[str, Any]) -> None:
+        best = found.get(ext_id)
+        rank = (bool(record.get("deleted")), int(record["id"]))
+        if best is None or rank < (bool(best.get("deleted")), int(best["id"])):
+            found[ext_id] = record
+
+    if contract.lookup_fields == ("extId",):
+        ext_ids = [ext_id for ext_id, _ in pending]
+        for start in range(0, len(ext_ids), _LOOKUP_CHUNK):
+            chunk = ext_ids[start : start + _LOOKUP_CHUNK]
+            for record in client.list(contract.ssm_resource, where=w.in_("extId", chunk)):
+                if record.get("extId") in chunk:
+                    keep(str(record["extId"]), record)
+        return found
+    for ext_id, payload in pending:
+        where = _lookup_where(contract, payload)
+        if where is not None:
+            for record in client.list(contract.ssm_resource, where=where):
+                keep(ext_id, record)
+    return found
+
+
+class _Recorder:
+    """Writes ledger rows, changes and dead letters in one short transaction per batch."""
+
+    def __init__(self, warehouse: Warehouse, contract: ResourceContract, run_id: str) -> None:
+        self.warehouse = warehouse
+        self.contract = contract
+        self.run_id = run_id
+
+    def commit(
+        self,
+        rows: Sequence[ledger.LedgerRow] = (),
+        changes: Sequence[ledger.Change] = (),
+        dead: Sequence[ledger.DeadLetter] = (),
+        resolved: Sequence[str] = (),
+        forget: Sequence[str] = (),
+    ) -> None:
+        with self.warehouse() as con:
+            con.execute("BEGIN")
+            try:
+                ledger.forget(con, self.contract.name, forget)
+                ledger.upsert(con, self.contract.name, rows, self.run_id)
+                ledger.record_changes(con, self.run_id, changes)
+                ledger.record_dead_letters(con, self.run_id, dead)
+                ledger.resolve_dead_letters(con, self.contract.name, resolved)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+
+# --- phases ----------------------------------------------------------------------------------
+
+
+def resolve_pending(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    recorder: _Recorder,
+) -> int:
+    """Look up the creates an interrupted run sent without recording the answer."""
+    with warehouse() as con:
+        pending = con.execute(
+            f"SELECT ext_id, content_hash, payload FROM {ledger.ledger_table(contract.name)} "  # noqa: S608
+            "WHERE state = 'pending_create' ORDER BY ext_id"
+        ).fetchall()
+    found = _find_all(client, contract, [(e, json.loads(p or "{}")) for e, _, p in pending])
+    for ext_id, content_hash, payload in pending:
+        record = found.get(ext_id)
+        if record is None:
+            recorder.commit(
+                forget=[ext_id],
+                changes=[
+                    ledger.Change(
+                        contract.name,
+                        ext_id,
+                        None,
+                        "resolve",
+                        "not_found",
+                        message="SSM never recorded the interrupted create; it is sent again",
+                    )
+                ],
+            )
+            continue
+        state = ledger.SSM_DELETED if record.get("deleted") else ledger.SYNCED
+        recorder.commit(
+            rows=[ledger.LedgerRow(ext_id, int(record["id"]), state, content_hash, payload, True)],
+            changes=[
+                ledger.Change(
+                    contract.name,
+                    ext_id,
+                    int(record["id"]),
+                    "resolve",
+                    "ok" if state == ledger.SYNCED else "ssm_deleted",
+                    message="the interrupted create had reached SSM; adopted, not re-created",
+                )
+            ],
+            resolved=[ext_id],
+        )
+    return len(pending)
+
+
+def match_users(
+    warehouse: Warehouse, contract: ResourceContract, settings: SyncSettings, run_id: str
+) -> int:
+    """Map Sage reps to existing SSM users (by extId, e-mail or full name), without API calls."""
+    sql = planning.payload_sql(contract, settings)
+    with warehouse() as con:
+        ledger.ensure_tables(con, [contract.name])
+        count_sql = f"SELECT count(*) FROM {ledger.ledger_table(contract.name)}"  # noqa: S608
+        before = con.execute(count_sql).fetchone()
+        con.execute(
+            f"""
+            INSERT INTO {ledger.ledger_table(contract.name)}
+            SELECT d.ext_id, u.id, 'synced', md5(d.payload), d.payload, false,
+                   current_timestamp AT TIME ZONE 'UTC', ?
+            FROM ({sql}) d
+            JOIN (SELECT key, min(id) AS id FROM ssm.value_lists WHERE list_name = 'users'
+                  GROUP BY key) u ON u.key = lower(trim(d.ext_id))
+            WHERE d.ext_id NOT IN (SELECT ext_id FROM {ledger.ledger_table(contract.name)})
+            """,  # noqa: S608
+            [run_id],
+        )
+        after = con.execute(count_sql).fetchone()
+    return int(after[0]) - int(before[0])  # type: ignore[index]
+
+
+def _defaults(con: duckdb.DuckDBPyConnection, settings: SyncSettings) -> dict[str, Any]:
+    return {
+        "admin_user": lookup(con, "users", settings.admin_user),
+        "admin_user_ref": settings.admin_user,
+    }
+
+
+@dataclass
+class _BatchOutcome:
+    """What one bulk batch's answers mean for the ledger, the change log and dead letters."""
+
+    contract: ResourceContract
+    operation: str
+    report: PushReport
+    rows: list[ledger.LedgerRow] = field(default_factory=list)
+    changes: list[ledger.Change] = field(default_factory=list)
+    dead: list[ledger.DeadLetter] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    forget: list[str] = field(default_factory=list)
+
+    def change(
+        self, op: planning.PlannedOp, ssm_id: int | None, outcome: str, message: str | None = None
+    ) -> None:
+        self.changes.append(
+            ledger.Change(
+                self.contract.name, op.ext_id, ssm_id, self.operation, outcome,
+                op.changed_fields, message, op.body or None,
+            )
+        )  # fmt: skip
+
+    def ok(self, op: planning.PlannedOp, row: ledger.LedgerRow, message: str | None = None) -> None:
+        self.rows.append(row)
+        self.change(op, row.ssm_id, "ok", message)
+        self.resolved.append(op.ext_id)
+
+    def transient(self, op: planning.PlannedOp, result: Any, outcome: str) -> None:
+        self.change(op, op.ssm_id, outcome, _message(result))
+        self.report.retry_later += 1
+
+    def failed(self, op: planning.PlannedOp, result: Any) -> None:
+        message = _message(result)
+        self.change(op, op.ssm_id, "failed", message)
+        self.dead.append(
+            ledger.DeadLetter(
+                self.contract.name, op.ext_id, self.operation, op.ssm_id, message,
+                str(result.code), json.dumps(op.body, default=str) if op.body else None,
+                op.content_hash,
+            )
+        )  # fmt: skip
+        self.report.failed += 1
+        self.report.failures.append((op.ext_id, self.operation, message))
+
+    def commit(self, recorder: _Recorder) -> None:
+        recorder.commit(self.rows, self.changes, self.dead, self.resolved, self.forget)
+
+
+def _apply_creates(
+    client: SSMWriter,
+    contract: ResourceContract,
+    ops: list[planning.PlannedOp],
+    recorder: _Recorder,
+    report: PushReport,
+) -> None:
+    for batch in _batches(ops, client.batch_size(contract.ssm_resource, "create")):
+        # Committed before sending: if the answer is lost to a crash, the next run looks
+        # these up instead of creating them twice.
+        recorder.commit(
+            rows=[
+                ledger.LedgerRow(
+                    op.ext_id, None, ledger.PENDING_CREATE, op.content_hash, op.payload, True
+                )
+                for op in batch
+            ]
+        )
+        outcome = _BatchOutcome(contract, "create", report)
+        for result in client.bulk_create(contract.ssm_resource, [op.body for op in batch]):
+            op = batch[result.index]
+            if result.ok and result.id is not None:
+                row = ledger.LedgerRow(
+                    op.ext_id, int(result.id), ledger.SYNCED, op.content_hash, op.payload, True
+                )
+                outcome.ok(op, row)
+                report.created += 1
+            elif result.code == OUTCOME_UNKNOWN:
+                outcome.transient(op, result, "unknown")  # stays pending_create: looked up
+            elif result.code == NOT_SENT:
+                outcome.forget.append(op.ext_id)
+                outcome.transient(op, result, "not_sent")
+            else:
+                outcome.forget.append(op.ext_id)
+                outcome.failed(op, result)
+        outcome.commit(recorder)
+
+
+def _deleted_in_ssm(client: SSMWriter, contract: ResourceContract, ssm_id: int) -> bool:
+    try:
+        return _is_deleted(client.get(contract.ssm_resource, ssm_id))
+    except SSMNotFoundError:
+        return True
+
+
+def _apply_updates(
+    client: SSMWriter,
+    contract: ResourceContract,
+    ops: list[planning.PlannedOp],
+    recorder: _Recorder,
+    report: PushReport,
+) -> None:
+    for batch in _batches(ops, client.batch_size(contract.ssm_resource, "update")):
+        items = [(int(op.ssm_id or 0), op.body) for op in batch]
+        outcome = _BatchOutcome(contract, "update", report)
+        for result in client.bulk_update(contract.ssm_resource, items):
+            op = batch[result.index]
+            if result.ok:
+                row = ledger.LedgerRow(
+                    op.ext_id, op.ssm_id, ledger.SYNCED, op.content_hash, op.payload,
+                    op.created_by_connector,
+                )  # fmt: skip
+                outcome.ok(op, row)
+                report.updated += 1
+            elif result.code in TRANSIENT:
+                outcome.transient(op, result, "not_sent")
+            elif _deleted_in_ssm(client, contract, int(op.ssm_id or 0)):
+                # Someone deleted it in SSM: never re-created silently, never sent to Sage.
+                outcome.rows.append(
+                    ledger.LedgerRow(
+                        op.ext_id, op.ssm_id, ledger.SSM_DELETED, None, None,
+                        op.created_by_connector,
+                    )
+                )  # fmt: skip
+                outcome.change(op, op.ssm_id, "ssm_deleted", _message(result))
+                outcome.resolved.append(op.ext_id)
+                report.ssm_deleted += 1
+                report.ssm_deleted_sample.append(op.ext_id)
+            else:
+                outcome.failed(op, result)
+        outcome.commit(recorder)
+
+
+def _apply_deletes(
+    client: SSMWriter,
+    contract: ResourceContract,
+    ops: list[planning.PlannedOp],
+    recorder: _Recorder,
+    report: PushReport,
+) -> None:
+    for batch in _batches(ops, client.batch_size(contract.ssm_resource, "delete")):
+        outcome = _BatchOutcome(contract, "delete", report)
+        ids = [int(op.ssm_id or 0) for op in batch]
+        for result in client.bulk_delete(contract.ssm_resource, ids):
+            op = batch[result.index]
+            if result.ok:  # the client counts an already-deleted record as deleted
+                row = ledger.LedgerRow(op.ext_id, op.ssm_id, ledger.DELETED, None, None, True)
+                outcome.ok(op, row, result.message)
+                report.deleted += 1
+            elif result.code in TRANSIENT:
+                outcome.transient(op, result, "not_sent")
+            else:
+                outcome.failed(op, result)
+        outcome.commit(recorder)
+
+
+def _record_run(
+    warehouse: Warehouse, report: PushReport, started_at: Any, message: str | None
+) -> None:
+    with warehouse() as con:
+        ledger.ensure_tables(con, [])
+        con.execute(
+            "INSERT INTO sync.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                report.run_id,
+                report.resource,
+                started_at,
+                ledger.now(),
+                report.dry_run,
+                report.status,
+                message,
+                report.desired,
+                report.planned,
+                report.created,
+                report.updated,
+                report.deleted,
+                report.unchanged,
+                report.deferred,
+                report.skipped,
+                report.failed,
+                report.ssm_deleted,
+                report.resolved,
+                report.api_calls,
+                report.write_calls,
+                round(report.seconds, 3),
+            ],
+        )
+
+
+# --- the push --------------------------------------------------------------------------------
+
+
+def push_resource(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    settings: SyncSettings,
+    run_id: str,
+    options: PushOptions | None = None,
+) -> PushReport:
+    """Bring SSM's `contract.ssm_resource` to `ssm.desired_<name>`; see the module docstring."""
+    options = options or PushOptions()
+    started, started_at = time.perf_counter(), ledger.now()
+    calls0, writes0 = client.api_calls, client.write_calls
+    report = PushReport(resource=contract.name, run_id=run_id, dry_run=options.dry_run)
+    recorder = _Recorder(warehouse, contract, run_id)
+
+    def finish(message: str | None = None) -> PushReport:
+        report.api_calls = client.api_calls - calls0
+        report.write_calls = client.write_calls - writes0
+        report.seconds = time.perf_counter() - started
+        _record_run(warehouse, report, started_at, message)
+        return report
+
+    with warehouse() as con:
+        ledger.ensure_tables(con, [contract.name, *contract.parents])
+    if contract.match_only and not options.dry_run:
+        match_users(warehouse, contract, settings, run_id)
+    if not options.dry_run:
+        report.resolved = resolve_pending(warehouse, client, contract, recorder)
+
+    with warehouse() as con:
+        defaults = _defaults(con, settings)
+        plan = planning.build_plan(con, contract, settings, defaults)
+        ledger.record_plan(
+            con,
+            run_id,
+            contract.name,
+            [
+                (
+                    op.ext_id,
+                    op.ssm_id,
+                    op.operation,
+                    json.dumps(op.changed_fields),
+                    op.reason,
+                    json.dumps(op.body, default=str) if op.body else op.payload,
+                )
+                for op in plan.ops
+            ],
+        )
+    creates, updates, deletes = (
+        plan.of(planning.CREATE),
+        plan.of(planning.UPDATE),
+        plan.of(planning.DELETE),
+    )
+    if contract.match_only:
+        # Users are billable: unmatched reps are created only when configured; never edited
+        # or deleted by the connector.
+        if not settings.create_users:
+            for op in creates:
+                op.operation, op.reason = "skip_unmatched", "no SSM user matches this rep"
+            creates = []
+        for op in updates:
+            op.operation = planning.REFRESH
+        for op in deletes:
+            op.operation = planning.RELEASE
+        updates, deletes = [], []
+    needs_admin = [
+        op.ext_id
+        for op in creates
+        if any(r.create_default == "admin_user" and r.ssm not in op.body for r in contract.fields)
+    ]
+    if needs_admin and defaults.get("admin_user") is None:
+        raise ValueError(
+            f"SSM_ADMIN_USER={settings.admin_user!r} matches no SSM user, and "
+            f"{len(needs_admin)} new {contract.name} need it; set SSM_ADMIN_USER to an existing "
+            "user's id, e-mail or full name."
+        )
+
+    report.desired = plan.desired
+    report.plan_counts = dict(plan.counts)
+    report.planned = len(creates) + len(updates) + len(deletes)
+    report.unchanged = plan.counts[planning.UNCHANGED]
+    deferred = plan.of(planning.DEFERRED)
+    report.deferred = len(deferred)
+    report.deferred_sample = [(op.ext_id, op.reason) for op in deferred[: options.failure_sample]]
+    skipped = [op for op in plan.ops if op.operation.startswith("skip")]
+    report.skipped = len(skipped)
+    report.skipped_sample = [(op.ext_id, op.reason) for op in skipped[: options.failure_sample]]
+
+    if options.dry_run:
+        return finish("dry run: plan stored in sync.plans, nothing written to SSM")
+    refusal = options.breaker.refusal(plan, options.allow_mass_delete)
+    if refusal:
+        report.refused = refusal
+        return finish(refusal)
+
+    # Ledger-only moves, no API call.
+    refresh = [op for op in plan.ops if op.operation == planning.REFRESH]
+    release = [op for op in plan.ops if op.operation == planning.RELEASE]
+    recorder.commit(
+        rows=[
+            *(
+                ledger.LedgerRow(
+                    op.ext_id,
+                    op.ssm_id,
+                    ledger.SYNCED,
+                    op.content_hash,
+                    op.payload,
+                    op.created_by_connector,
+                )
+                for op in refresh
+                if op.ssm_id is not None
+            ),
+            *(
+                ledger.LedgerRow(op.ext_id, op.ssm_id, ledger.RELEASED, None, None, False)
+                for op in release
+            ),
+        ]
+    )
+    try:
+        _apply_creates(client, contract, creates, recorder, report)
+        _apply_updates(client, contract, updates, recorder, report)
+        _apply_deletes(client, contract, deletes, recorder, report)
+    except SSMError as exc:
+        # The API itself gave up (after the client's retries): what was acknowledged is in the
+        # ledger, pending creates are resolved next run. Record the run, then stop.
+        finish(f"stopped: {exc}")
+        raise
+    report.failures = report.failures[: options.failure_sample]
+    return finish()

@@ -1,0 +1,274 @@
+"""Dagster assets of the push, one pair per pushed resource of the contract.
+
+* `ssm/value_lists`: SSM's countries, currencies, statuses, branches and users (reads only);
+* `ssm/desired_<resource>`: the desired state, from `staging` (pool `warehouse`);
+* `ssm/push_<resource>`: the push (pool `ssm_api`), after its desired state and its parents'
+  pushes, so foreign keys resolve from the parents' ledgers.
+
+Run-wide switches (dry run, mass deletes) are the `ssm_push` resource's config, so one entry of
+run config covers every push asset:
+`{"resources": {"ssm_push": {"config": {"dry_run": true}}}}`.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from assets.ssm import ledger, value_lists
+from assets.ssm.apply import PushOptions, PushReport, push_resource
+from assets.ssm.contract import PUSHED, ResourceContract
+from assets.ssm.desired import build_desired
+from assets.ssm.plan import DeleteBreaker, desired_table
+from assets.ssm.settings import SyncSettings
+from resources.ssm.resource import SSMResource
+
+GROUP = "ssm"
+VALUE_LISTS_KEY = dg.AssetKey([GROUP, "value_lists"])
+# A push older than this is late (the schedule runs every 15 minutes).
+PUSH_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(minutes=60), warn_window=timedelta(minutes=30)
+)
+
+
+class SSMPushSettings(dg.ConfigurableResource):
+    """Run-wide switches of the push; override them in a run's config."""
+
+    dry_run: bool = Field(
+        default=False, description="Build and store the plan (sync.plans) without writing SSM."
+    )
+    allow_mass_delete: bool = Field(
+        default=False, description="Apply deletes even above the delete breaker's limit."
+    )
+    delete_share_limit: float = Field(
+        default=0.05, description="The breaker trips above this share of synced records."
+    )
+    delete_allowance: int = Field(
+        default=10, description="Deletes always allowed, whatever the share (small companies)."
+    )
+
+    def options(self) -> PushOptions:
+        return PushOptions(
+            dry_run=self.dry_run,
+            allow_mass_delete=self.allow_mass_delete,
+            breaker=DeleteBreaker(share=self.delete_share_limit, allowance=self.delete_allowance),
+        )
+
+
+def desired_key(contract: ResourceContract) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, f"desired_{contract.name}"])
+
+
+def push_key(contract: ResourceContract) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, f"push_{contract.name}"])
+
+
+def _source_key(table: str) -> dg.AssetKey:
+    schema, name = table.split(".", 1)
+    return dg.AssetKey([schema, name])
+
+
+def _warehouse(resource: DuckDBResource):  # noqa: ANN202 - a context-manager factory
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        with resource.get_connection() as con:
+            yield con
+
+    return connect
+
+
+def _contract_metadata(contract: ResourceContract) -> dict[str, Any]:
+    return {
+        "ssm_resource": contract.ssm_resource,
+        "direction": contract.direction.value,
+        "key": contract.key,
+        "read_only": contract.read_only,
+        "delete_policy": contract.delete_policy,
+        "conflict_rule": contract.conflict_rule,
+        "fields": dg.MetadataValue.md(
+            "| SSM field | from | owner |\n|---|---|---|\n"
+            + "\n".join(
+                f"| `{f.ssm}` | {f.source_text} | {f.owner.value} |" for f in contract.fields
+            )
+        ),
+        "contract": dg.MetadataValue.path("docs/sync-contract.md"),
+    }
+
+
+@dg.asset(
+    key=VALUE_LISTS_KEY,
+    group_name=GROUP,
+    pool="ssm_api",
+    kinds={"duckdb"},
+    description="SSM value lists and users, matched against Sage values by the push.",
+    automation_condition=dg.AutomationCondition.on_cron("*/15 * * * *"),
+)
+def ssm_value_lists(
+    context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: DuckDBResource
+) -> dg.MaterializeResult:
+    with ssm.get_client() as client:
+        rows = value_lists.fetch(client)
+        calls = client.api_calls
+    with warehouse.get_connection() as con:
+        ledger.ensure_tables(con, [])
+        value_lists.store(con, rows)
+    per_list = {name: len({r[1] for r in rows if r[0] == name}) for name in value_lists.LISTS}
+    context.log.info(f"SSM value lists: {per_list}")
+    return dg.MaterializeResult(
+        metadata={"items": dg.MetadataValue.json(per_list), "api_calls": calls}
+    )
+
+
+def _desired_asset(contract: ResourceContract) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=desired_key(contract),
+        group_name=GROUP,
+        pool="warehouse",
+        kinds={"duckdb"},
+        deps=[_source_key(t) for t in contract.sources],
+        description=f"What SSM `/{contract.ssm_resource}` should hold: {contract.title}, "
+        f"per the sync contract ({desired_table(contract.name)}).",
+        metadata=_contract_metadata(contract),
+        automation_condition=dg.AutomationCondition.eager(),
+    )
+    def desired(warehouse: DuckDBResource) -> dg.MaterializeResult:
+        with warehouse.get_connection() as con:
+            stats = build_desired(con, contract, SyncSettings.from_env())
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": stats.rows,
+                "missing_key": stats.missing_key,
+                "duplicate_keys": stats.duplicate_keys,
+                "duplicate_sample": ", ".join(stats.duplicate_sample) or "none",
+            }
+        )
+
+    return desired
+
+
+def report_metadata(report: PushReport) -> dict[str, Any]:
+    """What the UI shows for one push: the plan, the outcome and the cost."""
+
+    def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> dg.MetadataValue:
+        if not rows:
+            return dg.MetadataValue.md("none")
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+        return dg.MetadataValue.md("\n".join(lines))
+
+    return {
+        "dry_run": report.dry_run,
+        "status": report.status,
+        "desired": report.desired,
+        "planned": report.planned,
+        "created": report.created,
+        "updated": report.updated,
+        "deleted": report.deleted,
+        "unchanged": report.unchanged,
+        "deferred": report.deferred,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "deleted_in_ssm": report.ssm_deleted,
+        "retry_later": report.retry_later,
+        "resolved_pending": report.resolved,
+        "completion_ratio": dg.MetadataValue.float(report.completion_ratio),
+        "api_calls": report.api_calls,
+        "write_calls": report.write_calls,
+        "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+        "plan": dg.MetadataValue.json(report.plan_counts),
+        "failures": table(report.failures, ("extId", "operation", "SSM said")),
+        "deferred_sample": table(report.deferred_sample, ("extId", "why")),
+        "skipped_sample": table(report.skipped_sample, ("extId", "why")),
+        "deleted_in_ssm_sample": ", ".join(report.ssm_deleted_sample) or "none",
+    }
+
+
+def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
+    deps = [desired_key(contract), VALUE_LISTS_KEY]
+    deps += [push_key(c) for c in PUSHED if c.name in contract.parents]
+
+    @dg.asset(
+        key=push_key(contract),
+        group_name=GROUP,
+        pool="ssm_api",
+        kinds={"ssm"},
+        deps=deps,
+        description=f"Push of {contract.title} to SSM `/{contract.ssm_resource}`: only what "
+        "changed since SSM last acknowledged it (ledger "
+        f"ssm.synced_{contract.name}). {contract.delete_policy}.",
+        metadata=_contract_metadata(contract),
+        freshness_policy=PUSH_FRESHNESS,
+        automation_condition=dg.AutomationCondition.eager(),
+    )
+    def push(
+        context: dg.AssetExecutionContext,
+        ssm: SSMResource,
+        warehouse: DuckDBResource,
+        ssm_push: SSMPushSettings,
+    ) -> dg.MaterializeResult:
+        with ssm.get_client() as client:
+            report = push_resource(
+                _warehouse(warehouse),
+                client,
+                contract,
+                SyncSettings.from_env(),
+                context.run.run_id,
+                ssm_push.options(),
+            )
+        metadata = report_metadata(report)
+        if report.refused:
+            raise dg.Failure(description=report.refused, metadata=metadata)
+        if report.planned and report.retry_later == report.planned:
+            raise dg.Failure(
+                description=f"SSM took none of the {report.planned} planned {contract.name} "
+                "writes (unreachable or answers lost); the next run retries them.",
+                metadata=metadata,
+            )
+        if report.failed:
+            context.log.warning(
+                f"{report.failed} {contract.name} rejected by SSM, kept in sync.dead_letters: "
+                + "; ".join(f"{e}: {m}" for e, _, m in report.failures[:3])
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return push
+
+
+def _dead_letter_check(contract: ResourceContract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=push_key(contract),
+        name="no_open_dead_letters",
+        description="Records SSM rejected and that are still waiting in sync.dead_letters.",
+        blocking=False,
+    )
+    def check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            ledger.ensure_tables(con, [])
+            rows = con.execute(
+                "SELECT ext_id, message, attempts FROM sync.dead_letters "
+                "WHERE resource = ? AND status = 'open' ORDER BY ext_id",
+                [contract.name],
+            ).fetchall()
+        return dg.AssetCheckResult(
+            passed=not rows,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "open": len(rows),
+                "sample": dg.MetadataValue.md(
+                    "\n".join(f"- `{e}` ({a} attempts): {m}" for e, m, a in rows[:10]) or "none"
+                ),
+            },
+        )
+
+    return check
+
+
+DESIRED_ASSETS = [_desired_asset(c) for c in PUSHED]
+PUSH_ASSETS = [_push_asset(c) for c in PUSHED]
+ALL_ASSETS = [ssm_value_lists, *DESIRED_ASSETS, *PUSH_ASSETS]
+ASSET_CHECKS = [_dead_letter_check(c) for c in PUSHED]

@@ -1,0 +1,715 @@
+"""The sync contract: for every SSM resource, who owns what and how it moves.
+
+This module is the one place that says which Sage table feeds which SSM resource, how the Sage
+code becomes `extId`, how each field maps, which side owns it, the direction, the delete policy,
+the read-only rule and the conflict rule. The push engine (`plan.py`, `apply.py`), the Dagster
+asset descriptions and metadata, and the page `docs/sync-contract.md` are all generated from it:
+`python -m assets.ssm.contract` rewrites the page, and a test fails when the page is stale.
+
+The rules come from the seed documents (Sage 50 UKI ⇄ SSM accounts, FAQs, Sage 50 FR) and are
+summarised in the project's DESIGN.md. Reverse-flow entities (SSM → Sage) are listed here with
+their rules so that the page is complete, and are marked `built=False` until the reverse flow
+(assets/inbox) implements them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "sync-contract.md"
+
+
+class Direction(StrEnum):
+    SAGE_TO_SSM = "Sage → SSM"
+    SSM_TO_SAGE = "SSM → Sage"
+    BOTH = "both ways"
+    SSM_TO_SAGE_TO_SSM = "SSM → Sage → SSM"
+
+
+class Owner(StrEnum):
+    SAGE = "Sage"
+    SSM = "SSM"
+    CONNECTOR = "connector"  # constants and rules the connector itself sets (readOnly, status)
+
+
+class When(StrEnum):
+    ALWAYS = "create and update"
+    CREATE = "create only"
+
+
+@dataclass(frozen=True)
+class ValueList:
+    """An SSM value list (or the users list) that a Sage value is matched against.
+
+    `key` names what the Sage value is matched with; `assets/ssm/value_lists.py` stores, per
+    list, every key an item can be found by (id, ISO code, description, extId, full name).
+    """
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One SSM field: where its value comes from and who owns it.
+
+    Exactly one of `column` (a column of `ssm.desired_<resource>`), `literal` (a constant) or
+    `setting` (a value from `SyncSettings`, such as the default branch) is the source.
+    `lookup` turns the source value into an SSM value-list id; `parent` says the column holds
+    the extId of a record of another resource whose SSM id must be known (else the record
+    waits, reported as deferred). `keep_when_null`: a null never overwrites SSM (the record
+    keeps what it has). `create_default`: the value used at creation when the source is null.
+    `custom`: an `Z_` extra field whose name can be renamed through `SSM_CUSTOM_FIELDS`.
+    """
+
+    ssm: str
+    description: str
+    column: str | None = None
+    literal: object = None
+    setting: str | None = None
+    owner: Owner = Owner.SAGE
+    when: When = When.ALWAYS
+    lookup: ValueList | None = None
+    parent: str | None = None
+    parent_optional: bool = False
+    keep_when_null: bool = False
+    create_default: str | None = None
+    custom: bool = False
+
+    def __post_init__(self) -> None:
+        sources = [self.column is not None, self.literal is not None, self.setting is not None]
+        if sum(sources) != 1:
+            raise ValueError(f"field {self.ssm}: exactly one of column, literal, setting")
+
+    @property
+    def source_text(self) -> str:
+        if self.column is not None:
+            return f"`{self.column}`"
+        if self.setting is not None:
+            return f"setting `{self.setting}`"
+        return f"`{self.literal!r}`".replace("True", "true").replace("False", "false")
+
+
+@dataclass(frozen=True)
+class ResourceContract:
+    """How one SSM resource is synchronised."""
+
+    name: str  # the contract's name, used in table and asset names: ssm.desired_<name>
+    title: str
+    ssm_resource: str  # the API v4 path under /api/v4
+    direction: Direction
+    sources: tuple[str, ...]  # warehouse tables the desired state reads
+    key: str  # the Sage code that becomes extId
+    fields: tuple[FieldRule, ...] = ()
+    read_only: str = ""
+    delete_policy: str = ""
+    conflict_rule: str = ""
+    built: bool = True  # False: a reverse-flow entity, listed for completeness
+    match_only: bool = False  # matched to existing SSM records, never written unless configured
+    # how a record is found again in SSM (a create whose answer was lost): extId, or for
+    # resources without one, the fields that identify it
+    lookup_fields: tuple[str, ...] = ("extId",)
+    notes: str = ""
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Resources whose records must be synced before this one's (foreign keys)."""
+        return tuple(dict.fromkeys(f.parent for f in self.fields if f.parent))
+
+    @property
+    def read_only_in_ssm(self) -> bool:
+        return any(f.ssm == "readOnly" and f.literal is True for f in self.fields)
+
+    def field(self, ssm_name: str) -> FieldRule:
+        for rule in self.fields:
+            if rule.ssm == ssm_name:
+                return rule
+        raise KeyError(f"{self.name} has no field {ssm_name}")
+
+
+READ_ONLY = FieldRule(
+    "readOnly",
+    "Sage-owned: reps cannot edit or delete the record in SSM",
+    literal=True,
+    owner=Owner.CONNECTOR,
+)
+
+USERS = ResourceContract(
+    name="users",
+    title="Users / sales reps",
+    ssm_resource="users",
+    direction=Direction.SAGE_TO_SSM,
+    sources=("staging.customer_accounts",),
+    key="the Sage rep field (setting `rep_column`, e.g. ANALYSIS_2): a rep's extId or full name",
+    fields=(
+        FieldRule("extId", "the rep value as Sage holds it", column="ext_id"),
+        FieldRule("name", "first name (first word of the rep's name)", column="first_name"),
+        FieldRule("lastName", "last name (the rest of the rep's name)", column="last_name"),
+    ),
+    read_only="users are not read-only; the connector never edits an existing user",
+    delete_policy="never deleted by the connector",
+    conflict_rule="matched to existing SSM users by extId, then by full name (case-insensitive); "
+    "a new (billable) user is created only when `SSM_CREATE_USERS=true`",
+    match_only=True,
+    notes="unmatched reps are reported in the push metadata; their accounts get the admin user "
+    "at creation",
+)
+
+ACCOUNTS = ResourceContract(
+    name="accounts",
+    title="Accounts (customers)",
+    ssm_resource="accounts",
+    direction=Direction.SAGE_TO_SSM,
+    sources=("staging.customer_accounts",),
+    key="SALES_LEDGER.ACCOUNT_REF (account code)",
+    fields=(
+        FieldRule("extId", "the Sage account code", column="ext_id"),
+        FieldRule("name", "company name", column="name"),
+        FieldRule("address1", "address line 1", column="address1"),
+        FieldRule("address2", "address line 2", column="address2"),
+        FieldRule("city", "address line 3 (town)", column="city"),
+        FieldRule("region", "address line 4 (county)", column="region"),
+        FieldRule("postcode", "postcode", column="postcode"),
+        FieldRule(
+            "countryId",
+            "country, by ISO code",
+            column="country_code",
+            lookup=ValueList("countries", "iso2"),
+        ),
+        FieldRule("phone", "telephone", column="phone"),
+        FieldRule("fax", "fax", column="fax"),
+        FieldRule("email", "e-mail", column="email"),
+        FieldRule("website", "web address", column="website"),
+        FieldRule("vatNumber", "VAT registration number", column="vat_number"),
+        FieldRule(
+            "statusId",
+            "account status: a Sage customer is a Client",
+            setting="client_status",
+            owner=Owner.CONNECTOR,
+            lookup=ValueList("accountStatuses", "description"),
+        ),
+        FieldRule(
+            "branchId",
+            "the SSM branch the connector files accounts under",
+            setting="branch",
+            owner=Owner.CONNECTOR,
+            when=When.CREATE,
+            lookup=ValueList("branches", "description"),
+        ),
+        FieldRule(
+            "salesRepId1",
+            "the Sage rep matched to an SSM user; no rep: the admin user, at creation only, "
+            "never reassigned afterwards",
+            column="sales_rep",
+            parent="users",
+            parent_optional=True,
+            keep_when_null=True,
+            create_default="admin_user",
+        ),
+        READ_ONLY,
+        FieldRule("Z_Balance", "account balance", column="balance", custom=True),
+        FieldRule("Z_CreditLimit", "credit limit", column="credit_limit", custom=True),
+        FieldRule("Z_OnStop", "on stop (credit hold)", column="on_stop", custom=True),
+        FieldRule(
+            "Z_LastInvoiceDate", "last invoice date", column="last_invoice_date", custom=True
+        ),
+        FieldRule(
+            "Z_LastPaymentDate", "last receipt date", column="last_payment_date", custom=True
+        ),
+        FieldRule(
+            "Z_PaymentTerms",
+            "settlement terms (days)",
+            column="payment_terms_days",
+            custom=True,
+        ),
+        FieldRule(
+            "Z_SettlementDiscount",
+            "settlement discount %",
+            column="settlement_discount",
+            custom=True,
+        ),
+        FieldRule("Z_Currency", "trading currency code", column="currency_code", custom=True),
+        FieldRule(
+            "rateId",
+            "the account's price list",
+            column="price_list",
+            parent="rates",
+            parent_optional=True,
+        ),
+        FieldRule("Z_PriceList", "price list reference", column="price_list", custom=True),
+        FieldRule("Z_Inactive", "closed / inactive in Sage", column="inactive", custom=True),
+    ),
+    read_only="read-only in SSM (`readOnly: true`): SSM edits never reach Sage",
+    delete_policy="deleted in Sage → deleted (logically) in SSM, only if the connector created "
+    "it; deleted in SSM → never reaches Sage, not re-created, reported",
+    conflict_rule="Sage wins: every field is Sage-owned except the rep of an account that had "
+    "none in Sage (set once at creation)",
+)
+
+CONTACTS = ResourceContract(
+    name="contacts",
+    title="Contacts",
+    ssm_resource="contacts",
+    direction=Direction.BOTH,
+    sources=("staging.contacts", "staging.customer_accounts"),
+    key="the Sage contact address key (account code + contact number)",
+    fields=(
+        FieldRule("extId", "account code and contact number", column="ext_id"),
+        FieldRule("firstName", "first name", column="first_name"),
+        FieldRule(
+            "lastName", "last name (or the full name when it has one word)", column="last_name"
+        ),
+        FieldRule(
+            "accountId",
+            "the contact's account, by its Sage account code",
+            column="account_ext_id",
+            parent="accounts",
+        ),
+        FieldRule(
+            "salesRepId",
+            "the account's rep; the admin user at creation when the account has none",
+            column="sales_rep",
+            parent="users",
+            parent_optional=True,
+            keep_when_null=True,
+            create_default="admin_user",
+        ),
+        FieldRule("email", "e-mail", column="email"),
+        FieldRule("phone1", "telephone", column="phone"),
+        FieldRule("phone2", "mobile", column="mobile"),
+        FieldRule("fax", "fax", column="fax"),
+    ),
+    read_only="editable in SSM (contacts sync both ways)",
+    delete_policy="deleted in Sage → deleted in SSM (only contacts the connector created); "
+    "deleted in SSM → never reaches Sage",
+    conflict_rule="only Sage contact addresses are pushed; a field is sent only when Sage "
+    "changed it since the last acknowledged push, so an SSM edit of another field is kept "
+    "(and flows back through the reverse flow)",
+)
+
+PRODUCT_CATEGORIES = ResourceContract(
+    name="product_categories",
+    title="Product categories",
+    ssm_resource="productCategories",
+    direction=Direction.SAGE_TO_SSM,
+    sources=("staging.product_categories",),
+    key="STOCK.STOCK_CAT (category number)",
+    fields=(
+        FieldRule("extId", "the Sage category number", column="ext_id"),
+        FieldRule("descriptionEN", "category name", column="description"),
+    ),
+    read_only="categories are only written by the connector",
+    delete_policy="deleted in Sage → deleted in SSM (only categories the connector created)",
+    conflict_rule="Sage wins",
+)
+
+PRODUCTS = ResourceContract(
+    name="products",
+    title="Products",
+    ssm_resource="products",
+    direction=Direction.SAGE_TO_SSM,
+    sources=(
+        "staging.product_items",
+        "staging.stock_levels",
+        "staging.product_categories",
+        "staging.vat_rates",
+    ),
+    key="STOCK.STOCK_CODE (stock code)",
+    fields=(
+        FieldRule("extId", "the Sage stock code", column="ext_id"),
+        FieldRule("model", "product name (Sage description)", column="model"),
+        FieldRule(
+            "categoryId",
+            "the product's category",
+            column="category_ext_id",
+            parent="product_categories",
+        ),
+        FieldRule("price", "net sales price, without tax", column="price"),
+        FieldRule(
+            "stock",
+            "free stock (in stock − allocated); null (a dash) for items whose stock is not tracked",
+            column="stock",
+        ),
+        FieldRule("notAvailable", "inactive in Sage → not available", column="not_available"),
+        READ_ONLY,
+        FieldRule("Z_TaxCode", "VAT code", column="tax_code", custom=True),
+        FieldRule("Z_TaxRate", "VAT rate %", column="tax_rate", custom=True),
+        FieldRule("Z_Barcode", "barcode", column="barcode", custom=True),
+        FieldRule("Z_UnitWeight", "unit weight", column="unit_weight", custom=True),
+    ),
+    read_only="read-only in SSM",
+    delete_policy="deleted in Sage → deleted in SSM (only products the connector created); "
+    "inactive → notAvailable, not deleted",
+    conflict_rule="Sage wins",
+    notes="product images from Sage are not pushed yet (the ODBC driver does not expose them)",
+)
+
+RATES = ResourceContract(
+    name="rates",
+    title="Price lists",
+    ssm_resource="rates",
+    direction=Direction.SAGE_TO_SSM,
+    sources=("staging.price_list_metadata",),
+    key="PRICE_LIST.PRICING_REF (price list code)",
+    fields=(
+        FieldRule("extId", "the Sage price list code", column="ext_id"),
+        FieldRule("descriptionEN", "price list name", column="description"),
+    ),
+    read_only="written by the connector only",
+    delete_policy="deleted in Sage → deleted in SSM (only lists the connector created)",
+    conflict_rule="Sage wins",
+)
+
+PRODUCT_RATES = ResourceContract(
+    name="product_rates",
+    title="Price list prices (product rates)",
+    ssm_resource="productRates",
+    direction=Direction.SAGE_TO_SSM,
+    sources=("staging.named_price_lists", "staging.product_items", "staging.price_list_metadata"),
+    key="PRICE.PRICING_REF + PRICE.STOCK_CODE (kept in the ledger; SSM product rates have no "
+    "extId and are found again by product and price list)",
+    lookup_fields=("productId", "rateId"),
+    fields=(
+        FieldRule("rateId", "the price list", column="rate_ext_id", parent="rates"),
+        FieldRule("productId", "the product", column="product_ext_id", parent="products"),
+        FieldRule("salePrice", "the list's net selling price", column="sale_price"),
+    ),
+    read_only="written by the connector only",
+    delete_policy="deleted in Sage → deleted in SSM (only prices the connector created)",
+    conflict_rule="Sage wins",
+)
+
+SALES_ORDERS = ResourceContract(
+    name="sales_orders",
+    title="Sales orders",
+    ssm_resource="salesorders",
+    direction=Direction.SAGE_TO_SSM,
+    sources=("staging.sales_order_headers", "staging.customer_accounts"),
+    key="SALES_ORDER.ORDER_NUMBER",
+    fields=(
+        FieldRule("extId", "the Sage order number", column="ext_id"),
+        FieldRule("reference", "order number as shown to reps", column="reference"),
+        FieldRule("accountId", "the customer", column="account_ext_id", parent="accounts"),
+        FieldRule(
+            "salesRepId",
+            "the account's rep; the admin user when none",
+            column="sales_rep",
+            parent="users",
+            parent_optional=True,
+            keep_when_null=True,
+            create_default="admin_user",
+        ),
+        FieldRule(
+            "branchId",
+            "the SSM branch",
+            setting="branch",
+            owner=Owner.CONNECTOR,
+            when=When.CREATE,
+            lookup=ValueList("branches", "description"),
+        ),
+        FieldRule("total", "gross total (base currency)", column="total"),
+        FieldRule(
+            "currencyId",
+            "order currency",
+            column="currency_code",
+            lookup=ValueList("currencies", "isoCode"),
+        ),
+        FieldRule("salesForcecastDate", "order date", column="order_date"),
+        FieldRule("comment", "customer's order reference", column="customer_reference"),
+        READ_ONLY,
+        FieldRule("Z_NetTotal", "net total (base)", column="net_total", custom=True),
+        FieldRule("Z_TaxTotal", "tax total (base)", column="tax_total", custom=True),
+    ),
+    read_only="read-only in SSM",
+    delete_policy="deleted in Sage → deleted in SSM (only orders the connector created)",
+    conflict_rule="Sage wins",
+)
+
+SALES_ORDER_LINES = ResourceContract(
+    name="sales_order_lines",
+    title="Sales order lines",
+    ssm_resource="salesordersLines",
+    direction=Direction.SAGE_TO_SSM,
+    sources=(
+        "staging.sales_order_lines",
+        "staging.sales_order_headers",
+        "staging.customer_accounts",
+        "staging.product_items",
+    ),
+    key="SOP_ITEM.ORDER_NUMBER + SOP_ITEM.ITEM_NUMBER (kept in the ledger; SSM order lines "
+    "have no extId and are found again by order and position)",
+    lookup_fields=("salesOrderId", "order"),
+    fields=(
+        FieldRule("salesOrderId", "the order", column="order_ext_id", parent="sales_orders"),
+        FieldRule(
+            "productId",
+            "the product (none for free-text lines)",
+            column="product_ext_id",
+            parent="products",
+        ),
+        FieldRule("description", "line description", column="description"),
+        FieldRule("quantity", "quantity ordered", column="quantity"),
+        FieldRule("price", "unit price", column="price"),
+        FieldRule("total", "net line amount", column="total"),
+        FieldRule("discount1", "line discount %", column="discount"),
+        FieldRule("order", "line position", column="position"),
+        READ_ONLY,
+    ),
+    read_only="read-only in SSM",
+    delete_policy="deleted in Sage → deleted in SSM",
+    conflict_rule="Sage wins",
+)
+
+SALES = ResourceContract(
+    name="sales",
+    title="Invoices and credit notes",
+    ssm_resource="sales",
+    direction=Direction.SAGE_TO_SSM,
+    sources=(
+        "staging.posted_sales_invoices",
+        "staging.unposted_sales_invoices",
+        "staging.posted_sales_credits",
+        "staging.sales_payments",
+        "staging.customer_accounts",
+    ),
+    key="INVOICE.INVOICE_NUMBER (invoice or credit note number)",
+    fields=(
+        FieldRule("extId", "the Sage invoice / credit note number", column="ext_id"),
+        FieldRule("accountId", "the customer", column="account_ext_id", parent="accounts"),
+        FieldRule("accountExtId", "the customer's account code", column="account_ext_id"),
+        FieldRule(
+            "salesRepExtId",
+            "the rep as Sage names it; the admin user setting when none",
+            column="sales_rep",
+            keep_when_null=True,
+            create_default="admin_user_ref",
+        ),
+        FieldRule(
+            "salesRepId",
+            "the account's rep; the admin user when none",
+            column="sales_rep",
+            parent="users",
+            parent_optional=True,
+            keep_when_null=True,
+            create_default="admin_user",
+        ),
+        FieldRule("date", "invoice date", column="document_date"),
+        FieldRule("total", "gross total (negative for a credit note)", column="total"),
+        READ_ONLY,
+        FieldRule(
+            "Z_InvoiceNumber", "the Sage invoice id, visible to reps", column="number", custom=True
+        ),
+        FieldRule("Z_DocumentType", "Invoice or Credit Note", column="document_type", custom=True),
+        FieldRule("Z_Posted", "posted in Sage", column="posted", custom=True),
+        FieldRule("Z_NetTotal", "net total", column="net_total", custom=True),
+        FieldRule(
+            "Z_PaymentStatus",
+            "payment status from the audit trail",
+            column="payment_status",
+            custom=True,
+        ),
+        FieldRule("Z_Outstanding", "amount outstanding", column="outstanding", custom=True),
+        FieldRule("Z_DueDate", "payment due date", column="due_date", custom=True),
+    ),
+    read_only="read-only in SSM",
+    delete_policy="deleted in Sage → deleted in SSM (only documents the connector created)",
+    conflict_rule="Sage wins",
+)
+
+# Reverse flow (SSM → Sage): built by assets/inbox; listed so the contract is complete.
+CLIENT_COMPANIES = ResourceContract(
+    name="client_companies",
+    title="Companies created in SSM with status Client",
+    ssm_resource="accounts",
+    direction=Direction.SSM_TO_SAGE,
+    sources=("inbox.accounts",),
+    key="SSM account id until Sage assigns an account code, then that code as extId",
+    read_only="read-only in SSM once synced to Sage",
+    delete_policy="an SSM delete never reaches Sage",
+    conflict_rule="created as a Sage customer; the rep's full name goes into Sage's rep field "
+    "(SALES_REP / ANALYSIS_n); the admin user is assigned only at creation when there is no "
+    "rep, never reassigned to a supervisor",
+    built=False,
+)
+
+PROSPECTS = ResourceContract(
+    name="prospects",
+    title="Prospects / potential clients",
+    ssm_resource="accounts",
+    direction=Direction.BOTH,
+    sources=("inbox.accounts",),
+    key="company code",
+    read_only="editable in SSM until Sage converts the prospect to a customer, then read-only",
+    delete_policy="deleted only from Sage (FR); an SSM delete never reaches Sage",
+    conflict_rule="contacts of a prospect sync only once it is a customer",
+    built=False,
+)
+
+SSM_CONTACTS = ResourceContract(
+    name="ssm_contacts",
+    title="Contacts created or edited in SSM",
+    ssm_resource="contacts",
+    direction=Direction.SSM_TO_SAGE,
+    sources=("inbox.contacts",),
+    key="SSM contact id, then the Sage contact key as extId",
+    read_only="editable on both sides",
+    delete_policy="an SSM delete never reaches Sage",
+    conflict_rule="only contacts of accounts known to Sage; a field edited on both sides since "
+    "the last sync: Sage wins",
+    built=False,
+)
+
+QUOTATIONS = ResourceContract(
+    name="quotations",
+    title="Quotations",
+    ssm_resource="salesorders",
+    direction=Direction.SSM_TO_SAGE_TO_SSM,
+    sources=("inbox.salesorders",),
+    key="SSM order id, then the Sage quotation number as extId",
+    read_only="created in SSM without prices or taxes; read-only once Sage has priced it",
+    delete_policy="an SSM delete never reaches Sage",
+    conflict_rule="Sage prices and taxes win; pushed back as fast as possible (sensor)",
+    built=False,
+)
+
+# Dependency order: a resource comes after every resource it points at.
+CONTRACTS: tuple[ResourceContract, ...] = (
+    USERS,
+    RATES,
+    ACCOUNTS,
+    CONTACTS,
+    PRODUCT_CATEGORIES,
+    PRODUCTS,
+    PRODUCT_RATES,
+    SALES_ORDERS,
+    SALES_ORDER_LINES,
+    SALES,
+    CLIENT_COMPANIES,
+    PROSPECTS,
+    SSM_CONTACTS,
+    QUOTATIONS,
+)
+
+PUSHED: tuple[ResourceContract, ...] = tuple(c for c in CONTRACTS if c.built)
+BY_NAME: dict[str, ResourceContract] = {c.name: c for c in CONTRACTS}
+
+
+def pushed(name: str) -> ResourceContract:
+    contract = BY_NAME.get(name)
+    if contract is None or not contract.built:
+        known = ", ".join(c.name for c in PUSHED)
+        raise KeyError(f"{name!r} is not a pushed resource; pushed resources are: {known}")
+    return contract
+
+
+def _check_order() -> None:
+    seen: set[str] = set()
+    for contract in PUSHED:
+        missing = [p for p in contract.parents if p not in seen]
+        if missing:
+            raise ValueError(f"{contract.name} comes before its parents {missing}")
+        seen.add(contract.name)
+
+
+_check_order()
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown() -> str:
+    """The page docs/sync-contract.md, from the contract alone (no environment)."""
+    lines: list[str] = [
+        "# Sync contract",
+        "",
+        "<!-- Generated by `python -m assets.ssm.contract` from assets/ssm/contract.py; "
+        "do not edit by hand. -->",
+        "",
+        "What the connector keeps in Sage Sales Management (SSM) and how. Every record is keyed by",
+        "its Sage code as `extId`. The push sends only what changed since SSM last acknowledged it",
+        "(ledger `ssm.synced_<resource>`), in the order below, so a record's parents are in SSM",
+        "before it; a record whose parent is not yet synced waits (reported as deferred).",
+        "",
+        "| resource | SSM endpoint | direction | source | status |",
+        "|---|---|---|---|---|",
+    ]
+    for c in CONTRACTS:
+        status = "pushed" if c.built else "reverse flow (planned, assets/inbox)"
+        lines.append(
+            f"| [{c.title}](#{c.name.replace('_', '-')}) | `/{c.ssm_resource}` | "
+            f"{c.direction.value} | {', '.join(f'`{s}`' for s in c.sources)} | {status} |"
+        )
+    lines += [
+        "",
+        "Custom `Z_` field names are the defaults; rename them with `SSM_CUSTOM_FIELDS` (a JSON",
+        "object, default name → name in your SSM). Settings (`branch`, `client_status`,",
+        "`rep_column`, `admin_user`) are documented in the README.",
+        "",
+    ]
+    for c in CONTRACTS:
+        lines += [f"## {c.name.replace('_', '-')}", "", f"**{c.title}** — `/{c.ssm_resource}`", ""]
+        rules = [
+            ("direction", c.direction.value),
+            ("key → extId", c.key),
+            ("read-only", c.read_only),
+            ("deletes", c.delete_policy),
+            ("conflicts", c.conflict_rule),
+        ]
+        if c.parents:
+            rules.append(("pushed after", ", ".join(c.parents)))
+        if not c.built:
+            rules.append(("status", "reverse flow, built later in assets/inbox"))
+        if c.notes:
+            rules.append(("notes", c.notes))
+        lines += [f"- **{k}**: {_escape(v)}" for k, v in rules]
+        if c.fields:
+            lines += [
+                "",
+                "| SSM field | from | owner | sent on | rule |",
+                "|---|---|---|---|---|",
+            ]
+            for f in c.fields:
+                rule = f.description
+                if f.lookup:
+                    rule += f"; matched in SSM list `{f.lookup.name}` by {f.lookup.key}"
+                if f.parent:
+                    rule += f"; SSM id of the `{f.parent}` record with that extId"
+                    rule += (
+                        " (null until it is synced)"
+                        if f.parent_optional
+                        else " (waits until it is synced)"
+                    )
+                if f.keep_when_null:
+                    rule += "; a null never overwrites SSM"
+                if f.create_default:
+                    rule += f"; at creation when null: `{f.create_default}`"
+                lines.append(
+                    f"| `{f.ssm}` | {f.source_text} | {f.owner.value} | {f.when.value} | "
+                    f"{_escape(rule)} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write docs/sync-contract.md; with --check, exit 1 when it is stale."""
+    args = sys.argv[1:] if argv is None else argv
+    text = render_markdown()
+    if "--check" in args:
+        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
+        if current != text:
+            print(f"{DOC_PATH} is stale: run `python -m assets.ssm.contract`")
+            return 1
+        return 0
+    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOC_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {DOC_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""What SSM acknowledged, and what every push did: the `ssm.synced_*` ledgers and `sync.*`.
+
+`ssm.synced_<resource>` has one row per extId the connector ever pushed:
+
+| column | meaning |
+|---|---|
+| `ext_id` | the Sage key |
+| `ssm_id` | the SSM id (NULL while a create is pending) |
+| `state` | `pending_create` (sent, answer not yet recorded), `synced`, `deleted` (deleted by the connector), `ssm_deleted` (deleted in SSM by someone else: never re-created silently), `released` (gone from Sage but not created by the connector: left alone) |
+| `content_hash` | md5 of the acknowledged payload, compared with the desired payload's |
+| `payload` | the acknowledged payload (JSON), to know which fields changed |
+| `created_by_connector` | only those records are ever deleted |
+
+Rows are written as SSM acknowledges them (at the latest after each bulk batch), so a crash loses
+at most the answers of one batch, and those are recovered from `pending_create` by extId lookup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+PENDING_CREATE = "pending_create"
+SYNCED = "synced"
+DELETED = "deleted"
+SSM_DELETED = "ssm_deleted"
+RELEASED = "released"
+
+SYNC_DDL = """
+CREATE SCHEMA IF NOT EXISTS ssm;
+CREATE SCHEMA IF NOT EXISTS sync;
+CREATE TABLE IF NOT EXISTS ssm.value_lists (
+    list_name VARCHAR NOT NULL, id BIGINT NOT NULL, key VARCHAR NOT NULL, label VARCHAR
+);
+CREATE TABLE IF NOT EXISTS sync.changes (
+    run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT,
+    operation VARCHAR,      -- create | update | delete | resolve | adopt
+    outcome VARCHAR,        -- ok | failed | ssm_deleted | not_found | dry_run
+    changed_fields VARCHAR, -- JSON list of the fields sent
+    message VARCHAR, request VARCHAR, changed_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS sync.runs (
+    run_id VARCHAR, resource VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
+    dry_run BOOLEAN, status VARCHAR, message VARCHAR,
+    desired BIGINT, planned BIGINT, created BIGINT, updated BIGINT, deleted BIGINT,
+    unchanged BIGINT, deferred BIGINT, skipped BIGINT, failed BIGINT, ssm_deleted BIGINT,
+    resolved BIGINT, api_calls BIGINT, write_calls BIGINT, seconds DOUBLE
+);
+CREATE TABLE IF NOT EXISTS sync.dead_letters (
+    resource VARCHAR NOT NULL, ext_id VARCHAR NOT NULL, operation VARCHAR, ssm_id BIGINT,
+    message VARCHAR, code VARCHAR, payload VARCHAR, payload_hash VARCHAR,
+    attempts INTEGER, status VARCHAR,  -- open | resolved | discarded
+    first_failed_at TIMESTAMP, last_failed_at TIMESTAMP, last_run_id VARCHAR,
+    resolved_at TIMESTAMP,
+    PRIMARY KEY (resource, ext_id)
+);
+CREATE TABLE IF NOT EXISTS sync.plans (
+    run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT, operation VARCHAR,
+    changed_fields VARCHAR, reason VARCHAR, payload VARCHAR, planned_at TIMESTAMP
+);
+"""
+
+
+def ledger_table(resource: str) -> str:
+    return f"ssm.synced_{resource}"
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, resources: Iterable[str]) -> None:
+    con.execute(SYNC_DDL)
+    for resource in resources:
+        con.execute(
+            f"""
+            CREATE TABLE IF NOT EXISTS {ledger_table(resource)} (
+                ext_id VARCHAR PRIMARY KEY,
+                ssm_id BIGINT,
+                state VARCHAR NOT NULL,
+                content_hash VARCHAR,
+                payload VARCHAR,
+                created_by_connector BOOLEAN NOT NULL,
+                acknowledged_at TIMESTAMP,
+                run_id VARCHAR
+            )
+            """
+        )
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    ext_id: str
+    ssm_id: int | None
+    state: str
+    content_hash: str | None
+    payload: str | None
+    created_by_connector: bool
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection, resource: str, rows: Sequence[LedgerRow], run_id: str
+) -> None:
+    if not rows:
+        return
+    at = now()
+    con.executemany(
+        f"""
+        INSERT OR REPLACE INTO {ledger_table(resource)}
+            (ext_id, ssm_id, state, content_hash, payload, created_by_connector,
+             acknowledged_at, run_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """,  # noqa: S608
+        [
+            (
+                r.ext_id,
+                r.ssm_id,
+                r.state,
+                r.content_hash,
+                r.payload,
+                r.created_by_connector,
+                at,
+                run_id,
+            )
+            for r in rows
+        ],
+    )
+
+
+def forget(con: duckdb.DuckDBPyConnection, resource: str, ext_ids: Sequence[str]) -> None:
+    """Drop ledger rows (a pending create that SSM never recorded)."""
+    if ext_ids:
+        sql = f"DELETE FROM {ledger_table(resource)} WHERE ext_id = ?"  # noqa: S608
+        con.executemany(sql, [(e,) for e in ext_ids])
+
+
+@dataclass(frozen=True)
+class Change:
+    resource: str
+    ext_id: str
+    ssm_id: int | None
+    operation: str
+    outcome: str
+    changed_fields: Sequence[str] = ()
+    message: str | None = None
+    request: dict[str, Any] | None = None
+
+
+def record_changes(con: duckdb.DuckDBPyConnection, run_id: str, changes: Sequence[Change]) -> None:
+    if not changes:
+        return
+    at = now()
+    con.executemany(
+        "INSERT INTO sync.changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                c.resource,
+                c.ext_id,
+                c.ssm_id,
+                c.operation,
+                c.outcome,
+                json.dumps(list(c.changed_fields)),
+                c.message,
+                json.dumps(c.request, default=str) if c.request is not None else None,
+                at,
+            )
+            for c in changes
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    resource: str
+    ext_id: str
+    operation: str
+    ssm_id: int | None
+    message: str
+    code: str | None
+    payload: str | None
+    payload_hash: str | None
+
+
+def record_dead_letters(
+    con: duckdb.DuckDBPyConnection, run_id: str, letters: Sequence[DeadLetter]
+) -> None:
+    """Add or refresh dead letters: a record failing again counts one more attempt."""
+    if not letters:
+        return
+    at = now()
+    con.executemany(
+        """
+        INSERT INTO sync.dead_letters AS d VALUES
+            (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?, ?, NULL)
+        ON CONFLICT (resource, ext_id) DO UPDATE SET
+            operation = excluded.operation, ssm_id = excluded.ssm_id,
+            message = excluded.message, code = excluded.code, payload = excluded.payload,
+            payload_hash = excluded.payload_hash,
+            attempts = CASE WHEN d.status = 'open' THEN d.attempts + 1 ELSE 1 END,
+            first_failed_at = CASE WHEN d.status = 'open' THEN d.first_failed_at
+                                   ELSE excluded.first_failed_at END,
+            status = 'open', last_failed_at = excluded.last_failed_at,
+            last_run_id = excluded.last_run_id, resolved_at = NULL
+        """,
+        [
+            (
+                dl.resource,
+                dl.ext_id,
+                dl.operation,
+                dl.ssm_id,
+                dl.message,
+                dl.code,
+                dl.payload,
+                dl.payload_hash,
+                at,
+                at,
+                run_id,
+            )
+            for dl in letters
+        ],
+    )
+
+
+def resolve_dead_letters(
+    con: duckdb.DuckDBPyConnection, resource: str, ext_ids: Sequence[str]
+) -> None:
+    if ext_ids:
+        at = now()
+        con.executemany(
+            """
+            UPDATE sync.dead_letters SET status = 'resolved', resolved_at = ?
+            WHERE resource = ? AND ext_id = ? AND status = 'open'
+            """,
+            [(at, resource, e) for e in ext_ids],
+        )
+
+
+def manage_dead_letters(
+    con: duckdb.DuckDBPyConnection,
+    action: str,
+    resource: str | None,
+    ext_ids: Sequence[str],
+) -> int:
+    """Re-queue (open again, attempts reset) or discard dead letters; returns how many.
+
+    A discarded record is skipped by later pushes until its Sage content changes.
+    """
+    if action not in {"requeue", "discard"}:
+        raise ValueError(f"action must be requeue or discard, not {action!r}")
+    conditions = ["status <> 'resolved'"]
+    params: list[Any] = []
+    if resource:
+        conditions.append("resource = ?")
+        params.append(resource)
+    if ext_ids:
+        conditions.append("list_contains(?, ext_id)")
+        params.append(list(ext_ids))
+    where = " AND ".join(conditions)
+    # `where` is built from fixed conditions only; the values are bound parameters.
+    count_sql = f"SELECT count(*) FROM sync.dead_letters WHERE {where}"  # noqa: S608
+    (count,) = con.execute(count_sql, params).fetchone()  # type: ignore[misc]
+    if action == "requeue":
+        requeue_sql = f"UPDATE sync.dead_letters SET status = 'open', attempts = 0 WHERE {where}"  # noqa: S608
+        con.execute(requeue_sql, params)
+    else:
+        con.execute(f"UPDATE sync.dead_letters SET status = 'discarded' WHERE {where}", params)  # noqa: S608
+    return int(count)
+
+
+def record_plan(
+    con: duckdb.DuckDBPyConnection, run_id: str, resource: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """rows: (ext_id, ssm_id, operation, changed_fields JSON, reason, payload)."""
+    if rows:
+        at = now()
+        con.executemany(
+            "INSERT INTO sync.plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, resource, *row, at) for row in rows],
+        )

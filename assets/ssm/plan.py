@@ -1,0 +1,294 @@
+"""The plan of a push: desired state compared with the ledger, in DuckDB.
+
+For one resource, the payload of every desired record is built in SQL from the contract (value
+lists and parents' SSM ids joined in), hashed, and compared with the hash SSM last acknowledged.
+Only the records that differ leave DuckDB; for those, the changed fields are found by comparing
+the desired payload with the acknowledged one, so an update sends only what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from assets.ssm import ledger
+from assets.ssm.contract import FieldRule, ResourceContract, When
+from assets.ssm.settings import SyncSettings
+from assets.ssm.value_lists import DEFAULT_KEY
+
+CREATE = "create"
+UPDATE = "update"
+DELETE = "delete"
+DEFERRED = "deferred"
+RESOLVE = "resolve"  # a pending create of a crashed run: look it up by extId first
+RELEASE = "release"  # gone from Sage, not created by the connector: forget it, touch nothing
+SKIP_SSM_DELETED = "skip_ssm_deleted"
+SKIP_DISCARDED = "skip_discarded"
+UNCHANGED = "unchanged"
+REFRESH = "refresh"  # content hash moved but no field SSM sees changed: ledger only
+
+WRITES = (CREATE, UPDATE, DELETE)
+
+
+def desired_table(resource: str) -> str:
+    return f"ssm.desired_{resource}"
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ssm_name(rule: FieldRule, settings: SyncSettings) -> str:
+    return settings.custom_name(rule.ssm) if rule.custom else rule.ssm
+
+
+def _setting_value(rule: FieldRule, settings: SyncSettings) -> str:
+    value = getattr(settings, rule.setting or "")
+    return DEFAULT_KEY if value is None else str(value)
+
+
+def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
+    """SELECT ext_id, payload (JSON text), waiting_for FROM the desired table, joined."""
+    joins: list[str] = []
+    pairs: list[str] = []
+    waits: list[str] = []
+    for i, rule in enumerate(contract.fields):
+        if rule.column is not None:
+            source = f'd."{rule.column}"'
+        elif rule.setting is not None:
+            source = _sql_literal(_setting_value(rule, settings))
+        else:
+            source = _sql_literal(rule.literal)
+        if rule.lookup is not None:
+            alias = f"vl{i}"
+            joins.append(
+                f"LEFT JOIN (SELECT key, min(id) AS id FROM ssm.value_lists "  # noqa: S608
+                f"WHERE list_name = {_sql_literal(rule.lookup.name)} GROUP BY key) {alias} "
+                f"ON {alias}.key = lower(trim(CAST({source} AS VARCHAR)))"
+            )
+            value = f"{alias}.id"
+        elif rule.parent is not None:
+            alias = f"p{i}"
+            joins.append(
+                f"LEFT JOIN {ledger.ledger_table(rule.parent)} {alias} "
+                f"ON {alias}.ext_id = CAST({source} AS VARCHAR) AND {alias}.state = 'synced'"
+            )
+            value = f"{alias}.ssm_id"
+            if not rule.parent_optional:
+                waits.append(
+                    f"CASE WHEN {source} IS NOT NULL AND {alias}.ssm_id IS NULL "
+                    f"THEN '{rule.parent} ' || CAST({source} AS VARCHAR) END"
+                )
+        else:
+            value = source
+        pairs.append(f"{_sql_literal(ssm_name(rule, settings))}, {value}")
+    waiting = f"concat_ws(', ', {', '.join(waits)})" if waits else "''"
+    return (
+        f"SELECT CAST(d.ext_id AS VARCHAR) AS ext_id, "  # noqa: S608
+        f"CAST(json_object({', '.join(pairs)}) AS VARCHAR) AS payload, "
+        f"{waiting} AS waiting_for "
+        f"FROM {desired_table(contract.name)} d {' '.join(joins)}"
+    )
+
+
+def classify_sql(contract: ResourceContract, settings: SyncSettings) -> str:
+    return f"""
+        WITH d AS ({payload_sql(contract, settings)}),
+        l AS (SELECT * FROM {ledger.ledger_table(contract.name)}),
+        dl AS (SELECT ext_id, status, payload_hash FROM sync.dead_letters
+               WHERE resource = {_sql_literal(contract.name)})
+        SELECT coalesce(d.ext_id, l.ext_id) AS ext_id, l.ssm_id, l.state,
+               d.payload, md5(d.payload) AS content_hash, l.payload AS acknowledged,
+               l.created_by_connector, d.waiting_for,
+               CASE
+                 WHEN d.ext_id IS NULL THEN CASE
+                     WHEN l.state = 'synced' AND l.created_by_connector THEN '{DELETE}'
+                     WHEN l.state = 'synced' THEN '{RELEASE}'
+                     WHEN l.state = 'pending_create' THEN '{RESOLVE}'
+                     ELSE NULL END
+                 WHEN l.state = 'pending_create' THEN '{RESOLVE}'
+                 WHEN l.state = 'ssm_deleted' THEN '{SKIP_SSM_DELETED}'
+                 WHEN dl.status = 'discarded' AND dl.payload_hash = md5(d.payload)
+                     THEN '{SKIP_DISCARDED}'
+                 WHEN l.state IN ('synced', 'released') AND l.content_hash = md5(d.payload)
+                     THEN '{UNCHANGED}'
+                 WHEN d.waiting_for <> '' THEN '{DEFERRED}'
+                 WHEN l.state IS NULL OR l.state = 'deleted' THEN '{CREATE}'
+                 ELSE '{UPDATE}'
+               END AS operation
+        FROM d FULL OUTER JOIN l ON d.ext_id = l.ext_id
+        LEFT JOIN dl ON dl.ext_id = coalesce(d.ext_id, l.ext_id)
+    """  # noqa: S608
+
+
+@dataclass
+class PlannedOp:
+    ext_id: str
+    operation: str
+    ssm_id: int | None = None
+    payload: str | None = None  # the desired payload (JSON text), what the ledger keeps
+    content_hash: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)  # what is sent to SSM
+    reason: str = ""
+    created_by_connector: bool = True
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return sorted(self.body)
+
+
+@dataclass
+class Plan:
+    resource: str
+    desired: int
+    synced_before: int  # ledger rows in state synced, the base of the delete share
+    counts: Counter[str]
+    ops: list[PlannedOp]
+
+    def of(self, operation: str) -> list[PlannedOp]:
+        return [op for op in self.ops if op.operation == operation]
+
+    @property
+    def planned_writes(self) -> int:
+        return sum(self.counts[o] for o in WRITES)
+
+
+def _create_body(
+    contract: ResourceContract, settings: SyncSettings, desired: dict[str, Any], defaults: dict
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for rule in contract.fields:
+        name = ssm_name(rule, settings)
+        value = desired.get(name)
+        if value is None and rule.create_default is not None:
+            value = defaults.get(rule.create_default)
+        if value is not None:  # a new record has nothing to clear
+            body[name] = value
+    return body
+
+
+def _update_body(
+    contract: ResourceContract,
+    settings: SyncSettings,
+    desired: dict[str, Any],
+    acknowledged: dict[str, Any],
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for rule in contract.fields:
+        name = ssm_name(rule, settings)
+        if rule.when is When.CREATE:
+            continue
+        value = desired.get(name)
+        if value is None and rule.keep_when_null:
+            continue  # e.g. the rep: a record without one keeps whoever SSM has
+        if name not in acknowledged or acknowledged[name] != value:
+            body[name] = value
+    return body
+
+
+def build_plan(
+    con: duckdb.DuckDBPyConnection,
+    contract: ResourceContract,
+    settings: SyncSettings,
+    defaults: dict[str, Any],
+) -> Plan:
+    """Compare `ssm.desired_<resource>` with `ssm.synced_<resource>`; only differences leave SQL.
+
+    `defaults` holds the values of `create_default` names (e.g. the admin user's id).
+    """
+    ledger.ensure_tables(con, [contract.name, *contract.parents])
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW plan_{contract.name} AS {classify_sql(contract, settings)}"
+    )
+    counts: Counter[str] = Counter(
+        {
+            op: int(n)
+            for op, n in con.execute(
+                f"SELECT operation, count(*) FROM plan_{contract.name} "  # noqa: S608
+                "WHERE operation IS NOT NULL GROUP BY ALL"
+            ).fetchall()
+        }
+    )
+    (desired,) = con.execute(f"SELECT count(*) FROM {desired_table(contract.name)}").fetchone()  # type: ignore[misc]  # noqa: S608
+    (synced,) = con.execute(
+        f"SELECT count(*) FROM {ledger.ledger_table(contract.name)} WHERE state = 'synced'"  # noqa: S608
+    ).fetchone()  # type: ignore[misc]
+    rows = con.execute(
+        f"""
+        SELECT ext_id, ssm_id, payload, content_hash, acknowledged, created_by_connector,
+               waiting_for, operation
+        FROM plan_{contract.name}
+        WHERE operation IS NOT NULL AND operation <> '{UNCHANGED}'
+        ORDER BY ext_id
+        """  # noqa: S608
+    ).fetchall()
+    ops: list[PlannedOp] = []
+    for ext_id, ssm_id, payload, content_hash, acked, by_us, waiting, operation in rows:
+        op = PlannedOp(
+            ext_id=ext_id,
+            operation=operation,
+            ssm_id=ssm_id,
+            payload=payload,
+            content_hash=content_hash,
+            created_by_connector=True if by_us is None else bool(by_us),
+        )
+        desired_values = json.loads(payload) if payload else {}
+        if operation == CREATE:
+            op.body = _create_body(contract, settings, desired_values, defaults)
+            op.reason = "new in Sage"
+        elif operation == UPDATE:
+            op.body = _update_body(contract, settings, desired_values, json.loads(acked or "{}"))
+            if not op.body:
+                op.operation = REFRESH
+                op.reason = "no field SSM sees changed"
+                counts[UPDATE] -= 1
+                counts[UNCHANGED] += 1
+            else:
+                op.reason = "changed in Sage: " + ", ".join(op.changed_fields)
+        elif operation == DEFERRED:
+            op.reason = f"waits for {waiting}"
+        elif operation == DELETE:
+            op.reason = "deleted in Sage"
+        elif operation == RELEASE:
+            op.reason = "gone from Sage; not created by the connector, left alone"
+        elif operation == RESOLVE:
+            op.reason = "create of an interrupted run: looked up by extId before re-creating"
+        elif operation == SKIP_SSM_DELETED:
+            op.reason = "deleted in SSM: not re-created, not propagated to Sage"
+        elif operation == SKIP_DISCARDED:
+            op.reason = "dead letter discarded; waits for a change in Sage"
+        ops.append(op)
+    return Plan(
+        resource=contract.name,
+        desired=int(desired),
+        synced_before=int(synced),
+        counts=+counts,
+        ops=ops,
+    )
+
+
+@dataclass(frozen=True)
+class DeleteBreaker:
+    """Refuses a push whose deletes exceed a share of what is synced (a half-empty extract)."""
+
+    share: float = 0.05
+    allowance: int = 10  # a handful of deletes never trips it on a small company
+
+    def refusal(self, plan: Plan, allowed: bool) -> str | None:
+        deletes = plan.counts[DELETE]
+        limit = max(self.allowance, int(self.share * plan.synced_before))
+        if allowed or deletes <= limit:
+            return None
+        return (
+            f"Refused to push {plan.resource}: {deletes} of {plan.synced_before} synced records "
+            f"would be deleted, more than the {self.share:.0%} limit ({limit}); check the Sage "
+            f"extract, or run again with allow_mass_delete=true if the deletes are real."
+        )

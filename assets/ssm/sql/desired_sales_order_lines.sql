@@ -1,0 +1,20 @@
+-- Order lines of live orders for live products. Free-text lines (S1, S2, M ...) have no
+-- product, which SSM requires on a line: they stay in Sage. SSM quantities are whole numbers.
+SELECT
+    CAST(l.order_number AS VARCHAR) || '/' || CAST(l.line_number AS VARCHAR) AS ext_id,
+    CAST(l.order_number AS VARCHAR) AS order_ext_id,
+    l.product_reference AS product_ext_id,
+    left(l.product_description, 2000) AS description,
+    CAST(round(l.quantity_ordered) AS BIGINT) AS quantity,
+    l.unit_price_foreign AS price,
+    l.line_net_amount_foreign AS total,
+    l.discount_rate AS discount,
+    l.line_number AS position
+FROM staging.sales_order_lines AS l
+JOIN staging.sales_order_headers AS h
+    ON h.order_number_accounts_id = l.order_number AND h.deleted_at IS NULL
+JOIN staging.customer_accounts AS a
+    ON a.account_reference = h.customer_account AND a.deleted_at IS NULL
+JOIN staging.product_items AS p
+    ON p.product_reference = l.product_reference AND p.deleted_at IS NULL
+WHERE l.deleted_at IS NULL

@@ -1,0 +1,92 @@
+"""SSM value lists (countries, currencies, statuses, branches, users) as `ssm.value_lists`.
+
+Each item is stored once per key it can be found by (its id, ISO codes, descriptions, extId,
+e-mail, full name), lower-cased, so the push matches a Sage value with a plain join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+import duckdb
+
+# list name → the fields of an item that identify it, besides its id and descriptions
+LISTS: dict[str, tuple[str, ...]] = {
+    "countries": ("iso2", "iso3", "strName"),
+    "currencies": ("isoCode", "symbol"),
+    "accountStatuses": (),
+    "branches": (),
+    "salesorderStatuses": (),
+    "users": ("extId", "email"),
+}
+
+DEFAULT_KEY = "__default__"  # the key of a list's default item (the default branch)
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS ssm;
+CREATE TABLE IF NOT EXISTS ssm.value_lists (
+    list_name VARCHAR NOT NULL, id BIGINT NOT NULL, key VARCHAR NOT NULL, label VARCHAR
+);
+"""
+
+
+class ListsRecords(Protocol):
+    def list(
+        self, resource: str, where: str | None = None, order: str | None = None
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+def _label(item: dict[str, Any]) -> str:
+    if "lastName" in item or ("name" in item and "descriptionEN" not in item):
+        return " ".join(str(item.get(k) or "").strip() for k in ("name", "lastName")).strip()
+    return str(item.get("descriptionEN") or item.get("description") or item.get("id"))
+
+
+def item_keys(list_name: str, item: dict[str, Any]) -> set[str]:
+    keys = {str(item["id"])}
+    for name in ("description", "descriptionEN", *LISTS.get(list_name, ())):
+        value = item.get(name)
+        if value not in (None, ""):
+            keys.add(str(value))
+    if list_name == "users":
+        keys.add(_label(item))
+    if item.get("default") is True:
+        keys.add(DEFAULT_KEY)
+    return {k.strip().lower() for k in keys if k.strip()}
+
+
+def rows_of(list_name: str, items: Iterable[dict[str, Any]]) -> list[tuple[str, int, str, str]]:
+    rows: list[tuple[str, int, str, str]] = []
+    live = [i for i in items if not i.get("deleted")]
+    for item in live:
+        for key in sorted(item_keys(list_name, item)):
+            rows.append((list_name, int(item["id"]), key, _label(item)))
+    if list_name == "branches" and live and not any(i.get("default") is True for i in live):
+        first = min(live, key=lambda i: int(i["id"]))  # no flagged default: the oldest branch
+        rows.append((list_name, int(first["id"]), DEFAULT_KEY, _label(first)))
+    return rows
+
+
+def fetch(client: ListsRecords) -> list[tuple[str, int, str, str]]:
+    rows: list[tuple[str, int, str, str]] = []
+    for list_name in LISTS:
+        rows.extend(rows_of(list_name, client.list(list_name)))
+    return rows
+
+
+def store(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str, str]]) -> None:
+    con.execute(DDL)
+    con.execute("BEGIN")
+    con.execute("DELETE FROM ssm.value_lists")
+    con.executemany("INSERT INTO ssm.value_lists VALUES (?, ?, ?, ?)", rows)
+    con.execute("COMMIT")
+
+
+def lookup(con: duckdb.DuckDBPyConnection, list_name: str, value: str | None) -> int | None:
+    """The id of the item of `list_name` matching `value` (id, code, name), or None."""
+    key = DEFAULT_KEY if value is None else str(value).strip().lower()
+    row = con.execute(
+        "SELECT min(id) FROM ssm.value_lists WHERE list_name = ? AND key = ?", [list_name, key]
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])

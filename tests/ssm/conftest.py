@@ -1,0 +1,37 @@
+"""Fixtures of the push tests: a hand-made staging warehouse and a sandbox server process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.ssm.testing import SandboxProcess, running_sandbox
+from tests.ssm.staging_fixture import make_staging
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    make_staging(path)
+    return path
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
+    with running_sandbox(tmp_path, rate=200) as ssm:
+        yield ssm
+
+
+def ssm_records(ssm: SandboxProcess, resource: str) -> list[dict[str, Any]]:
+    """Live records of a resource, straight from the sandbox's state (no API call counted)."""
+    state = httpx.get(ssm.control_url + "/state", params={"resource": resource}, timeout=10)
+    state.raise_for_status()
+    return [r for r in next(iter(state.json().values())) if not r.get("deleted")]
+
+
+def ssm_writes(ssm: SandboxProcess) -> int:
+    return int(httpx.get(ssm.control_url + "/stats", timeout=10).json()["writes"])

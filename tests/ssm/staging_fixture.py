@@ -1,0 +1,150 @@
+"""A small hand-made `staging` schema: just the columns the desired-state SQL reads.
+
+Twelve customers (reps: Alice Carter, Ben Hughes, none, and one no SSM user matches), eight
+contacts, three categories, ten products (one untracked, one inactive), one named price list
+with six prices, four orders with eight lines, four invoices and two credit notes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+STAGING_SQL = """
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE OR REPLACE TABLE staging.customer_accounts AS
+SELECT
+    printf('CUST%03d', i) AS account_reference,
+    printf('Customer %d Ltd', i) AS company_name,
+    printf('%d High Street', i) AS address_line_1,
+    NULL::VARCHAR AS address_line_2,
+    'Leeds' AS address_line_3,
+    'West Yorkshire' AS address_line_4,
+    printf('LS%d 1AA', i) AS postcode,
+    CASE WHEN i % 4 = 0 THEN 'IE' ELSE 'GB' END AS country_code,
+    printf('0113 496 %04d', i) AS telephone,
+    NULL::VARCHAR AS fax,
+    printf('accounts@customer%d.example', i) AS email,
+    printf('https://customer%d.example', i) AS website,
+    printf('GB%09d', i) AS vat_registration_number,
+    NULL::VARCHAR AS analysis_1,
+    CASE i % 4 WHEN 1 THEN 'Alice Carter' WHEN 2 THEN 'Ben Hughes' WHEN 3 THEN NULL
+               ELSE 'Dora Unmatched' END AS analysis_2,
+    NULL::VARCHAR AS analysis_3,
+    CAST(i * 100.25 AS DECIMAL(18, 2)) AS balance,
+    CAST(5000 AS DECIMAL(18, 2)) AS credit_limit,
+    i = 7 AS on_stop,
+    DATE '2024-03-01'+ CAST(i AS INTEGER) AS last_invoice_date,
+    DATE '2024-02-01'+ CAST(i AS INTEGER) AS last_receipt_date,
+    30 AS payment_due_days,
+    CAST(2.5 AS DECIMAL(9, 4)) AS settlement_discount,
+    CASE WHEN i % 4 = 0 THEN 'EUR' ELSE 'GBP' END AS currency_code,
+    CASE WHEN i <= 3 THEN 'TRADE' END AS price_list,
+    FALSE AS closed_inactive,
+    NULL::TIMESTAMP AS deleted_at
+FROM range(1, 13) t(i);
+
+CREATE OR REPLACE TABLE staging.contacts AS
+SELECT
+    printf('CUST%03d', i) AS account_reference,
+    CAST(i AS VARCHAR) AS address_ref,
+    CASE WHEN i = 8 THEN 'Madonna' ELSE printf('Contact%d Person', i) END AS contact_name,
+    NULL::VARCHAR AS name,
+    printf('contact%d@customer%d.example', i, i) AS email,
+    '0113 000 0000' AS telephone,
+    NULL::VARCHAR AS telephone_2,
+    NULL::VARCHAR AS fax,
+    NULL::TIMESTAMP AS deleted_at
+FROM range(1, 9) t(i);
+
+CREATE OR REPLACE TABLE staging.product_categories AS
+SELECT CAST(i AS VARCHAR) AS category_code, printf('Category %d', i) AS category_description,
+       NULL::TIMESTAMP AS deleted_at
+FROM range(1, 4) t(i);
+
+CREATE OR REPLACE TABLE staging.product_items AS
+SELECT
+    printf('PROD%03d', i) AS product_reference,
+    printf('Widget %d', i) AS description,
+    CAST(1 + i % 3 AS VARCHAR) AS product_category,
+    CAST(i * 10 + 0.99 AS DECIMAL(18, 4)) AS sales_price,
+    i <> 9 AS is_stocked,
+    i = 10 AS inactive_flag,
+    'T1' AS tax_code,
+    printf('50000000%04d', i) AS barcode,
+    CAST(0.5 AS DECIMAL(18, 4)) AS unit_weight,
+    NULL::TIMESTAMP AS deleted_at
+FROM range(1, 11) t(i);
+
+CREATE OR REPLACE TABLE staging.stock_levels AS
+SELECT printf('PROD%03d', i) AS product_reference,
+       CAST(100+ CAST(i AS INTEGER) AS DECIMAL(18, 4)) AS quantity_in_stock,
+       CAST(i AS DECIMAL(18, 4)) AS quantity_allocated,
+       NULL::TIMESTAMP AS deleted_at
+FROM range(1, 11) t(i);
+
+CREATE OR REPLACE TABLE staging.vat_rates AS
+SELECT 'T1' AS tax_code, CAST(20 AS DECIMAL(9, 4)) AS tax_rate, NULL::TIMESTAMP AS deleted_at;
+
+CREATE OR REPLACE TABLE staging.price_list_metadata AS
+SELECT 'P' AS type, 'TRADE' AS pricing_reference, 'Trade prices' AS name, FALSE AS deleted,
+       NULL::TIMESTAMP AS deleted_at;
+
+CREATE OR REPLACE TABLE staging.named_price_lists AS
+SELECT 'TRADE' AS price_list_code, printf('PROD%03d', i) AS product_reference,
+       CAST(i * 9 AS DECIMAL(18, 4)) AS selling_price, NULL::TIMESTAMP AS deleted_at
+FROM range(1, 7) t(i);
+
+CREATE OR REPLACE TABLE staging.sales_order_headers AS
+SELECT i AS order_number_accounts_id, DATE '2024-04-01'+ CAST(i AS INTEGER) AS order_date,
+       printf('CUST%03d', i) AS customer_account, printf('PO-%d', i) AS customer_order_reference,
+       'GBP' AS currency_code,
+       CAST(100 * i AS DECIMAL(18, 2)) AS sage_net_value_base,
+       CAST(20 * i AS DECIMAL(18, 2)) AS sage_tax_value_base,
+       CAST(120 * i AS DECIMAL(18, 2)) AS sage_gross_value_base,
+       NULL::TIMESTAMP AS deleted_at
+FROM range(1, 5) t(i);
+
+CREATE OR REPLACE TABLE staging.sales_order_lines AS
+SELECT o AS order_number, l AS line_number, printf('PROD%03d', o + l) AS product_reference,
+       printf('Widget %d', o + l) AS product_description,
+       CAST(l + 1 AS DECIMAL(18, 4)) AS quantity_ordered,
+       CAST(10 AS DECIMAL(18, 4)) AS unit_price_foreign,
+       CAST(10 * (l + 1) AS DECIMAL(18, 2)) AS line_net_amount_foreign,
+       CAST(0 AS DECIMAL(9, 4)) AS discount_rate, NULL::TIMESTAMP AS deleted_at
+FROM range(1, 5) a(o), range(1, 3) b(l);
+
+CREATE OR REPLACE TABLE staging.posted_sales_invoices AS
+SELECT 1000+ CAST(i AS INTEGER) AS invoice_number, DATE '2024-05-01' + CAST(i AS INTEGER) AS invoice_date,
+       printf('CUST%03d', i) AS account_reference,
+       CAST(50 * i AS DECIMAL(18, 2)) AS total_net, CAST(60 * i AS DECIMAL(18, 2)) AS total_gross,
+       DATE '2024-05-31'+ CAST(i AS INTEGER) AS payment_due_date, NULL::TIMESTAMP AS deleted_at
+FROM range(1, 4) t(i);
+
+CREATE OR REPLACE TABLE staging.unposted_sales_invoices AS
+SELECT 2001 AS invoice_number, DATE '2024-06-01' AS invoice_date, 'CUST005' AS account_reference,
+       CAST(10 AS DECIMAL(18, 2)) AS total_net, CAST(12 AS DECIMAL(18, 2)) AS total_gross,
+       DATE '2024-07-01' AS payment_due_date, NULL::TIMESTAMP AS deleted_at;
+
+CREATE OR REPLACE TABLE staging.posted_sales_credits AS
+SELECT 3000+ CAST(i AS INTEGER) AS invoice_number_credit_note_no, DATE '2024-06-10' AS credit_date,
+       printf('CUST%03d', i) AS account_reference,
+       CAST(5 AS DECIMAL(18, 2)) AS total_net, CAST(6 AS DECIMAL(18, 2)) AS total_gross,
+       NULL::DATE AS payment_due_date, NULL::TIMESTAMP AS deleted_at
+FROM range(1, 3) t(i);
+
+CREATE OR REPLACE TABLE staging.sales_payments AS
+SELECT '1001' AS invoice_number, CAST(0 AS DECIMAL(18, 2)) AS outstanding, 'SI' AS type,
+       FALSE AS deleted, NULL::TIMESTAMP AS deleted_at
+UNION ALL
+SELECT '1002', CAST(20 AS DECIMAL(18, 2)), 'SI', FALSE, NULL;
+"""
+
+
+def make_staging(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(STAGING_SQL)
+    finally:
+        con.close()

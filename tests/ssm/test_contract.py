@@ -1,0 +1,36 @@
+"""The contract page is generated from the contract, and the contract matches its SQL."""
+
+from __future__ import annotations
+
+import re
+
+from assets.ssm import contract
+from assets.ssm.desired import SQL_DIR
+
+
+def test_generated_page_is_current() -> None:
+    assert contract.DOC_PATH.read_text(encoding="utf-8") == contract.render_markdown(), (
+        "docs/sync-contract.md is stale: run `uv run python -m assets.ssm.contract`"
+    )
+
+
+def test_every_pushed_resource_has_desired_sql_reading_only_its_declared_sources() -> None:
+    for c in contract.PUSHED:
+        sql = (SQL_DIR / f"desired_{c.name}.sql").read_text(encoding="utf-8")
+        read = set(re.findall(r"\b((?:staging|derived)\.[a-z_]+)", sql))
+        assert read == set(c.sources), c.name
+
+
+def test_parents_are_pushed_first_and_reverse_flow_is_listed() -> None:
+    order = [c.name for c in contract.PUSHED]
+    assert order.index("accounts") < order.index("contacts") < order.index("sales")
+    assert order.index("products") < order.index("sales_order_lines")
+    assert contract.pushed("products").parents == ("product_categories",)
+    reverse = {c.name: c for c in contract.CONTRACTS if not c.built}
+    assert set(reverse) == {"client_companies", "prospects", "ssm_contacts", "quotations"}
+
+
+def test_sage_owned_records_are_read_only() -> None:
+    for name in ("accounts", "products", "sales_orders", "sales_order_lines", "sales"):
+        assert contract.pushed(name).read_only_in_ssm, name
+    assert not contract.pushed("contacts").read_only_in_ssm  # contacts sync both ways
