@@ -1,0 +1,209 @@
+"""The derived values, declared once like the staging sections: what each reads, its column
+lineage back to `staging`, and its key. SQL in `sql/<name>.sql`; all read `staging` only."""
+
+from __future__ import annotations
+
+from assets.staging.factory import SqlTable, col
+
+SL = "staging.stock_levels"
+AH, AS, AU = "staging.audit_headers", "staging.audit_splits", "staging.audit_usages"
+HIST, CUST = "staging.sales_payments_history", "staging.customer_accounts"
+OH, OL = "staging.sales_order_headers", "staging.sales_order_lines"
+DM, VR = "staging.discount_matrix", "staging.vat_rates"
+CPL, NPL, PR = "staging.customer_price_lists", "staging.named_price_lists", "staging.price_records"
+PI, PLM = "staging.product_items", "staging.price_list_metadata"
+
+STOCK = SqlTable(
+    name="stock",
+    description=(
+        "Free and physical stock per product. Items whose stock Sage does not track (non-stock, "
+        "service, IGNORE_STK_LVL_FLAG) have no stock figure at all: null, shown as a dash in SSM."
+    ),
+    reads=(SL,),
+    key=("product_reference",),
+    columns=(
+        col("product_reference", f"{SL}.product_reference"),
+        col("warehouse_code", f"{SL}.warehouse_code"),
+        col("is_stocked", f"{SL}.is_stocked"),
+        col("physical_stock", f"{SL}.quantity_in_stock", f"{SL}.is_stocked"),
+        col(
+            "free_stock", f"{SL}.quantity_in_stock", f"{SL}.quantity_allocated", f"{SL}.is_stocked"
+        ),
+        col("quantity_allocated", f"{SL}.quantity_allocated", f"{SL}.is_stocked"),
+        col("quantity_on_order", f"{SL}.quantity_on_order", f"{SL}.is_stocked"),
+        col("deleted_at", f"{SL}.deleted_at"),
+    ),
+)
+
+INVOICE_PAYMENT_STATUS = SqlTable(
+    name="invoice_payment_status",
+    description=(
+        "Payment status of every posted sales invoice and credit note (SI/SC) from the audit "
+        "trail: paid / part-paid / unpaid, outstanding, paid date and payment due date. "
+        "Invoices cleared into the audit history are paid."
+    ),
+    reads=(AH, AS, AU, HIST, CUST),
+    key=("header_number",),
+    columns=(
+        col("header_number", f"{AH}.header_number", f"{HIST}.header_number"),
+        col("source"),
+        col("invoice_number", f"{AH}.invoice_reference", f"{HIST}.invoice_number"),
+        col("invoice_number_numeric", f"{AH}.invoice_reference", f"{HIST}.invoice_number"),
+        col("account_reference", f"{AH}.account_reference", f"{HIST}.account_reference"),
+        col("type", f"{AH}.type", f"{HIST}.type"),
+        col("invoice_or_credit", f"{AH}.type", f"{HIST}.type"),
+        col("invoice_date", f"{AH}.date", f"{HIST}.invoice_date"),
+        col("gross_amount", f"{AH}.gross_amount", f"{HIST}.gross_amount"),
+        col("amount_paid", f"{AH}.amount_paid", f"{HIST}.gross_amount"),
+        col("outstanding_amount", f"{AH}.outstanding"),
+        col(
+            "allocated_amount", f"{AU}.amount", f"{AU}.split_cross_reference", f"{AS}.split_number"
+        ),
+        col("status", f"{AH}.outstanding", f"{AH}.gross_amount"),
+        col("paid_flag", f"{AH}.outstanding", f"{HIST}.paid_flag"),
+        col("last_payment_date", f"{AH}.date", f"{AU}.split_number", f"{HIST}.paid_date"),
+        col("paid_date", f"{AH}.date", f"{AU}.split_number", f"{HIST}.paid_date"),
+        col(
+            "payment_due_date",
+            f"{AH}.date",
+            f"{CUST}.payment_due_days",
+            f"{CUST}.payment_due_from",
+        ),
+    ),
+    notes=(
+        "Deleted audit rows (DELETED_FLAG) and soft-deleted rows are ignored: a receipt that was "
+        "deleted no longer pays anything.",
+        "Each allocation is stored twice in AUDIT_USAGE; only the side whose SPLIT_CROSSREF is the "
+        "document's split counts (allocated_amount), so it is counted once.",
+        "paid_date / last_payment_date is the date of the latest paying transaction (its audit "
+        "header DATE, AUDIT_USAGE.DATE being unreliable); paid_date is set only once fully paid.",
+        "payment_due_date: the invoice date plus the customer's terms (PAYMENT_DUE_DAYS from "
+        "PAYMENT_DUE_FROM: 0 invoice date, 1 first of next month, 2 before the end of next month, "
+        "3 that day of next month, 4 one month after the invoice date); null for credit notes.",
+    ),
+)
+
+SALES_ORDER_TOTALS = SqlTable(
+    name="sales_order_totals",
+    description=(
+        "Sales Order totals: base and foreign net, tax and gross = the order's live lines + "
+        "carriage, per order (the map's Sales Order section)."
+    ),
+    reads=(OH, OL),
+    key=("order_number_accounts_id",),
+    columns=(
+        col("order_number_accounts_id", f"{OH}.order_number_accounts_id"),
+        col("order_date", f"{OH}.order_date"),
+        col("customer_account", f"{OH}.customer_account"),
+        col("customer_order_reference", f"{OH}.customer_order_reference"),
+        col("base_net_value", f"{OL}.line_net_amount_base", f"{OH}.carriage_net_base"),
+        col("base_tax_value", f"{OL}.line_tax_amount_base", f"{OH}.carriage_tax_base"),
+        col("base_gross_value", f"{OL}.line_gross_amount_base", f"{OH}.carriage_gross_base"),
+        col("foreign_net_value", f"{OL}.line_net_amount_foreign", f"{OH}.carriage_net_foreign"),
+        col("foreign_tax_value", f"{OL}.line_tax_amount_foreign", f"{OH}.carriage_tax_foreign"),
+        col(
+            "foreign_gross_value", f"{OL}.line_gross_amount_foreign", f"{OH}.carriage_gross_foreign"
+        ),
+        col("carriage_net_base", f"{OH}.carriage_net_base"),
+        col("carriage_tax_base", f"{OH}.carriage_tax_base"),
+        col("carriage_gross_base", f"{OH}.carriage_gross_base"),
+        col("carriage_net_foreign", f"{OH}.carriage_net_foreign"),
+        col("carriage_tax_foreign", f"{OH}.carriage_tax_foreign"),
+        col("carriage_gross_foreign", f"{OH}.carriage_gross_foreign"),
+        col("currency_code", f"{OH}.currency_code"),
+        col("allocated_status", f"{OH}.allocated_status"),
+        col("line_count", f"{OL}.line_number"),
+        col("deleted_at", f"{OH}.deleted_at"),
+    ),
+)
+
+DISCOUNT_MATRIX = SqlTable(
+    name="discount_matrix",
+    description=(
+        "Discount matrix: one row per product, band (A-E) and quantity-break level, named as the "
+        "company names its bands; empty levels (no quantity and no rate) are dropped."
+    ),
+    reads=(DM,),
+    key=("product_reference", "discount_group", "level"),
+    columns=(
+        col("product_reference", f"{DM}.discount_matrix_product_ref"),
+        col("discount_group", f"{DM}.discount_group"),
+        col("discount_group_name", f"{DM}.discount_group_name"),
+        col("discount_description", f"{DM}.discount_description"),
+        col("level"),
+        col("quantity_break", *(f"{DM}.quantity_break_{n}" for n in range(1, 11))),
+        col("discount_rate", *(f"{DM}.discount_rate_{n}" for n in range(1, 11))),
+        col("deleted_at", f"{DM}.deleted_at"),
+    ),
+)
+
+PRICE_LISTS = SqlTable(
+    name="price_lists",
+    description=(
+        "Selling price per customer (type S, special prices) and per named price list (type P), "
+        "with the list's currency."
+    ),
+    reads=(CPL, NPL, PR, PI, PLM),
+    key=("type", "price_list_code", "product_reference"),
+    columns=(
+        col("type", f"{CPL}.type", f"{NPL}.type"),
+        col("price_list_code", f"{CPL}.price_list_code", f"{NPL}.price_list_code"),
+        col("product_reference", f"{CPL}.product_reference", f"{NPL}.product_reference"),
+        col("description", f"{CPL}.description", f"{NPL}.description"),
+        col("currency_code", f"{CPL}.currency_code", f"{NPL}.currency_code"),
+        col("calculation_method", f"{CPL}.calc_method", f"{NPL}.calc_method"),
+        col("calculation_value", f"{CPL}.calc_value", f"{NPL}.calc_value"),
+        col("stored_price", f"{CPL}.selling_price", f"{NPL}.selling_price"),
+        col("base_sales_price", f"{CPL}.base_sales_price", f"{NPL}.base_sales_price"),
+        col(
+            "selling_price",
+            f"{CPL}.selling_price",
+            f"{NPL}.selling_price",
+            f"{PI}.sales_price",
+            f"{PI}.last_purchase_price",
+            f"{PLM}.has_static_prices",
+        ),
+        col("price_source", f"{PLM}.has_static_prices", f"{CPL}.calc_method", f"{NPL}.calc_method"),
+        col("deleted_at", f"{CPL}.deleted_at", f"{NPL}.deleted_at", f"{PLM}.deleted_at"),
+    ),
+    notes=(
+        "STORED_PRICE is the price Sage stored when the list was last (re)calculated, so it is the "
+        "selling price of static lists (HAS_STATIC_PRICES) and of Fixed Price rows.",
+        "Other rows are calculated as Sage does (CALC_METHOD 1 standard sales price, 2/3 decrease "
+        "sales price by %/value, 4/5 markup cost price by %/value, 6 increase sales price by %), "
+        "cost price being the product's LAST_PURCHASE_PRICE. Sage's ROUNDER_* codes are not "
+        "documented, so calculated prices are rounded to 2 dp, not to Sage's rounding rule.",
+    ),
+)
+
+VAT_RATES = SqlTable(
+    name="vat_rates",
+    description=(
+        "VAT rates classified by country type (Home / EC / Non-EC) and transaction type "
+        "(Sales / Purchase): one row per tax code and use."
+    ),
+    reads=(VR,),
+    key=("tax_code", "country_type", "transaction_type"),
+    columns=(
+        col("tax_code", f"{VR}.tax_code"),
+        col("tax_description", f"{VR}.tax_description"),
+        col("tax_rate", f"{VR}.tax_rate"),
+        col("country_type", f"{VR}.eu_sales_flag", f"{VR}.eu_purchase_flag", f"{VR}.tax_rate"),
+        col("transaction_type", f"{VR}.eu_sales_flag", f"{VR}.eu_purchase_flag"),
+        col("deleted_at", f"{VR}.deleted_at"),
+    ),
+    notes=(
+        "A code flagged EURO_SALES is an EC sales code, EURO_PURCHASE an EC purchase code; any "
+        "other code is a Home code for both sales and purchases, and a zero-rated one also "
+        "serves Non-EC trade (exports and imports outside the EC are zero-rated in the UK).",
+    ),
+)
+
+DERIVED: tuple[SqlTable, ...] = (
+    STOCK,
+    INVOICE_PAYMENT_STATUS,
+    SALES_ORDER_TOTALS,
+    DISCOUNT_MATRIX,
+    PRICE_LISTS,
+    VAT_RATES,
+)

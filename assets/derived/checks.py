@@ -1,0 +1,84 @@
+"""Business invariants over the derived values. Blocking ones stop the push when the figures it
+would send cannot be right (order totals, payment amounts); stock oddities only warn."""
+
+from __future__ import annotations
+
+from assets.staging.factory import Invariant
+
+INVARIANTS: tuple[Invariant, ...] = (
+    Invariant(
+        name="order_total_equals_lines_plus_carriage",
+        asset="derived.sales_order_totals",
+        description=(
+            "Each live order's net, tax and gross (base and foreign), computed as lines + carriage, "
+            "equal Sage's own order totals within 0.01."
+        ),
+        offenders="""
+            SELECT t.order_number_accounts_id, t.base_gross_value, h.sage_gross_value_base,
+                   t.foreign_gross_value, h.sage_gross_value_foreign
+            FROM derived.sales_order_totals AS t
+            JOIN staging.sales_order_headers AS h
+                ON h.order_number_accounts_id = t.order_number_accounts_id
+            WHERE t.deleted_at IS NULL AND (
+                abs(t.base_net_value - h.sage_net_value_base) > 0.01
+                OR abs(t.base_tax_value - h.sage_tax_value_base) > 0.01
+                OR abs(t.base_gross_value - h.sage_gross_value_base) > 0.01
+                OR abs(t.foreign_net_value - h.sage_net_value_foreign) > 0.01
+                OR abs(t.foreign_tax_value - h.sage_tax_value_foreign) > 0.01
+                OR abs(t.foreign_gross_value - h.sage_gross_value_foreign) > 0.01
+            )
+            ORDER BY 1
+        """,
+        reads=("staging.sales_order_headers",),
+    ),
+    Invariant(
+        name="outstanding_within_gross",
+        asset="derived.invoice_payment_status",
+        description="No invoice or credit note has more outstanding than its gross amount.",
+        offenders="""
+            SELECT header_number, invoice_number, gross_amount, outstanding_amount
+            FROM derived.invoice_payment_status
+            WHERE abs(outstanding_amount) > abs(gross_amount)
+            ORDER BY 1
+        """,
+    ),
+    Invariant(
+        name="paid_plus_outstanding_equals_gross",
+        asset="derived.invoice_payment_status",
+        description="For every sales invoice, amount paid + outstanding = gross (within 0.01).",
+        offenders="""
+            SELECT header_number, invoice_number, gross_amount, amount_paid, outstanding_amount
+            FROM derived.invoice_payment_status
+            WHERE type = 'SI' AND abs(amount_paid + outstanding_amount - gross_amount) > 0.01
+            ORDER BY 1
+        """,
+    ),
+    Invariant(
+        name="allocations_match_amount_paid",
+        asset="derived.invoice_payment_status",
+        description=(
+            "The allocations found in AUDIT_USAGE (each counted once) add up to the amount Sage "
+            "says was paid. A mismatch means an allocation chain the extract does not hold."
+        ),
+        offenders="""
+            SELECT header_number, invoice_number, amount_paid, allocated_amount
+            FROM derived.invoice_payment_status
+            WHERE source = 'audit_trail'
+              AND abs(abs(amount_paid) - abs(allocated_amount)) > 0.01
+            ORDER BY 1
+        """,
+        blocking=False,
+    ),
+    Invariant(
+        name="free_stock_within_in_stock",
+        asset="derived.stock",
+        description="Where stock is tracked, free stock never exceeds the stock in hand.",
+        offenders="""
+            SELECT product_reference, physical_stock, free_stock
+            FROM derived.stock
+            WHERE is_stocked AND free_stock > physical_stock
+            ORDER BY 1
+        """,
+        blocking=False,
+    ),
+)

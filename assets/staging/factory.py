@@ -1,0 +1,238 @@
+"""One factory for every SQL-defined warehouse table: a declarative `SqlTable` in, an asset out.
+
+Both `staging` and `derived` are catalogues of `SqlTable`s. Each becomes one unpartitioned asset
+that rebuilds its table from the whole upstream tables in one `CREATE OR REPLACE TABLE ... AS`
+statement (atomic in DuckDB, so readers never see a half-built section), and reports row count,
+column schema and column lineage so the UI shows where every CRM field comes from.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+# Rounding rules, applied once on the way into `staging` (Sage hands out binary doubles).
+# TEMP macros live only on the connection that builds the table, so the SQL files stay short.
+SQL_MACROS = """
+CREATE OR REPLACE TEMP MACRO money(x) AS CAST(round(x, 2) AS DECIMAL(18, 2));
+CREATE OR REPLACE TEMP MACRO unit_price(x) AS CAST(round(x, 4) AS DECIMAL(18, 4));
+CREATE OR REPLACE TEMP MACRO quantity(x) AS CAST(round(x, 4) AS DECIMAL(18, 4));
+CREATE OR REPLACE TEMP MACRO percent(x) AS CAST(round(x, 4) AS DECIMAL(9, 4));
+CREATE OR REPLACE TEMP MACRO exchange_rate(x) AS CAST(round(x, 6) AS DECIMAL(18, 6));
+CREATE OR REPLACE TEMP MACRO flag(x) AS coalesce(x, 0) = 1;
+CREATE OR REPLACE TEMP MACRO yes(x) AS coalesce(upper(trim(x)), '') = 'Y';
+CREATE OR REPLACE TEMP MACRO text_number(x) AS CAST(x AS VARCHAR);
+"""
+
+Lineage = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column and the upstream columns it is computed from (empty for constants).
+
+    An upstream column is written `TABLE.COLUMN` for a Sage table (the field map's spelling,
+    e.g. `SALES_LEDGER.ACCOUNT_REF`) or `schema.table.column` for a warehouse table.
+    """
+
+    name: str
+    sources: Lineage = ()
+
+
+def col(name: str, *sources: str) -> Column:
+    return Column(name, tuple(sources))
+
+
+@dataclass(frozen=True)
+class SqlTable:
+    """A warehouse table built by one SELECT over upstream tables."""
+
+    name: str
+    description: str
+    reads: tuple[str, ...]  # upstream tables: Sage names (`SALES_LEDGER`) or `schema.table`
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    sql_file: str | None = None  # defaults to sql/<name>.sql beside the catalogue
+    document_date: str | None = None  # the column by which Sage partitions the source documents
+    filter: str = (
+        "TRUE"  # the section's row filter, substituted for `{filter}` in a shared SQL file
+    )
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def upstream_key(table: str) -> dg.AssetKey:
+    """`SALES_LEDGER` -> sage/sales_ledger; `staging.product_items` -> staging/product_items."""
+    if "." in table:
+        schema, name = table.split(".", 1)
+        return dg.AssetKey([schema, name])
+    return dg.AssetKey(["sage", table.lower()])
+
+
+def upstream_column(source: str) -> tuple[dg.AssetKey, str]:
+    table, column = source.rsplit(".", 1)
+    return upstream_key(table), column.lower()
+
+
+def column_lineage(table: SqlTable) -> dg.TableColumnLineage:
+    return dg.TableColumnLineage(
+        deps_by_column={
+            c.name: [
+                dg.TableColumnDep(asset_key=key, column_name=column)
+                for key, column in map(upstream_column, c.sources)
+            ]
+            for c in table.columns
+            if c.sources
+        }
+    )
+
+
+def read_sql(table: SqlTable, sql_dir: Path) -> str:
+    sql = (sql_dir / (table.sql_file or f"{table.name}.sql")).read_text(encoding="utf-8")
+    return sql.replace("{filter}", table.filter)
+
+
+def referenced_tables(sql: str) -> set[str]:
+    """Upstream tables a SELECT names, as `schema.table` (used by the catalogue's own tests)."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    return {m.lower() for m in re.findall(r"\b(?:sage|staging|derived)\.[a-z_0-9]+\b", sql, re.I)}
+
+
+def build_table(con: duckdb.DuckDBPyConnection, schema: str, table: SqlTable, sql: str) -> int:
+    """(Re)build `schema.table` from its SELECT; returns its row count."""
+    con.execute(SQL_MACROS)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(f"CREATE OR REPLACE TABLE {schema}.{table.name} AS\n{sql}")
+    # Identifiers and SQL come from the catalogues in this repository, never from input.
+    return con.execute(f"SELECT count(*) FROM {schema}.{table.name}").fetchall()[0][0]  # noqa: S608
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dg.TableSchema:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in rows])
+
+
+def build_table_asset(table: SqlTable, *, schema: str, sql_dir: Path) -> dg.AssetsDefinition:
+    sql = read_sql(table, sql_dir)  # read at definition time: a missing file fails the code load
+    lineage = column_lineage(table)
+    description = table.description
+    if table.notes:
+        description += "\n\n" + "\n".join(f"- {n}" for n in table.notes)
+
+    @dg.asset(
+        key=[schema, table.name],
+        group_name=schema,
+        deps=[upstream_key(t) for t in table.reads],
+        pool="warehouse",
+        kinds={"duckdb", "sql"},
+        description=description,
+        metadata={
+            "dagster/table_name": f"{schema}.{table.name}",
+            "dagster/column_lineage": lineage,
+            "key": ", ".join(table.key),
+            **({"document_date": table.document_date} if table.document_date else {}),
+        },
+    )
+    def _table(
+        context: dg.AssetExecutionContext, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
+        with warehouse.get_connection() as con:
+            try:
+                rows = build_table(con, schema, table, sql)
+            except duckdb.CatalogException as exc:
+                raise dg.Failure(
+                    f"{schema}.{table.name} could not be built because an upstream table is "
+                    f"missing ({exc}). Materialize its upstream assets "
+                    f"({', '.join(upstream_key(t).to_user_string() for t in table.reads)}) first."
+                ) from exc
+            columns = table_schema(con, schema, table.name)
+        context.log.info("%s.%s: %d rows", schema, table.name, rows)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/column_schema": columns,
+                "dagster/column_lineage": lineage,
+            }
+        )
+
+    return _table
+
+
+def build_table_assets(
+    tables: Iterable[SqlTable], *, schema: str, sql_dir: Path
+) -> list[dg.AssetsDefinition]:
+    return [build_table_asset(t, schema=schema, sql_dir=sql_dir) for t in tables]
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A business rule over the warehouse: `offenders` selects the keys of the rows breaking it.
+
+    Blocking invariants stop the downstream push when broken (a torn or broken extract).
+    """
+
+    name: str
+    asset: str  # `schema.table` the check is attached to
+    description: str
+    offenders: str  # SELECT returning one row per offending record, key columns first
+    blocking: bool = True
+    reads: tuple[str, ...] = ()  # further upstream tables the SELECT reads
+
+
+SAMPLE_SIZE = 10
+
+
+def build_invariant_check(invariant: Invariant) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=upstream_key(invariant.asset),
+        name=invariant.name,
+        description=invariant.description,
+        blocking=invariant.blocking,
+        additional_deps=[upstream_key(t) for t in invariant.reads],
+        pool="warehouse",
+    )
+    def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            failing, sample = evaluate_invariant(con, invariant)
+        return dg.AssetCheckResult(
+            passed=failing == 0,
+            severity=dg.AssetCheckSeverity.ERROR
+            if invariant.blocking
+            else dg.AssetCheckSeverity.WARN,
+            metadata={"failing_count": failing, "sample": dg.MetadataValue.json(sample)},
+        )
+
+    return _check
+
+
+def evaluate_invariant(
+    con: duckdb.DuckDBPyConnection, invariant: Invariant
+) -> tuple[int, list[dict[str, object]]]:
+    """How many records break the invariant, and the first few of them (keys first)."""
+    con.execute(SQL_MACROS)
+    # The SELECT is an invariant declared in this repository, never input.
+    failing = con.execute(f"SELECT count(*) FROM ({invariant.offenders})").fetchall()[0][0]  # noqa: S608
+    cursor = con.execute(f"SELECT * FROM ({invariant.offenders}) LIMIT {SAMPLE_SIZE}")  # noqa: S608
+    names = [d[0] for d in cursor.description]
+    sample = [dict(zip(names, map(_plain, row), strict=True)) for row in cursor.fetchall()]
+    return failing, sample
+
+
+def _plain(value: object) -> object:
+    """JSON-safe rendering of a DuckDB value for check metadata."""
+    return value if value is None or isinstance(value, (int, float, str, bool)) else str(value)
+
+
+def build_invariant_checks(invariants: Sequence[Invariant]) -> list[dg.AssetChecksDefinition]:
+    return [build_invariant_check(i) for i in invariants]
