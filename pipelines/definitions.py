@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets import derived, inbox, sage, ssm, staging
+from pipelines import sync
 from pipelines.resources import all_resources
 
 defs = dg.Definitions.merge(
@@ -11,5 +12,6 @@ defs = dg.Definitions.merge(
     derived.defs,
     ssm.defs,
     inbox.defs,
+    sync.defs,
     dg.Definitions(resources=all_resources()),
 )

@@ -1,0 +1,247 @@
+"""Extracting one Sage table into the warehouse: choose the queries, stream, validate, merge.
+
+Three modes, chosen by the asset from its run:
+- `incremental` (a run without partition): rows with RECORD_MODIFY_DATE at or after the watermark
+  minus the lookback (or NULL), whatever their document month, so a change to an old document is
+  caught by the next 15-minute run. The first run (no watermark) and tables without
+  RECORD_MODIFY_DATE read everything.
+- `full`: everything (a forced reload).
+- `window` (a backfill of months): the documents dated in the window, or for line tables the lines
+  of the window's documents, found by their parent keys as key ranges and IN lists of literals.
+
+A read of everything, a window read and the periodic key scan (key columns only) also show which
+keys vanished: those rows are soft-deleted (deleted_at). DELETED_RECORDS, extracted as its own
+table, soft-deletes the rows it names. Staging, merge, deletes, quarantine and the watermark commit
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assets.sage import warehouse as wh
+from assets.sage.catalogue import BY_TABLE, INCREMENTAL_COLUMN, ByDate, ByParent, SageTable
+from assets.sage.convert import rows_to_arrow
+from assets.sage.validation import validate_chunk
+from resources.sage.source import SageConnection
+from resources.sage.sql import AllOf, AnyOf, Compare, IsNull, SageSelect, key_runs
+
+Mode = Literal["incremental", "full", "window"]
+
+# A RECORD_MODIFY_DATE further ahead than this is a bad clock or a typo: it must never become the
+# watermark, or every later change would be missed.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ExtractPlan:
+    mode: Mode
+    window: tuple[dt.date, dt.date] | None = None  # [start, end) of a backfill
+    lookback: dt.timedelta = dt.timedelta(minutes=10)
+    key_scan_every: int = 96  # incremental runs between key scans (96 x 15 min = a day)
+    force_key_scan: bool = False
+    chunk_rows: int = 5000
+
+
+@dataclass
+class ExtractResult:
+    table: str
+    mode: Mode
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    undeleted: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    live_rows: int = 0
+    deleted_rows: int = 0
+    watermark_before: dt.datetime | None = None
+    watermark_after: dt.datetime | None = None
+    key_scanned: bool = False
+    queries: list[str] = field(default_factory=list)
+
+
+def _window_condition(column: str, window: tuple[dt.date, dt.date]) -> AllOf:
+    return AllOf((Compare(column, ">=", window[0]), Compare(column, "<", window[1])))
+
+
+def _parent_keys(
+    source: SageConnection, line: SageTable, how: ByParent, plan: ExtractPlan
+) -> list[int]:
+    parent = BY_TABLE[how.parent]
+    if not isinstance(parent.partition, ByDate) or plan.window is None:
+        raise ValueError(f"{line.table}'s parent {parent.table} must be partitioned by a date")
+    select = SageSelect(
+        parent.table, (how.link,), _window_condition(parent.partition.column, plan.window)
+    )
+    return [
+        row[0]
+        for chunk in source.stream(select, plan.chunk_rows)
+        for row in chunk
+        if row[0] is not None
+    ]
+
+
+class TableExtract:
+    """One extract of one table into one DuckDB connection (which must be the only writer)."""
+
+    def __init__(
+        self,
+        table: SageTable,
+        source: SageConnection,
+        db: duckdb.DuckDBPyConnection,
+        plan: ExtractPlan,
+        *,
+        run_id: str,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.table = table
+        self.source = source
+        self.db = db
+        self.plan = plan
+        self.run_id = run_id
+        self.now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.result = ExtractResult(table=table.table, mode=plan.mode)
+        self._next_row = 0
+        self._max_modified: dt.datetime | None = None
+
+    # --------------------------------------------------------------------------- what to read
+    def _selects(self, watermark: dt.datetime | None) -> tuple[list[SageSelect], str | None]:
+        """The queries, and the warehouse scope (SQL over alias t) within which unseen keys
+        vanished, or None when the reads do not cover a whole scope."""
+        t, cols = self.table, self.table.column_names
+        if self.plan.mode == "window":
+            assert self.plan.window is not None
+            start, end = self.plan.window
+            if isinstance(t.partition, ByDate):
+                where = _window_condition(t.partition.column, self.plan.window)
+                return [SageSelect(t.table, cols, where)], wh.date_scope(
+                    t.partition.column, start, end
+                )
+            if isinstance(t.partition, ByParent):
+                keys = _parent_keys(self.source, t, t.partition, self.plan)
+                if keys:
+                    self.db.executemany("INSERT INTO _parent_keys VALUES (?)", [(k,) for k in keys])
+                selects = [SageSelect(t.table, cols, c) for c in key_runs(keys, t.partition.link)]
+                return selects, wh.parent_scope(t.partition.link)
+            raise ValueError(f"{t.table} is not partitioned: it has no window to backfill")
+        if self.plan.mode == "incremental" and t.incremental and watermark is not None:
+            since = watermark - self.plan.lookback
+            where = AnyOf((Compare(INCREMENTAL_COLUMN, ">=", since), IsNull(INCREMENTAL_COLUMN)))
+            return [SageSelect(t.table, cols, where)], None
+        self.result.mode = "full"  # first run, a table without RECORD_MODIFY_DATE, or forced
+        return [SageSelect(t.table, cols)], wh.ALL_ROWS
+
+    # --------------------------------------------------------------------------------- reading
+    def _stage(self, select: SageSelect) -> None:
+        self.result.queries.append(select.where.__class__.__name__ if select.where else "all")
+        for rows in self.source.stream(select, self.plan.chunk_rows):
+            self._stage_chunk(rows)
+
+    def _stage_chunk(self, rows: list) -> None:
+        chunk, bad_values = rows_to_arrow(rows, self.table.columns)
+        failures = [(b.row, b.column, b.reason, b.value) for b in bad_values]
+        failures += [
+            (f.row, f.column, f.reason, f.value) for f in validate_chunk(self.table, chunk)
+        ]
+        n = chunk.num_rows
+        bad = [False] * n
+        for row, *_ in failures:
+            bad[row] = True
+        first = self._next_row
+        self._next_row += n
+        chunk = chunk.append_column("_row", pa.array(range(first, first + n), pa.int64()))
+        chunk = chunk.append_column("_bad", pa.array(bad, pa.bool_()))
+        self.db.register("_chunk", chunk)
+        try:
+            self.db.execute("INSERT INTO _stage SELECT * FROM _chunk")
+            wh.insert_keys(self.db, "_chunk", self.table.key)
+        finally:
+            self.db.unregister("_chunk")
+        if failures:
+            self.db.executemany(
+                "INSERT INTO _failures VALUES (?, ?, ?, ?)",
+                [(first + row, col, reason, value) for row, col, reason, value in failures],
+            )
+        self.result.rows_read += n
+        if self.table.incremental:
+            good = pc.invert(chunk.column("_bad"))
+            modified = pc.filter(chunk.column(INCREMENTAL_COLUMN.lower()), good)
+            limit = pa.scalar(self.now + FUTURE_TOLERANCE, pa.timestamp("us"))
+            modified = pc.filter(modified, pc.less_equal(modified, limit))
+            latest = pc.max(modified).as_py()
+            if latest is not None and (self._max_modified is None or latest > self._max_modified):
+                self._max_modified = latest
+
+    def _scan_keys(self) -> None:
+        """Read only the key columns of the whole table: every live key Sage still has."""
+        select = SageSelect(self.table.table, self.table.key)
+        self.result.queries.append("key scan")
+        key_columns = [c for c in self.table.columns if c.name in self.table.key]
+        key_columns.sort(key=lambda c: self.table.key.index(c.name))
+        for rows in self.source.stream(select, self.plan.chunk_rows):
+            keys, _ = rows_to_arrow(rows, key_columns)
+            self.db.register("_keys", keys)
+            try:
+                wh.insert_keys(self.db, "_keys", self.table.key)
+            finally:
+                self.db.unregister("_keys")
+
+    # --------------------------------------------------------------------------------- running
+    def run(self) -> ExtractResult:
+        t, db, plan, result = self.table, self.db, self.plan, self.result
+        wh.ensure_tables(db, t)
+        self.source.check_table(t.table, t.column_names)
+        watermark, runs_since_scan = wh.read_state(db, t)
+        result.watermark_before = watermark
+        wh.create_staging(db, t)
+        selects, vanish_scope = self._selects(watermark)
+        for select in selects:
+            self._stage(select)
+        if (
+            vanish_scope is None
+            and plan.mode == "incremental"
+            and (plan.force_key_scan or runs_since_scan + 1 >= plan.key_scan_every)
+        ):
+            self._scan_keys()
+            vanish_scope = wh.ALL_ROWS
+        result.key_scanned = vanish_scope == wh.ALL_ROWS
+        db.execute("BEGIN TRANSACTION")
+        try:
+            wh.mark_cross_chunk_duplicates(db, t)
+            result.inserted, result.updated, result.undeleted = wh.merge(db, t, self.now)
+            if vanish_scope is not None:
+                result.deleted += wh.mark_vanished(db, t, vanish_scope, self.now)
+            result.deleted += wh.apply_deleted_records(db, t, BY_TABLE["DELETED_RECORDS"], self.now)
+            result.quarantined = wh.record_quarantine(db, t, self.run_id, self.now)
+            if plan.mode != "window":
+                # A backfill reads by document date, not by modification: it moves no watermark.
+                result.watermark_after = self._max_modified or watermark
+                wh.save_state(db, t, self._max_modified, result.key_scanned, self.now)
+            else:
+                result.watermark_after = watermark
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        result.live_rows, result.deleted_rows = wh.counts(db, t)
+        return result
+
+
+def extract_table(
+    table: SageTable,
+    source: SageConnection,
+    db: duckdb.DuckDBPyConnection,
+    plan: ExtractPlan,
+    *,
+    run_id: str,
+    now: dt.datetime | None = None,
+) -> ExtractResult:
+    """Bring `table` in the warehouse up to date with Sage according to `plan`."""
+    return TableExtract(table, source, db, plan, run_id=run_id, now=now).run()

@@ -1,0 +1,283 @@
+"""DuckDB SQL of the `sage` layer: tables, staging, merge, soft deletes, watermarks, quarantine.
+
+Identifiers come from the catalogue (documented Sage names), never from data; values from data
+are bound as parameters. Hence the file-wide S608 waiver: every f-string here splices identifiers.
+"""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import duckdb
+
+from assets.sage.catalogue import SageTable
+
+STATE_TABLE = "sage._watermarks"
+QUARANTINE_TABLE = "quarantine.rows"
+
+
+def q(name: str) -> str:
+    """A DuckDB identifier (lower-case Sage names such as "date" or "type" need quoting)."""
+    return '"' + name.lower().replace('"', '""') + '"'
+
+
+def target(table: SageTable) -> str:
+    return f"sage.{q(table.name)}"
+
+
+def row_key_sql(table: SageTable, alias: str) -> str:
+    """The text that names a row in quarantine: its key values joined by '/' (as the demo's
+    defect manifest writes them)."""
+    parts = [f"CAST({alias}.{q(k)} AS VARCHAR)" for k in table.key]
+    return parts[0] if len(parts) == 1 else f"concat_ws('/', {', '.join(parts)})"
+
+
+def _key_match(table: SageTable, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{q(k)} = {right}.{q(k)}" for k in table.key)
+
+
+def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
+    """Create the schemas, the state and quarantine tables and `table`'s own table if missing."""
+    db.execute("CREATE SCHEMA IF NOT EXISTS sage")
+    db.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+            table_name VARCHAR PRIMARY KEY,
+            watermark TIMESTAMP,
+            runs_since_key_scan INTEGER NOT NULL DEFAULT 0,
+            last_key_scan_at TIMESTAMP,
+            updated_at TIMESTAMP)"""
+    )
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
+            table_name VARCHAR NOT NULL, row_key VARCHAR, column_name VARCHAR, reason VARCHAR NOT NULL,
+            value VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP NOT NULL)"""
+    )
+    columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {target(table)} "
+        f"({columns}, deleted_at TIMESTAMP, loaded_at TIMESTAMP)"
+    )
+    # A column added to the catalogue after the table was created is added, not a failure.
+    existing = {
+        r[0]
+        for r in db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'sage' AND table_name = ?",
+            [table.name],
+        ).fetchall()
+    }
+    for c in table.columns:
+        if c.name.lower() not in existing:
+            db.execute(f"ALTER TABLE {target(table)} ADD COLUMN {q(c.name)} {c.duckdb_type}")
+
+
+def create_staging(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
+    """Temp tables of one extract: every row read (`_row` in read order, `_bad` if quarantined),
+    the quarantine details, and the parent keys of a backfilled window."""
+    columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _stage ({columns}, _row BIGINT, _bad BOOLEAN)")
+    keys = ", ".join(f"{q(k)} {_type(table, k)}" for k in table.key)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _seen ({keys})")
+    db.execute(
+        "CREATE OR REPLACE TEMP TABLE _failures "
+        "(_row BIGINT, column_name VARCHAR, reason VARCHAR, value VARCHAR)"
+    )
+    db.execute("CREATE OR REPLACE TEMP TABLE _parent_keys (k BIGINT)")
+
+
+def _type(table: SageTable, column: str) -> str:
+    return next(c.duckdb_type for c in table.columns if c.name == column)
+
+
+def read_state(db: duckdb.DuckDBPyConnection, table: SageTable) -> tuple[dt.datetime | None, int]:
+    rows = db.execute(
+        f"SELECT watermark, runs_since_key_scan FROM {STATE_TABLE} WHERE table_name = ?",
+        [table.name],
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else (None, 0)
+
+
+def mark_cross_chunk_duplicates(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
+    """Quarantine all but the first read row of a key that came in several chunks."""
+    keys = ", ".join(q(k) for k in table.key)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _dupes AS
+            SELECT _row FROM (
+                SELECT _row, row_number() OVER (PARTITION BY {keys} ORDER BY _row) AS n
+                FROM _stage WHERE NOT _bad) WHERE n > 1"""
+    )
+    count = db.execute("SELECT count(*) FROM _dupes").fetchall()[0][0]
+    if count:
+        db.execute("UPDATE _stage SET _bad = true WHERE _row IN (SELECT _row FROM _dupes)")
+        db.execute(
+            """INSERT INTO _failures SELECT _row, ?, 'duplicate key', NULL
+                FROM _dupes""",
+            [table.key[0]],
+        )
+    return count
+
+
+def merge(
+    db: duckdb.DuckDBPyConnection, table: SageTable, now: dt.datetime
+) -> tuple[int, int, int]:
+    """Upsert the good staged rows by key; (inserted, updated, undeleted). Unchanged rows are
+    left alone, so the lookback's re-reads count as nothing."""
+    tgt = target(table)
+    cols = [q(c.name) for c in table.columns]
+    match = _key_match(table, "t", "s")
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in cols)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _changed AS
+            SELECT s.*, t.deleted_at IS NOT NULL AS _undelete FROM _stage s
+            JOIN {tgt} t ON {match}
+            WHERE NOT s._bad AND (t.deleted_at IS NOT NULL OR {changed})"""
+    )
+    updated, undeleted = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE _undelete) FROM _changed"
+    ).fetchall()[0]
+    if updated:
+        assignments = ", ".join(f"{c} = s.{c}" for c in cols)
+        db.execute(
+            f"""UPDATE {tgt} AS t SET {assignments}, deleted_at = NULL, loaded_at = ?
+                FROM _changed s WHERE {match}""",
+            [now],
+        )
+    col_list = ", ".join(cols)
+    inserted = db.execute(
+        f"""INSERT INTO {tgt} ({col_list}, deleted_at, loaded_at)
+            SELECT {", ".join(f"s.{c}" for c in cols)}, NULL, ? FROM _stage s
+            WHERE NOT s._bad AND NOT EXISTS (SELECT 1 FROM {tgt} t WHERE {match})""",
+        [now],
+    ).fetchall()[0][0]
+    return inserted, updated, undeleted
+
+
+def apply_deleted_records(
+    db: duckdb.DuckDBPyConnection, table: SageTable, deleted_records: SageTable, now: dt.datetime
+) -> int:
+    """Soft-delete rows that DELETED_RECORDS names (unless Sage touched them after the deletion,
+    i.e. the key was created again)."""
+    if table.deleted_records_id is None or table.deleted_ref_column is None:
+        return 0
+    exists = db.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sage' "
+        "AND table_name = ?",
+        [deleted_records.name],
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    tgt = target(table)
+    ref = q(table.deleted_ref_column)
+    modified = "t.record_modify_date" if table.incremental else "NULL"
+    return db.execute(
+        f"""UPDATE {tgt} AS t SET deleted_at = coalesce(d.deletion_time, ?)
+            FROM (SELECT trim(r.foreign_ref) AS ref, max(r.deletion_date_time) AS deletion_time
+                  FROM {target(deleted_records)} r
+                  WHERE r.table_id = ? AND r.deleted_at IS NULL GROUP BY 1) d
+            WHERE t.deleted_at IS NULL AND trim(CAST(t.{ref} AS VARCHAR)) = d.ref
+              AND ({modified} IS NULL OR d.deletion_time IS NULL OR {modified} <= d.deletion_time)""",
+        [now, table.deleted_records_id],
+    ).fetchall()[0][0]
+
+
+def date_scope(column: str, start: dt.date, end: dt.date) -> str:
+    """Warehouse rows (alias t) dated in [start, end)."""
+    return (
+        f"t.{q(column)} >= DATE '{start.isoformat()}' AND t.{q(column)} < DATE '{end.isoformat()}'"
+    )
+
+
+def parent_scope(link: str) -> str:
+    """Warehouse rows (alias t) of the parent keys loaded into _parent_keys."""
+    return f"t.{q(link)} IN (SELECT k FROM _parent_keys)"
+
+
+ALL_ROWS = "true"
+
+
+def mark_vanished(
+    db: duckdb.DuckDBPyConnection, table: SageTable, scope_sql: str, now: dt.datetime
+) -> int:
+    """Soft-delete live rows within `scope_sql` (over alias t) whose key was not seen."""
+    match = _key_match(table, "t", "s")
+    return db.execute(
+        f"""UPDATE {target(table)} AS t SET deleted_at = ?
+            WHERE t.deleted_at IS NULL AND ({scope_sql})
+              AND NOT EXISTS (SELECT 1 FROM _seen s WHERE {match})""",
+        [now],
+    ).fetchall()[0][0]
+
+
+def record_quarantine(
+    db: duckdb.DuckDBPyConnection, table: SageTable, run_id: str, now: dt.datetime
+) -> int:
+    """Move this extract's failures into quarantine.rows; clear entries of keys that landed."""
+    name = f"sage.{table.name}"
+    key = row_key_sql(table, "s")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _quarantined AS
+            SELECT DISTINCT {key} AS row_key, upper(f.column_name) AS column_name, f.reason, f.value
+            FROM _failures f JOIN _stage s USING (_row)"""
+    )
+    # Keys that landed this time (or were re-read clean) are no longer in quarantine; a row that
+    # fails again replaces its earlier entries rather than piling up one per run.
+    db.execute(
+        f"""DELETE FROM {QUARANTINE_TABLE} AS r WHERE r.table_name = ? AND (
+              r.row_key IN (SELECT {key} FROM _stage s WHERE NOT s._bad)
+              OR EXISTS (SELECT 1 FROM _quarantined n WHERE n.row_key IS NOT DISTINCT FROM r.row_key))""",
+        [name],
+    )
+    return db.execute(
+        f"""INSERT INTO {QUARANTINE_TABLE}
+            SELECT ?, row_key, column_name, reason, value, ?, ? FROM _quarantined""",
+        [name, run_id, now],
+    ).fetchall()[0][0]
+
+
+def save_state(
+    db: duckdb.DuckDBPyConnection,
+    table: SageTable,
+    watermark: dt.datetime | None,
+    key_scanned: bool,
+    now: dt.datetime,
+) -> None:
+    db.execute(
+        f"""INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (table_name) DO UPDATE SET
+              watermark = CASE WHEN excluded.watermark IS NULL THEN watermark
+                               WHEN watermark IS NULL THEN excluded.watermark
+                               ELSE greatest(watermark, excluded.watermark) END,
+              runs_since_key_scan = CASE WHEN ? THEN 0 ELSE runs_since_key_scan + 1 END,
+              last_key_scan_at = coalesce(excluded.last_key_scan_at, last_key_scan_at),
+              updated_at = excluded.updated_at""",
+        [table.name, watermark, 0, now if key_scanned else None, now, key_scanned],
+    )
+
+
+def counts(db: duckdb.DuckDBPyConnection, table: SageTable) -> tuple[int, int]:
+    """(live rows, soft-deleted rows) of `table`."""
+    return db.execute(
+        f"SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) "
+        f"FROM {target(table)}"
+    ).fetchall()[0]
+
+
+def quarantined_keys(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
+    return db.execute(
+        f"SELECT count(DISTINCT coalesce(row_key, '')) FROM {QUARANTINE_TABLE} WHERE table_name = ?",
+        [f"sage.{table.name}"],
+    ).fetchall()[0][0]
+
+
+def duplicate_keys(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
+    keys = ", ".join(q(k) for k in table.key)
+    return db.execute(
+        f"SELECT count(*) FROM (SELECT {keys} FROM {target(table)} GROUP BY {keys} HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+
+
+def insert_keys(db: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]) -> None:
+    db.execute(f"INSERT INTO _seen SELECT {', '.join(q(c) for c in columns)} FROM {relation}")

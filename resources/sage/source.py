@@ -1,0 +1,302 @@
+"""Reading Sage 50: one interface, two implementations (ODBC through pyodbc, any SQLAlchemy URL).
+
+A `SageConnection` checks that a table has the expected columns and streams the rows of a
+`SageSelect` in chunks of plain tuples. Date and timestamp values arrive as `date`/`datetime` or as
+ISO text, depending on the driver; the caller converts them (and quarantines what does not parse).
+What stops a run raises `SageSourceError` with one sentence naming the cause and the fix, and never
+the password.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal, Protocol
+
+import dagster as dg
+
+from resources.sage.sql import DateLiteralStyle, SageSelect, render
+
+Row = Sequence[Any]
+
+
+class SageSourceError(Exception):
+    """A problem that stops the extract: the message says what is wrong and how to fix it."""
+
+
+_SECRET_PAIR = re.compile(r"(?i)\b(PWD|PASSWORD)\s*=\s*(\{[^}]*\}|[^;]*)")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every PWD=…/PASSWORD=… value replaced by ***."""
+    return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+def odbc_target(connection_string: str) -> str:
+    """What to name in a message: the DSN, driver and data path, never the credentials."""
+    shown = []
+    for pair in connection_string.split(";"):
+        key, _, value = pair.partition("=")
+        if key.strip().upper() in {"DSN", "DRIVER", "DIR", "DATABASE"}:
+            shown.append(f"{key.strip()}={value.strip()}")
+    return ";".join(shown) or "no DSN or Driver given"
+
+
+class SageConnection(Protocol):
+    """An open, read-only connection to one Sage 50 company."""
+
+    date_literal_style: DateLiteralStyle
+
+    def check_table(self, table: str, columns: Sequence[str]) -> None:
+        """Raise `SageSourceError` unless `table` exists with every one of `columns`."""
+        ...
+
+    def stream(self, select: SageSelect, chunk_rows: int) -> Iterator[list[Row]]:
+        """The rows of `select`, `chunk_rows` at a time, columns in `select.columns` order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _missing_columns_message(table: str, missing: Sequence[str], target: str) -> str:
+    listed = ", ".join(missing[:10]) + (
+        f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    )
+    return (
+        f"The Sage 50 table {table} at {target} has no column {listed}: check that the ODBC driver "
+        f"matches the Sage 50 version this connector was built for, or drop the column from "
+        f"resources/sage50_columns.tsv."
+    )
+
+
+def _missing_table_message(table: str, target: str) -> str:
+    return (
+        f"The Sage 50 data source {target} has no table {table}: check that the connection points "
+        f"at a Sage 50 Accounts company (its ACCDATA folder) and that the Sage user may read it."
+    )
+
+
+# --------------------------------------------------------------------------------------------- ODBC
+
+_DATE_STRUCT = struct.Struct("<hHH")
+_TIMESTAMP_STRUCT = struct.Struct("<hHHHHHI")
+
+
+def _raw_date(raw: bytes | None) -> str | None:
+    """A DATE/TIMESTAMP fetched as raw bytes, as ISO text.
+
+    Asked for raw bytes, a text-storing driver (SQLite) hands over the stored text, so a bad
+    value reaches validation instead of silently becoming NULL; a native driver (Sage) hands over
+    its DATE_STRUCT/TIMESTAMP_STRUCT, which is rendered the same way.
+    """
+    if raw is None:
+        return None
+    if raw[4:5] != b"-":
+        if len(raw) == _DATE_STRUCT.size:
+            y, m, d = _DATE_STRUCT.unpack(raw)
+            return f"{y:04d}-{m:02d}-{d:02d}"
+        if len(raw) == _TIMESTAMP_STRUCT.size:
+            y, mo, d, h, mi, s, ns = _TIMESTAMP_STRUCT.unpack(raw)
+            return f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}.{ns // 1000:06d}"
+    return raw.decode("utf-8", errors="replace").rstrip("\x00")
+
+
+class OdbcConnection:
+    """Sage 50 through its ODBC driver (or any ODBC driver, e.g. SQLite's for the demo)."""
+
+    def __init__(
+        self,
+        connection_string: str,
+        *,
+        date_literal_style: DateLiteralStyle = "odbc_escape",
+        dates_as_text: bool = True,
+        login_timeout_seconds: int = 30,
+    ) -> None:
+        try:
+            import pyodbc  # only when ODBC is used: unixODBC may be absent where the URL is used
+        except ImportError as exc:
+            raise SageSourceError(
+                f"pyodbc cannot load the ODBC driver manager ({exc}): install unixODBC "
+                f"(apt-get install unixodbc) or set SAGE_DATABASE_URL instead of SAGE_ODBC_CONNECTION."
+            ) from None
+        self._pyodbc = pyodbc
+        self.target = odbc_target(connection_string)
+        self.date_literal_style = date_literal_style
+        try:
+            self._conn = pyodbc.connect(
+                connection_string, autocommit=True, timeout=login_timeout_seconds
+            )
+        except pyodbc.Error as exc:
+            raise SageSourceError(self._connect_message(exc)) from None
+        if dates_as_text:
+            for sql_type in (pyodbc.SQL_TYPE_DATE, pyodbc.SQL_TYPE_TIMESTAMP):
+                self._conn.add_output_converter(sql_type, _raw_date)
+
+    def _connect_message(self, exc: Exception) -> str:
+        state = exc.args[0] if exc.args else ""
+        detail = mask_secrets(str(exc.args[-1]) if exc.args else str(exc))
+        if state == "IM002":
+            return (
+                f"The ODBC data source ({self.target}) does not exist: create the DSN in the 64-bit "
+                f"ODBC administrator on this machine or fix SAGE_ODBC_CONNECTION."
+            )
+        if state in {"28000", "08004"} or re.search(r"(?i)password|logon|login", detail):
+            return (
+                f"Sage 50 refused the user name or password for {self.target}: check UID and PWD in "
+                f"SAGE_ODBC_CONNECTION against a Sage 50 user that is not logged in elsewhere."
+            )
+        return (
+            f"Cannot reach the Sage 50 ODBC data source ({self.target}): check that the DSN exists "
+            f"in the 64-bit ODBC administrator and that the Sage data folder is reachable "
+            f"(driver said: {detail})."
+        )
+
+    def check_table(self, table: str, columns: Sequence[str]) -> None:
+        try:
+            found = {row.column_name.upper() for row in self._conn.cursor().columns(table=table)}
+        except self._pyodbc.Error as exc:
+            raise SageSourceError(
+                f"Cannot read the column list of {table} from {self.target}: check that the Sage "
+                f"data folder is reachable (driver said: {mask_secrets(str(exc))})."
+            ) from None
+        if not found:
+            raise SageSourceError(_missing_table_message(table, self.target))
+        missing = [c for c in columns if c.upper() not in found]
+        if missing:
+            raise SageSourceError(_missing_columns_message(table, missing, self.target))
+
+    def stream(self, select: SageSelect, chunk_rows: int) -> Iterator[list[Row]]:
+        sql = render(select, self.date_literal_style)
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(chunk_rows):
+                yield rows
+        except self._pyodbc.Error as exc:
+            raise SageSourceError(
+                f"Sage 50 rejected or broke off the query on {select.table} ({self.target}): "
+                f"check that the data folder is reachable and retry (driver said: "
+                f"{mask_secrets(str(exc))})."
+            ) from None
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+# ------------------------------------------------------------------------------------- SQLAlchemy
+
+
+class SqlAlchemyConnection:
+    """Sage tables in any SQL database SQLAlchemy reaches (the demo company is a SQLite file)."""
+
+    def __init__(self, url: str, *, date_literal_style: DateLiteralStyle = "quoted") -> None:
+        import sqlalchemy as sa
+
+        self._sa = sa
+        self.date_literal_style = date_literal_style
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
+            raise SageSourceError(
+                "SAGE_DATABASE_URL is not a valid SQLAlchemy URL: write it as "
+                "dialect://user@host/database, e.g. sqlite:///data/sage50-demo.sqlite."
+            ) from None
+        self.target = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() == "sqlite":
+            # SQLite would silently create an empty file where the company should be.
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                from pathlib import Path
+
+                if not Path(database).is_file():
+                    raise SageSourceError(
+                        f"The Sage 50 demo company {database} does not exist: generate it with "
+                        f"`make demo` (python -m sandbox.sage_demo) or fix SAGE_DATABASE_URL."
+                    )
+        try:
+            self._engine = sa.create_engine(parsed)
+            self._conn = self._engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            raise SageSourceError(
+                f"Cannot connect to the Sage database {self.target}: check SAGE_DATABASE_URL and "
+                f"that the database is running (said: {mask_secrets(str(exc.orig or exc))})."
+            ) from None
+
+    def check_table(self, table: str, columns: Sequence[str]) -> None:
+        inspector = self._sa.inspect(self._conn)
+        if not inspector.has_table(table):
+            raise SageSourceError(_missing_table_message(table, self.target))
+        found = {c["name"].upper() for c in inspector.get_columns(table)}
+        missing = [c for c in columns if c.upper() not in found]
+        if missing:
+            raise SageSourceError(_missing_columns_message(table, missing, self.target))
+
+    def stream(self, select: SageSelect, chunk_rows: int) -> Iterator[list[Row]]:
+        sql = render(select, self.date_literal_style)
+        try:
+            result = self._conn.execution_options(stream_results=True).exec_driver_sql(sql)
+            cursor = result.cursor  # the DB-API cursor: plain tuples, no Row objects per value
+            while rows := cursor.fetchmany(chunk_rows):
+                yield rows
+            result.close()
+        except self._sa.exc.SQLAlchemyError as exc:
+            raise SageSourceError(
+                f"The Sage database {self.target} rejected the query on {select.table}: check "
+                f"that it holds a Sage 50 company (said: {mask_secrets(str(exc.orig or exc))})."
+            ) from None
+
+    def close(self) -> None:
+        self._conn.close()
+        self._engine.dispose()
+
+
+# ------------------------------------------------------------------------------------ the resource
+
+
+class SageSourceResource(dg.ConfigurableResource):
+    """The Sage 50 company the connector reads: ODBC when a connection string is set, else a URL.
+
+    `odbc_connection` is a secret (it holds PWD): give it as `dg.EnvVar("SAGE_ODBC_CONNECTION")`.
+    """
+
+    odbc_connection: str | None = None
+    database_url: str | None = None
+    chunk_rows: int = 5000
+    # "auto": ODBC escapes {d '…'} through ODBC, quoted literals through SQLAlchemy.
+    date_literal_style: Literal["auto", "odbc_escape", "quoted"] = "auto"
+    # Fetch ODBC dates as the driver's raw value, so a bad date is quarantined, not turned to NULL.
+    odbc_dates_as_text: bool = True
+    login_timeout_seconds: int = 30
+
+    @contextmanager
+    def connect(self) -> Iterator[SageConnection]:
+        connection: SageConnection
+        if self.odbc_connection:
+            connection = OdbcConnection(
+                self.odbc_connection,
+                date_literal_style="odbc_escape"
+                if self.date_literal_style == "auto"
+                else self.date_literal_style,
+                dates_as_text=self.odbc_dates_as_text,
+                login_timeout_seconds=self.login_timeout_seconds,
+            )
+        elif self.database_url:
+            connection = SqlAlchemyConnection(
+                self.database_url,
+                date_literal_style="quoted"
+                if self.date_literal_style == "auto"
+                else self.date_literal_style,
+            )
+        else:
+            raise SageSourceError(
+                "No Sage 50 source is configured: set SAGE_ODBC_CONNECTION (e.g. "
+                "DSN=SageLine50v29;UID=…;PWD=…) or SAGE_DATABASE_URL."
+            )
+        try:
+            yield connection
+        finally:
+            connection.close()
