@@ -25,7 +25,7 @@ uv:
 	       && python3 -m pip install --user --quiet --break-system-packages uv; }; }
 
 install: uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --inexact
 
 # unixODBC and the SQLite ODBC driver, for the ODBC path of the tests (the demo does not need them).
 odbc:
@@ -40,7 +40,9 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
+# The tests include a smoke run of the benchmark (`bench --quick`), so they need the bench extra.
 test: install odbc lint
+	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) pytest -n 2 --dist loadgroup -q
 	$(RUN) dagster definitions validate -m pipelines.definitions
 
@@ -52,11 +54,11 @@ dev: install
 	$(RUN) dagster dev -m pipelines.definitions
 
 bench: uv odbc
-	$(UV) sync --frozen --extra bench
+	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) --extra bench python -m bench
 
 bench-quick: uv odbc
-	$(UV) sync --frozen --extra bench
+	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) --extra bench python -m bench --quick
 
 .PHONY: help uv install odbc lint test demo dev bench bench-quick
