@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
 
 from sandbox.sage_demo import vocabulary as v
 from sandbox.sage_demo.money import day, gbp, stamp, to_base
-from sandbox.sage_demo.store import Sink
+from sandbox.sage_demo.store import Db, Sink
 
 # Price lists (TYPE 'P'): (PRICING_REF, NAME, CURRENCY, CALC_METHOD, CALC_VALUE, categories or None)
 # CALC_METHOD follows SDO PriceListType: 0 fixed, 2 decrease sales price by %.
@@ -142,7 +141,7 @@ class Masters:
     deleted_products: list[tuple[str, str]]
 
 
-def write_reference(con: sqlite3.Connection, as_of: date, window_start: date) -> dict[str, int]:
+def write_reference(con: Db, as_of: date, window_start: date) -> dict[str, int]:
     """COMPANY, CURRENCY, COUNTRY_CODE, TAX_CODE, DEPARTMENT, STOCK_CAT."""
     setup = stamp(window_start - timedelta(days=400), 9 * 3600)
     rate_day = stamp(as_of - timedelta(days=3), 9 * 3600 + 15 * 60)
@@ -531,7 +530,7 @@ def build_masters(
             person, box = _person(rng)
             c.delivery.append((1, person, c.address, f"{box}@{domain}"))
         if role.get("special") or (i >= len(roles) and rng.random() < 0.1):
-            specials = rng.sample(product_list[:], k=min(len(product_list), rng.randint(2, 5)))
+            specials = rng.sample(product_list, k=min(len(product_list), rng.randint(2, 5)))
             for p in specials:
                 if p.inactive:
                     continue
@@ -562,9 +561,7 @@ def build_masters(
     )
 
 
-def write_customers(
-    con: sqlite3.Connection, customers: list[Customer], as_of: date
-) -> dict[str, int]:
+def write_customers(con: Db, customers: list[Customer], as_of: date) -> dict[str, int]:
     """SALES_LEDGER and SALES_DEL_ADDR, after trading has set balances and dates."""
     ledger = Sink(
         con,
@@ -775,7 +772,7 @@ def write_customers(
     return {"SALES_LEDGER": ledger.count, "SALES_DEL_ADDR": addresses.count}
 
 
-def write_suppliers(con: sqlite3.Connection, suppliers: list[Supplier]) -> dict[str, int]:
+def write_suppliers(con: Db, suppliers: list[Supplier]) -> dict[str, int]:
     sink = Sink(
         con,
         "PURCHASE_LEDGER",
@@ -840,7 +837,7 @@ def write_suppliers(con: sqlite3.Connection, suppliers: list[Supplier]) -> dict[
     return {"PURCHASE_LEDGER": sink.count}
 
 
-def write_products(con: sqlite3.Connection, products: list[Product], as_of: date) -> dict[str, int]:
+def write_products(con: Db, products: list[Product], as_of: date) -> dict[str, int]:
     bands = [(b, n) for b in v.BAND_LETTERS for n in range(1, 11)]
     band_cols = [f"DISC_{b}_LEVEL_{n}_{kind}" for b, n in bands for kind in ("QTY", "RATE")]
     cat_name = {c[0]: c[1] for c in v.STOCK_CATEGORIES}
@@ -934,7 +931,7 @@ def write_products(con: sqlite3.Connection, products: list[Product], as_of: date
     return {"STOCK": sink.count}
 
 
-def write_prices(con: sqlite3.Connection, masters: Masters, window_start: date) -> dict[str, int]:
+def write_prices(con: Db, masters: Masters, window_start: date) -> dict[str, int]:
     created = stamp(window_start - timedelta(days=200), 10 * 3600)
     lists = Sink(
         con,

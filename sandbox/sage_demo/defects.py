@@ -18,11 +18,10 @@ Defect kinds (the `defect` column):
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, timedelta
 
 from sandbox.sage_demo.money import day, stamp
-from sandbox.sage_demo.store import DEFECTS_TABLE, Sink
+from sandbox.sage_demo.store import DEFECTS_TABLE, Db, Sink
 
 DEFECT_KINDS = (
     "duplicate_key",
@@ -41,7 +40,7 @@ FUTURE_DAY = "2130-04-15"
 
 
 def write_defects(
-    con: sqlite3.Connection, as_of: date, next_invoice: int, next_order: int, next_item_id: int
+    con: Db, as_of: date, next_invoice: int, next_order: int, next_item_id: int
 ) -> dict[str, int]:
     """Insert the defective rows and their manifest; return rows added per table."""
     when = stamp(as_of - timedelta(days=5), 10 * 3600)

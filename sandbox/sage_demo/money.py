@@ -31,11 +31,28 @@ def gbp(pence: int) -> float:
     return pence / 100
 
 
+# Text forms are cached: ten years hold ~3,700 days, and the same few dates and times of day
+# are formatted over and over on `large`.
+DAY_TEXT: dict[date, str] = {}
+_TIME_TEXT: dict[int, str] = {}
+
+
 def day(d: date) -> str:
-    return d.isoformat()
+    text = DAY_TEXT.get(d)
+    if text is None:
+        text = DAY_TEXT[d] = d.isoformat()
+    return text
+
+
+def clock(seconds: int) -> str:
+    """'HH:MM:SS' for `seconds` after midnight (clamped to the day)."""
+    text = _TIME_TEXT.get(seconds)
+    if text is None:
+        s = max(0, min(seconds, 86_399))
+        text = _TIME_TEXT[seconds] = f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return text
 
 
 def stamp(d: date, seconds: int) -> str:
     """'YYYY-MM-DD HH:MM:SS', `seconds` after midnight of `d`."""
-    seconds = max(0, min(seconds, 86_399))
-    return f"{d.isoformat()} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return (DAY_TEXT.get(d) or day(d)) + " " + (_TIME_TEXT.get(seconds) or clock(seconds))

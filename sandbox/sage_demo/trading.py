@@ -10,7 +10,6 @@ queued and posted on its own date, with the two mirrored AUDIT_USAGE rows per al
 from __future__ import annotations
 
 import heapq
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,10 +17,13 @@ from random import Random
 
 from sandbox.sage_demo import vocabulary as v
 from sandbox.sage_demo.company import Customer, Masters, Product, price_for
-from sandbox.sage_demo.money import day, gbp, pct, stamp, to_base
-from sandbox.sage_demo.store import Sink
+from sandbox.sage_demo.money import DAY_TEXT, day, gbp, pct, stamp, to_base
+from sandbox.sage_demo.store import Db, Sink
 
 DAY = timedelta(days=1)
+RATE, TAX_RATE, TAX_ID, DEPT_NAME = v.RATE, v.TAX_RATE, v.TAX_ID, v.DEPT_NAME
+# Zero padding for the unused VAT analysis slots (5 per document), by slots used.
+_VAT_PAD = tuple((0.0,) * (5 - n) for n in range(6))
 
 # Document and status codes (see the package docstring for the sources and the choices).
 INVOICE_KINDS = {
@@ -140,6 +142,11 @@ class Payer:
     credit_lines: list[Line] = field(default_factory=list)
 
 
+_HOME_COUNTRIES = ("GB", "XI")
+_QUANTITIES = (1, 1, 2, 3, 5, 10, 12, 20, 25, 50, 100)
+_HOURS = (1, 2, 4, 8)
+
+
 def _tax_code(c: Customer, p_code: str, d: date) -> str:
     if c.country in ("GB", "XI"):
         return p_code
@@ -151,7 +158,7 @@ def _tax_code(c: Customer, p_code: str, d: date) -> str:
 class Trading:
     def __init__(
         self,
-        con: sqlite3.Connection,
+        con: Db,
         rng: Random,
         masters: Masters,
         *,
@@ -180,6 +187,7 @@ class Trading:
         self._seq = 0
         self.forced = list(FORCED)
         self.cases: dict[str, int] = {}
+        self._parties: dict[str, tuple[tuple[object, ...], ...]] = {}
         self._make_sinks()
 
     # ------------------------------------------------------------------ sinks
@@ -380,32 +388,48 @@ class Trading:
         d: date,
         tax_code: str | None = None,
     ) -> Line:
-        rate = v.RATE[c.currency]
-        code_ = tax_code or _tax_code(c, p.tax_code if p else "T1", d)
+        rate = RATE[c.currency]
+        if tax_code:
+            code_ = tax_code
+        elif c.country in _HOME_COUNTRIES:
+            code_ = p.tax_code if p else "T1"
+        else:
+            code_ = _tax_code(c, p.tax_code if p else "T1", d)
         full = round(qty * price)
-        disc = pct(full, disc_rate)
+        disc = pct(full, disc_rate) if disc_rate else 0
         net = full - disc
-        tax = pct(net, v.TAX_RATE[code_])
-        full_b, net_b, tax_b = to_base(full, rate), to_base(net, rate), to_base(tax, rate)
-        service = 1 if p is not None and p.kind == "service" else 0
+        tax = pct(net, TAX_RATE[code_])
+        if rate == 1.0:  # `to_base()` inlined
+            full_b, net_b, tax_b = full, net, tax
+        else:
+            full_b = int(full / rate + 0.5)
+            net_b = int(net / rate + 0.5)
+            tax_b = int(tax / rate + 0.5)
+        if p is not None and p.kind == "service":
+            return Line(
+                p, code, description, unit, qty, price, disc_rate, full, disc, net, tax, full_b,
+                full_b - net_b, net_b, tax_b, code_, p.nominal, 2, 1,
+                f"{description}: work carried out as agreed.",
+            )  # fmt: skip
         return Line(
-            product=p, code=code, description=description, unit=unit, qty=qty, price=price,
-            disc_rate=disc_rate, full=full, disc=disc, net=net, tax=tax, full_b=full_b,
-            disc_b=full_b - net_b, net_b=net_b, tax_b=tax_b, tax_code=code_,
-            nominal=p.nominal if p else "4000", dept=2 if service else c.dept, service=service,
-            text=f"{description}: work carried out as agreed." if service else "",
+            p, code, description, unit, qty, price, disc_rate, full, disc, net, tax, full_b,
+            full_b - net_b, net_b, tax_b, code_, p.nominal if p else "4000", c.dept, 0, "",
         )  # fmt: skip
 
     def pick_lines(self, c: Customer, d: date, service: bool, forced_extra: str = "") -> list[Line]:
         rng = self.rng
         pool = self.services if service and self.services else self.goods
         lines = []
+        list_prices = self.m.list_prices
         for _ in range(rng.randint(1, 7) if not service else rng.randint(1, 3)):
             p = rng.choice(pool)
-            qty = float(rng.choice((1, 1, 2, 3, 5, 10, 12, 20, 25, 50, 100)))
+            qty = float(rng.choice(_QUANTITIES))
             if p.kind == "service":
-                qty = float(rng.choice((1, 2, 4, 8)))
-            lines.append(self.make_line(c, p, qty, d))
+                qty = float(rng.choice(_HOURS))
+            price, disc_rate = price_for(c, p, list_prices, qty)
+            lines.append(
+                self._priced_line(c, p, p.code, p.description, p.unit, qty, price, disc_rate, d)
+            )
         if forced_extra == "S1" or (not service and rng.random() < 0.01):
             lines.append(
                 self._priced_line(c, None, "S1", "Special order item", "Each", 1.0,
@@ -419,65 +443,88 @@ class Trading:
         return lines
 
     def _line_common(self, ln: Line, c: Customer, d: date) -> tuple[object, ...]:
-        rate = v.RATE[c.currency]
+        # Amounts are integer pence; `/ 100` is `gbp()` inlined (this runs per document line).
+        tc = ln.tax_code
+        net, tax, net_b, tax_b = ln.net, ln.tax, ln.net_b, ln.tax_b
+        text = DAY_TEXT.get(d) or day(d)
         return (
             ln.service, ln.description, ln.text or None, ln.code, "", "", ln.unit,
-            gbp(ln.price), gbp(ln.disc), round(ln.price / rate / 100, 2), gbp(ln.disc_b),
-            ln.disc_rate, day(d), ln.nominal, ln.dept, v.DEPT_NAME[ln.dept],
-            v.TAX_ID[ln.tax_code], ln.tax_code, v.TAX_RATE[ln.tax_code],
-            gbp(ln.full_b), gbp(ln.net_b), gbp(ln.tax_b), gbp(ln.net_b + ln.tax_b),
-            gbp(ln.full), gbp(ln.net), gbp(ln.tax), gbp(ln.net + ln.tax),
+            ln.price / 100, ln.disc / 100, round(ln.price / RATE[c.currency] / 100, 2),
+            ln.disc_b / 100, ln.disc_rate, text, ln.nominal, ln.dept, DEPT_NAME[ln.dept],
+            TAX_ID[tc], tc, TAX_RATE[tc],
+            ln.full_b / 100, net_b / 100, tax_b / 100, (net_b + tax_b) / 100,
+            ln.full / 100, net / 100, tax / 100, (net + tax) / 100,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ document headers
+    def _party(self, c: Customer) -> tuple[tuple[object, ...], ...]:
+        """The parts of a document header that depend only on the account (built once each)."""
+        parts = self._parties.get(c.ref)
+        if parts is None:
+            deliver = next((x for x in c.delivery if x[0] == 0), None)
+            del_addr = deliver[2] if deliver else c.address
+            parts = self._parties[c.ref] = (
+                (c.ref, c.name, *c.address.lines(), *c.address.compact(), c.name,
+                 *del_addr.lines(), c.vat_reg, c.contact, c.rep or v.USER_NAME),
+                (c.telephone, "", c.discount_rate),
+                ("4000", "", c.tax_code, c.dept, DEPT_NAME[c.dept]),
+                (c.currency, RATE[c.currency], c.settlement_days, c.settlement_rate),
+                ("Y", 1, c.cust_type, c.rep, c.region),
+                ("N", 0, c.cust_type, c.rep, c.region),
+            )  # fmt: skip
+        return parts
+
     def _doc_common(
         self, c: Customer, lines: list[Line], carriage: int, d: date, cust_order: str, printed: bool
-    ) -> tuple[list[object], dict[str, int]]:
-        rate = v.RATE[c.currency]
+    ) -> tuple[tuple[object, ...], dict[str, int]]:
+        rate = RATE[c.currency]
         carr_code = _tax_code(c, "T1", d)
-        carr_tax = pct(carriage, v.TAX_RATE[carr_code])
+        carr_tax = pct(carriage, TAX_RATE[carr_code])
         carr_b, carr_tax_b = to_base(carriage, rate), to_base(carr_tax, rate)
-        fin = sum(x.net for x in lines)
-        ftx = sum(x.tax for x in lines)
-        bn = sum(x.net_b for x in lines)
-        bt = sum(x.tax_b for x in lines)
+        fin = ftx = bn = bt = 0
         by_rate: dict[str, list[int]] = {}
         for x in lines:
-            slot = by_rate.setdefault(x.tax_code, [0, 0])
-            slot[0] += x.net_b
-            slot[1] += x.tax_b
+            fin += x.net
+            ftx += x.tax
+            bn += x.net_b
+            bt += x.tax_b
+            slot = by_rate.get(x.tax_code)
+            if slot is None:
+                by_rate[x.tax_code] = [x.net_b, x.tax_b]
+            else:
+                slot[0] += x.net_b
+                slot[1] += x.tax_b
         if carriage:
-            slot = by_rate.setdefault(carr_code, [0, 0])
-            slot[0] += carr_b
-            slot[1] += carr_tax_b
+            slot = by_rate.get(carr_code)
+            if slot is None:
+                by_rate[carr_code] = [carr_b, carr_tax_b]
+            else:
+                slot[0] += carr_b
+                slot[1] += carr_tax_b
         rates = list(by_rate.items())[:5]
-        vat_rates = [v.TAX_RATE[k] for k, _ in rates] + [0.0] * (5 - len(rates))
-        vat_net = [gbp(n) for _, (n, _t) in rates] + [0.0] * (5 - len(rates))
-        vat_tax = [gbp(t) for _, (_n, t) in rates] + [0.0] * (5 - len(rates))
-        deliver = next((x for x in c.delivery if x[0] == 0), None)
-        del_addr = deliver[2] if deliver else c.address
+        pad = _VAT_PAD[len(rates)]
+        vat_rates = [TAX_RATE[k] for k, _ in rates]
+        vat_net = [n / 100 for _, (n, _t) in rates]
+        vat_tax = [t / 100 for _, (_n, t) in rates]
+        head, mid, glob, money, printed_yes, printed_no = self._party(c)
         courier = v.COURIERS[(len(lines) + d.day) % len(v.COURIERS)]
-        values: list[object] = [
-            c.ref, c.name, *c.address.lines(), *c.address.compact(), c.name, *del_addr.lines(),
-            c.vat_reg, c.contact, c.rep or v.USER_NAME, cust_order, c.telephone, "",
-            c.discount_rate,
-            gbp(fin), gbp(ftx), gbp(fin + ftx), gbp(bn), gbp(bt), gbp(bn + bt),
+        fnet, ftax = fin + carriage, ftx + carr_tax
+        net, tax = bn + carr_b, bt + carr_tax_b
+        values = (
+            *head, cust_order, *mid,
+            fin / 100, ftx / 100, (fin + ftx) / 100, bn / 100, bt / 100, (bn + bt) / 100,
             "4905", carr_code, 0, "Default",
-            gbp(carriage), gbp(carr_tax), gbp(carriage + carr_tax),
-            gbp(carr_b), gbp(carr_tax_b), gbp(carr_b + carr_tax_b),
-            gbp(fin + carriage), gbp(ftx + carr_tax), gbp(fin + carriage + ftx + carr_tax),
-            gbp(bn + carr_b), gbp(bt + carr_tax_b), gbp(bn + carr_b + bt + carr_tax_b),
-            *vat_rates, *vat_net, *vat_tax,
-            "4000", "", c.tax_code, c.dept, v.DEPT_NAME[c.dept],
-            courier[0], courier[1], f"CN{d:%y%m%d}{len(lines):02d}" if carriage else "",
-            c.currency, rate, c.settlement_days, c.settlement_rate,
-            "Y" if printed else "N", 1 if printed else 0,
-            c.cust_type, c.rep, c.region,
-        ]  # fmt: skip
+            carriage / 100, carr_tax / 100, (carriage + carr_tax) / 100,
+            carr_b / 100, carr_tax_b / 100, (carr_b + carr_tax_b) / 100,
+            fnet / 100, ftax / 100, (fnet + ftax) / 100,
+            net / 100, tax / 100, (net + tax) / 100,
+            *vat_rates, *pad, *vat_net, *pad, *vat_tax, *pad,
+            *glob, courier[0], courier[1], f"CN{d:%y%m%d}{len(lines):02d}" if carriage else "",
+            *money, *(printed_yes if printed else printed_no),
+        )  # fmt: skip
         sums = {
-            "fnet": fin + carriage, "ftax": ftx + carr_tax, "net": bn + carr_b,
-            "tax": bt + carr_tax_b, "carr_f": carriage, "carr_tax_f": carr_tax, "carr_b": carr_b,
-            "carr_tax_b": carr_tax_b,
+            "fnet": fnet, "ftax": ftax, "net": net, "tax": tax, "carr_f": carriage,
+            "carr_tax_f": carr_tax, "carr_b": carr_b, "carr_tax_b": carr_tax_b,
         }  # fmt: skip
         return values, sums
 
@@ -534,28 +581,34 @@ class Trading:
             else created
         )
         modified = max(created, modified)
+        d_text = DAY_TEXT.get(d) or day(d)
         self.invoice.add(
             (
-                number, code, type_text, inv_or_credit, day(d),
+                number, code, type_text, inv_or_credit, d_text,
                 str(order_number) if order_number else "", order_number or 0, *common,
-                gbp(settle_b), gbp(gross_b - settle_b), gbp(settle_f), gbp(gross_f - settle_f),
-                "Y" if posted else "", 1 if posted else 0, 0,
+                settle_b / 100, (gross_b - settle_b) / 100, settle_f / 100,
+                (gross_f - settle_f) / 100, "Y" if posted else "", 1 if posted else 0, 0,
                 day(d + DAY * c.terms_days), created, modified,
             )
         )  # fmt: skip
+        add = self.invoice_item.add
+        line_common = self._line_common
+        order_ref = str(order_number) if order_number else ""
+        item_id = self.next_item_id
         for n, ln in enumerate(lines, start=1):
-            self.invoice_item.add(
+            add(
                 (
-                    number, n, ln.qty, *self._line_common(ln, c, d),
-                    str(order_number) if order_number else "", n if order_number else 0,
-                    self.next_item_id, created, created,
+                    number, n, ln.qty, *line_common(ln, c, d), order_ref,
+                    n if order_number else 0, item_id, created, created,
                 )
             )  # fmt: skip
-            self.next_item_id += 1
+            item_id += 1
             p = ln.product
             if posted and p is not None and (p.last_sale is None or d > p.last_sale):
                 p.last_sale = d
-                p.touch(modified)
+                if modified > p.modified:
+                    p.modified = modified
+        self.next_item_id = item_id
         return number, sums
 
     def write_order(
@@ -592,6 +645,7 @@ class Trading:
                 quote_status, created, modified,
             )
         )  # fmt: skip
+        due = day(d + DAY * 7)
         for n, ln in enumerate(lines, start=1):
             stocked = ln.product is not None and ln.product.kind == "stock"
             if complete:
@@ -615,7 +669,7 @@ class Trading:
             self.sop_item.add(
                 (
                     number, n, ln.qty, alloc, delivered, 0.0, delivered if despatch != "none" else 0.0,
-                    *self._line_common(ln, c, d), self.next_sop_id, day(d + DAY * 7),
+                    *self._line_common(ln, c, d), self.next_sop_id, due,
                     self.next_sop_id, created, modified,
                 )
             )  # fmt: skip
@@ -632,62 +686,74 @@ class Trading:
 
     def _write_txn(self, t: Txn, payment: int = 0) -> None:
         """Header and splits with their final AMOUNT_PAID / OUTSTANDING / PAID_FLAG."""
-        net = sum(s.net for s in t.splits)
-        tax = sum(s.tax for s in t.splits)
-        fnet = sum(s.fnet for s in t.splits)
-        ftax = sum(s.ftax for s in t.splits)
-        paid = sum(s.paid for s in t.splits)
-        fpaid = sum(s.fpaid for s in t.splits)
+        net = tax = fnet = ftax = paid = fpaid = 0
+        splits = t.splits
+        for s in splits:
+            net += s.net
+            tax += s.tax
+            fnet += s.fnet
+            ftax += s.ftax
+            paid += s.paid
+            fpaid += s.fpaid
         gross, fgross = net + tax, fnet + ftax
         outstanding = gross - paid
-        flag = "Y" if outstanding == 0 else "N"
-        status = "p" if 0 < paid < gross else ""
         receipt = t.type in ("SR", "SA")
         bank = "1200" if receipt else ""
-        entered = day(t.date)
-        first = t.splits[0].number
+        entered = DAY_TEXT.get(t.date) or day(t.date)
+        ref = t.account.ref
+        deleted = t.deleted
+        history = t.history
+        bank_flag = t.bank_flag if receipt else "-"
         common = (
-            first, len(t.splits), t.type, day(t.date), t.account.ref, t.account.ref, bank,
-            t.inv_ref, t.details, day(t.due) if t.due else None, flag, status, t.deleted,
-            gbp(net), gbp(tax), gbp(gross), gbp(gross) if receipt else 0.0, gbp(paid),
-            gbp(fnet), gbp(ftax), gbp(fgross), gbp(fpaid), gbp(fgross) if receipt else 0.0,
-            t.currency, t.rate, t.bank_flag if receipt else "-", t.header, entered,
-            t.created, t.modified,
+            splits[0].number, len(splits), t.type, entered, ref, ref, bank,
+            t.inv_ref, t.details, day(t.due) if t.due else None,
+            "Y" if outstanding == 0 else "N", "p" if 0 < paid < gross else "", deleted,
+            net / 100, tax / 100, gross / 100, gross / 100 if receipt else 0.0, paid / 100,
+            fnet / 100, ftax / 100, fgross / 100, fpaid / 100, fgross / 100 if receipt else 0.0,
+            t.currency, t.rate, bank_flag, t.header, entered, t.created, t.modified,
         )  # fmt: skip
-        if t.history:
+        if history:
             self.header_history.add((*common, 1))
+            add_split = self.split_history.add
+            vat_flag, vat_code = "R", 1
         else:
             inv_numeric = int(t.inv_ref) if t.inv_ref.isdigit() else 0
             self.header_live.add(
-                (*common, gbp(payment), gbp(outstanding), gbp(fgross - fpaid), inv_numeric,
+                (*common, payment / 100, outstanding / 100, (fgross - fpaid) / 100, inv_numeric,
                  t.isp_reference)
             )  # fmt: skip
-        for s in t.splits:
-            s_out = s.gross - s.paid
+            add_split = self.split_live.add
+            vat_flag, vat_code = "N", 0
+        for s in splits:
+            s_gross = s.net + s.tax
+            s_fgross = s.fnet + s.ftax
+            s_paid = s.paid
+            s_out = s_gross - s_paid
             split_common = (
-                s.number, t.type, day(t.date), s.nominal if not receipt else "1200",
-                s.details or t.details, "", "R" if t.history else "N",
-                "Y" if s_out == 0 else "N", "p" if 0 < s.paid < s.gross else "", s.dept,
-                v.DEPT_NAME[s.dept], s.tax_code, t.deleted, gbp(s.net), gbp(s.tax),
-                gbp(s.gross), gbp(s.paid), gbp(s.fnet), gbp(s.ftax), gbp(s.fgross), gbp(s.fpaid),
-                s.number, t.header, 1 if t.history else 0, entered, t.created, t.modified,
+                s.number, t.type, entered, s.nominal if not receipt else "1200",
+                s.details or t.details, "", vat_flag,
+                "Y" if s_out == 0 else "N", "p" if 0 < s_paid < s_gross else "", s.dept,
+                DEPT_NAME[s.dept], s.tax_code, deleted, s.net / 100, s.tax / 100,
+                s_gross / 100, s_paid / 100, s.fnet / 100, s.ftax / 100, s_fgross / 100,
+                s.fpaid / 100, s.number, t.header, vat_code, entered, t.created, t.modified,
             )  # fmt: skip
-            if t.history:
-                self.split_history.add(split_common)
+            if history:
+                add_split(split_common)
             else:
-                self.split_live.add(
-                    (*split_common, t.account.ref, bank, t.inv_ref,
-                     gbp(s.gross) if receipt else 0.0, gbp(s_out), gbp(s.fgross - s.fpaid),
-                     t.bank_flag if receipt else "-")
+                add_split(
+                    (*split_common, ref, bank, t.inv_ref,
+                     s_gross / 100 if receipt else 0.0, s_out / 100, (s_fgross - s.fpaid) / 100,
+                     bank_flag)
                 )  # fmt: skip
 
     def _write_usages(self, payer: Payer, when: date) -> None:
         """Each allocation twice: from the target's side and from the payer's side."""
         t = payer.txn
-        sink = self.usage_history if t.history else self.usage_live
+        add = self.usage_history.add if t.history else self.usage_live.add
         deleted = 1 if payer.deleted_on else 0
         created = stamp(when, 12 * 3600)
         modified = stamp(payer.deleted_on, 15 * 3600) if payer.deleted_on else created
+        when_text = day(when)
         for a in payer.allocs:
             ps = (
                 t.splits[0]
@@ -699,16 +765,17 @@ class Trading:
                 )
             )
             target_ref = a.target_tran.inv_ref
+            base, foreign = a.base / 100, a.foreign / 100
             # TYPE and DETAILS describe the transaction in SPLIT_CROSSREF.
-            sink.add(
+            add(
                 (t.type, self.next_usage, a.target.number, ps.number, t.inv_ref,
-                 f"{gbp(a.base):.2f} from {t.type} {ps.number}", day(when), gbp(a.base),
-                 gbp(a.foreign), deleted, created, modified)
+                 f"{base:.2f} from {t.type} {ps.number}", when_text, base, foreign, deleted,
+                 created, modified)
             )  # fmt: skip
-            sink.add(
+            add(
                 (a.target_type, self.next_usage + 1, ps.number, a.target.number, target_ref,
-                 f"{gbp(a.base):.2f} to {a.target_type} {a.target.number}", day(when),
-                 gbp(a.base), gbp(a.foreign), deleted, created, modified)
+                 f"{base:.2f} to {a.target_type} {a.target.number}", when_text, base, foreign,
+                 deleted, created, modified)
             )  # fmt: skip
             self.next_usage += 2
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from resources.sage_schema import CRM_TABLES, table_columns
-from sandbox.sage_demo import generate
+from sandbox.sage_demo import generate, generator
 from sandbox.sage_demo.__main__ import main as cli_main
 from sandbox.sage_demo.defects import DEFECT_KINDS
 
@@ -73,6 +73,17 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tiny: Path, tmp_path: Path)
     generate(other, size="tiny", seed=8)
     assert sha256(same) == sha256(tiny)
     assert sha256(other) != sha256(tiny)
+
+
+def test_writer_process_writes_the_same_bytes(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small and large hand SQLite to a child process; it must not change a byte.
+    in_process = generate(tmp_path / "in_process.sqlite", size="tiny", seed=7)
+    monkeypatch.setattr(generator, "WRITER_PROCESS_MIN_INVOICES", 0)
+    out = tmp_path / "writer.sqlite"
+    assert generate(out, size="tiny", seed=7) == in_process
+    assert sha256(out) == sha256(tiny)
 
 
 def test_cli_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
