@@ -1,0 +1,225 @@
+"""`python -m bench [--quick] [--out DIR]`: measure the connector against its limits and peers.
+
+All on one generated demo company per size (seed 1), each measurement in its own process:
+
+1. extract of every `sage` table into DuckDB: the raw pyodbc driver loop (the limit), the
+   connector's extractor, dlt's sql_database (pyarrow backend; the peer); rows/s, peak RSS;
+2. the initial sync and incremental cycles after k changed Sage records (Dagster, SSM sandbox
+   at the plan's 4 requests/s): wall time, rows read from Sage, SSM API calls;
+3. the initial push's records/s against 4 x bulk batch size, and the SSM client's own bound;
+4. a ten-year backfill of the monthly invoice partitions through the single-run backfill path;
+5. the scale curve: extract and cycle time per size.
+
+Writes `docs/performance.md` and `bench/results.json` (or both into `--out DIR`).
+`--quick` is the CI smoke size: the small company for extract and backfill, the tiny one for
+the sync (a full initial push of even the small company takes minutes), one round each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from bench.contenders import ODBC_OPTIONS
+from bench.isolate import PROJECT_ROOT, TaskFailed, TaskOutcome, run_task
+
+CONTENDERS = ("raw_driver", "connector", "dlt")
+SSM_RATE = 4.0  # requests/s of the entry SSM plan
+
+
+@dataclass(frozen=True)
+class Plan:
+    label: str
+    extract_sizes: tuple[str, ...]
+    rounds: dict[str, int]  # extract rounds per size (medians over rounds)
+    sync_sizes: tuple[str, ...]
+    ks: tuple[int, ...]
+    cycle_repeats: int
+    backfill_size: str
+    transport_records: int
+
+
+QUICK = Plan(
+    label="quick",
+    extract_sizes=("small",),
+    rounds={"small": 1},
+    sync_sizes=("tiny",),
+    ks=(0, 10),
+    cycle_repeats=1,
+    backfill_size="small",
+    transport_records=1000,
+)
+FULL = Plan(
+    label="full",
+    extract_sizes=("small", "large"),
+    rounds={"small": 3, "large": 1},
+    sync_sizes=("small", "large"),
+    ks=(0, 10, 100, 1000),
+    cycle_repeats=1,
+    backfill_size="large",
+    transport_records=5000,
+)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def company(size: str, companies: Path) -> tuple[Path, dict[str, int]]:
+    """The demo company of `size` (seed 1), generated once per work folder."""
+    from sandbox.sage_demo import generate
+
+    path = companies / f"{size}-seed1.sqlite"
+    counts_path = path.with_suffix(".counts.json")
+    if path.is_file() and counts_path.is_file():
+        return path, json.loads(counts_path.read_text())
+    log(f"generating the {size} demo company")
+    started = time.perf_counter()
+    counts = generate(path, size=size, seed=1)
+    counts_path.write_text(json.dumps(counts))
+    log(f"  {sum(counts.values()):,} rows in {time.perf_counter() - started:.0f} s")
+    return path, counts
+
+
+def _outcome(outcome: TaskOutcome) -> dict[str, Any]:
+    return {
+        **outcome.result,
+        "wall_seconds": outcome.wall_seconds,
+        "peak_rss_mib": outcome.peak_rss_mib,
+    }
+
+
+def measure_extract(size: str, path: Path, rounds: int, work: Path) -> dict[str, Any]:
+    """`rounds` rounds of the three contenders; ratios pair by pair within each round."""
+    runs: list[dict[str, dict[str, Any]]] = []
+    for n in range(rounds):
+        one: dict[str, dict[str, Any]] = {}
+        for contender in CONTENDERS:
+            log(f"extract {size}, round {n + 1}/{rounds}: {contender}")
+            params = {"company": str(path), "workdir": str(work / f"extract-{size}")}
+            try:
+                outcome = _outcome(run_task(contender, params, work / "tasks"))
+                outcome["rows_per_second"] = outcome["rows"] / outcome["seconds"]
+            except TaskFailed as exc:
+                outcome = {"error": str(exc)}
+            one[contender] = outcome
+            log(f"  {report.describe_extract(outcome)}")
+        runs.append(one)
+    return {"size": size, "rounds": runs, "summary": report.summarise_extract(runs)}
+
+
+def measure_sync(size: str, path: Path, plan: Plan, work: Path) -> dict[str, Any]:
+    copy = work / f"sync-{size}" / "company.sqlite"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, copy)  # the cycles modify the company
+    log(f"sync {size}: initial sync, then cycles k={list(plan.ks)} at {SSM_RATE:g} requests/s")
+    params = {
+        "company": str(copy),
+        "workdir": str(copy.parent),
+        "ks": list(plan.ks),
+        "rate": SSM_RATE,
+        "repeats": plan.cycle_repeats,
+    }
+    try:
+        result = _outcome(run_task("sync", params, work / "tasks"))
+    except TaskFailed as exc:
+        log(f"  failed: {exc}")
+        return {"size": size, "error": str(exc)}
+    result["size"] = size
+    result["push"] = report.push_efficiency(result)
+    log(f"  initial sync {result['initial']['seconds']:.0f} s; {len(result['cycles'])} cycles")
+    return result
+
+
+def measure_backfill(size: str, path: Path, work: Path) -> dict[str, Any]:
+    log(f"backfill {size}: 120 monthly invoice partitions")
+    params = {"company": str(path), "workdir": str(work / f"backfill-{size}")}
+    try:
+        result = _outcome(run_task("backfill", params, work / "tasks"))
+    except TaskFailed as exc:
+        log(f"  failed: {exc}")
+        return {"size": size, "error": str(exc)}
+    result["size"] = size
+    log(f"  {result['partitions']} partitions in {result['seconds']:.0f} s")
+    return result
+
+
+def measure_transport(records: int, work: Path) -> dict[str, Any]:
+    log(f"SSM client bulk_create of {records} products and {records} accounts")
+    params = {"workdir": str(work / "transport"), "records": records, "rate": SSM_RATE}
+    try:
+        return _outcome(run_task("transport", params, work / "tasks"))
+    except TaskFailed as exc:
+        log(f"  failed: {exc}")
+        return {"error": str(exc)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the CI smoke size (small/tiny)")
+    parser.add_argument("--out", type=Path, help="write performance.md and results.json here")
+    parser.add_argument("--work", type=Path, help="scratch folder (companies are cached here)")
+    parser.add_argument(
+        "--sync-sizes", help="comma-separated sizes for the sync/cycle suite (overrides the plan)"
+    )
+    parser.add_argument("--skip", default="", help="comma-separated: extract,sync,backfill,push")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.sync_sizes:
+        plan = Plan(**{**plan.__dict__, "sync_sizes": tuple(args.sync_sizes.split(","))})
+    skip = {s for s in args.skip.split(",") if s}
+    md_path = (args.out / "performance.md") if args.out else PROJECT_ROOT / "docs/performance.md"
+    json_path = (args.out / "results.json") if args.out else PROJECT_ROOT / "bench/results.json"
+    work = args.work or Path(tempfile.mkdtemp(prefix="sage-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    companies = work / "companies"
+    companies.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "mode": plan.label,
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "plan": {**plan.__dict__, "skip": sorted(skip), "odbc_options": ODBC_OPTIONS},
+        "machine": machine.describe(),
+        "companies": {},
+        "extract": [],
+        "sync": [],
+    }
+    sizes = set(plan.extract_sizes) | set(plan.sync_sizes) | {plan.backfill_size}
+    paths: dict[str, Path] = {}
+    for size in ("tiny", "small", "large"):
+        if size in sizes:
+            paths[size], results["companies"][size] = company(size, companies)
+    if "extract" not in skip:
+        for size in plan.extract_sizes:
+            results["extract"].append(
+                measure_extract(size, paths[size], plan.rounds.get(size, 1), work)
+            )
+    if "push" not in skip:
+        results["transport"] = measure_transport(plan.transport_records, work)
+    if "sync" not in skip:
+        for size in plan.sync_sizes:
+            results["sync"].append(measure_sync(size, paths[size], plan, work))
+    if "backfill" not in skip:
+        results["backfill"] = measure_backfill(plan.backfill_size, paths[plan.backfill_size], work)
+    results["bench_seconds"] = time.perf_counter() - started
+    results["goals"] = report.goals(results)
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    md_path.write_text(report.render(results))
+    log(f"wrote {md_path} and {json_path} in {results['bench_seconds']:.0f} s (work: {work})")
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The first load and the 15-minute cycle, run through Dagster against the SSM sandbox.
+
+One Dagster job selects every asset of the groups sage, staging, derived and ssm (the project's
+`sage_ssm_sync` job when it exists, else the same selection), with the bench's own resources:
+the company through the SQLite ODBC driver, a fresh DuckDB warehouse, the sandbox at a given
+rate. The suite runs:
+
+1. the initial sync (everything is new): wall time, and the push's records/s against the bound
+   the API allows (rate x bulk batch size, per resource);
+2. cycles after k changed Sage records, for each k: k/2 customers get a new TELEPHONE and k/2
+   products a new BARCODE (fields that feed one SSM resource each), both with
+   RECORD_MODIFY_DATE = now. Per cycle: wall time, rows read from Sage (the `rows_read`
+   metadata of the sage assets), SSM API calls (the sandbox's own counters).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sqlite3
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# (Sage table, key column, changed column, SSM resource the change reaches).
+CHANGES = (
+    ("SALES_LEDGER", "ACCOUNT_REF", "TELEPHONE", "accounts"),
+    ("STOCK", "STOCK_CODE", "BARCODE", "products"),
+)
+
+
+def split_k(k: int) -> dict[str, int]:
+    """How many rows of each changed table a cycle with k changes modifies."""
+    first = math.ceil(k / len(CHANGES))
+    counts = {CHANGES[0][0]: first}
+    for table, *_ in CHANGES[1:]:
+        counts[table] = (k - first) // (len(CHANGES) - 1)
+    return counts
+
+
+def change_company(company: Path, k: int, cycle: int, offsets: dict[str, int]) -> dict[str, int]:
+    """Modify k records of the company (a field + RECORD_MODIFY_DATE); rows changed per table.
+
+    Each cycle takes the next rows in key order (`offsets`, advanced here), so no cycle
+    re-modifies an earlier cycle's rows.
+    """
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    changed: dict[str, int] = {}
+    con = sqlite3.connect(company)
+    try:
+        for (table, key, column, _), n in zip(CHANGES, split_k(k).values(), strict=True):
+            if n == 0:
+                changed[table] = 0
+                continue
+            offset = offsets.get(table, 0)
+            keys = [
+                row[0]
+                for row in con.execute(
+                    f'SELECT "{key}" FROM "{table}" ORDER BY "{key}" LIMIT ? OFFSET ?',  # noqa: S608
+                    (n, offset),
+                )
+            ]
+            con.executemany(
+                f'UPDATE "{table}" SET "{column}" = ?, RECORD_MODIFY_DATE = ? WHERE "{key}" = ?',  # noqa: S608
+                [(f"BENCH {cycle}-{i}", now, value) for i, value in enumerate(keys)],
+            )
+            changed[table] = len(keys)
+            offsets[table] = offset + len(keys)
+        con.commit()
+    finally:
+        con.close()
+    return changed
+
+
+def _sync_job() -> Any:
+    import dagster as dg
+
+    try:
+        from pipelines.sync import sync_job
+
+        return sync_job
+    except ImportError:
+        return dg.define_asset_job(
+            "sage_ssm_sync",
+            selection=dg.AssetSelection.groups("sage", "staging", "derived", "ssm"),
+        )
+
+
+def bench_definitions(
+    company: Path, warehouse: Path, base_url: str, public_key: str, private_key: str, rate: float
+) -> Any:
+    """The project's assets with the bench's resources and the sync job."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from assets import derived, sage, ssm, staging
+    from bench.contenders import odbc_connection_string
+    from resources.sage import SageSourceResource
+    from resources.ssm import SSMResource
+
+    return dg.Definitions.merge(
+        sage.defs,
+        staging.defs,
+        derived.defs,
+        ssm.defs,
+        dg.Definitions(
+            jobs=[_sync_job()],
+            resources={
+                "warehouse": DuckDBResource(database=str(warehouse)),
+                "sage": SageSourceResource(odbc_connection=odbc_connection_string(company)),
+                "ssm": SSMResource(
+                    base_url=base_url,
+                    public_key=public_key,
+                    private_key=private_key,
+                    requests_per_second=rate,
+                ),
+            },
+        ),
+    )
+
+
+def _metadata_value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)
+
+
+def summarise_run(result: Any) -> dict[str, Any]:
+    """Rows read from Sage, push figures per resource and failed steps, from the run's events."""
+    rows_read: dict[str, int] = {}
+    pushes: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        path = materialization.asset_key.path
+        metadata = {k: _metadata_value(v) for k, v in materialization.metadata.items()}
+        if path[0] == "sage" and "rows_read" in metadata:
+            rows_read[path[1]] = int(metadata["rows_read"])
+        if path[0] == "ssm" and path[1].startswith("push_"):
+            pushes[path[1].removeprefix("push_")] = {
+                key: metadata.get(key)
+                for key in (
+                    "created",
+                    "updated",
+                    "deleted",
+                    "unchanged",
+                    "failed",
+                    "seconds",
+                    "api_calls",
+                    "write_calls",
+                )  # fmt: skip
+            }
+    failed = sorted(
+        event.step_key for event in result.all_events if event.is_step_failure and event.step_key
+    )
+    return {"rows_read": rows_read, "pushes": pushes, "failed_steps": failed}
+
+
+@contextmanager
+def _quiet_dagster() -> Any:
+    import logging
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        previous = logging.getLogger("dagster").level
+        logging.getLogger("dagster").setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.getLogger("dagster").setLevel(previous)
+
+
+def _stats(control_url: str) -> dict[str, Any]:
+    return httpx.get(control_url + "/stats", timeout=10).json()
+
+
+def _reset_stats(control_url: str) -> None:
+    httpx.delete(control_url + "/stats", timeout=10).raise_for_status()
+
+
+def create_batch_sizes(base_url: str) -> dict[str, int]:
+    """The client's bulk-create batch size of each pushed contract resource."""
+    from assets.ssm.contract import PUSHED
+    from resources.ssm.client import SSMClient
+
+    with SSMClient(base_url, "unused", "unused") as client:  # batch_size sends nothing
+        return {c.name: client.batch_size(c.ssm_resource, "create") for c in PUSHED}
+
+
+def run_sync_suite(
+    company: str,
+    workdir: str,
+    ks: list[int],
+    rate: float,
+    repeats: int = 1,
+) -> dict[str, Any]:
+    """The initial sync, then one cycle per k (each repeated `repeats` times, after k=0 runs)."""
+    import dagster as dg
+
+    from sandbox.ssm.testing import running_sandbox
+
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    company_path = Path(company)
+    warehouse = work / "warehouse.duckdb"
+    warehouse.unlink(missing_ok=True)
+    out: dict[str, Any] = {"rate": rate, "cycles": []}
+    with running_sandbox(work, rate=rate) as sandbox, _quiet_dagster():
+        defs = bench_definitions(
+            company_path,
+            warehouse,
+            sandbox.base_url,
+            sandbox.public_key,
+            sandbox.private_key,
+            rate,
+        )
+        job = defs.resolve_job_def(_sync_job().name)
+        instance = dg.DagsterInstance.ephemeral()
+        run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+        def run_once() -> dict[str, Any]:
+            _reset_stats(sandbox.control_url)
+            started = time.perf_counter()
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config
+            )
+            seconds = time.perf_counter() - started
+            stats = _stats(sandbox.control_url)
+            return {
+                "seconds": seconds,
+                "success": result.success,
+                **summarise_run(result),
+                "api_calls": stats["total"],
+                "write_calls": stats["writes"],
+                "rate_limited": stats["rate_limited"],
+                "bulk_items": stats["bulk_items"],
+                "requests": stats["requests"],
+            }
+
+        out["initial"] = run_once()
+        out["batch_sizes"] = create_batch_sizes(sandbox.base_url)
+        cycle = 0
+        previous_k = 0
+        offsets: dict[str, int] = {}
+        for k in ks:
+            for _ in range(repeats):
+                changed = change_company(company_path, k, cycle, offsets)
+                cycle += 1
+                measured = run_once()
+                measured.update(k=k, changed=changed, previous_k=previous_k)
+                out["cycles"].append(measured)
+                previous_k = k
+    return out
