@@ -109,13 +109,18 @@ def upsert(
     if not rows:
         return
     at = now()
+    columns = (
+        "ext_id, ssm_id, state, content_hash, payload, created_by_connector, acknowledged_at, "
+        "run_id"
+    )
+    # Row by row, INSERT OR REPLACE costs ~2 ms a row in DuckDB (a 13,000-record push spent a
+    # minute here): stage the rows in a plain temp table, then upsert them in one statement.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ledger_upsert AS "  # noqa: S608
+        f"SELECT {columns} FROM {ledger_table(resource)} LIMIT 0"
+    )
     con.executemany(
-        f"""
-        INSERT OR REPLACE INTO {ledger_table(resource)}
-            (ext_id, ssm_id, state, content_hash, payload, created_by_connector,
-             acknowledged_at, run_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        """,  # noqa: S608
+        "INSERT INTO ledger_upsert VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 r.ext_id,
@@ -130,6 +135,11 @@ def upsert(
             for r in rows
         ],
     )
+    con.execute(
+        f"INSERT OR REPLACE INTO {ledger_table(resource)} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM ledger_upsert"
+    )
+    con.execute("DROP TABLE ledger_upsert")
 
 
 def forget(con: duckdb.DuckDBPyConnection, resource: str, ext_ids: Sequence[str]) -> None:

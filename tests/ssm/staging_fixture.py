@@ -1,8 +1,14 @@
-"""A small hand-made `staging` schema: just the columns the desired-state SQL reads.
+"""A small hand-made warehouse: the `staging` and `derived` columns the desired-state SQL reads.
 
 Twelve customers (reps: Alice Carter, Ben Hughes, none, and one no SSM user matches), eight
 contacts, three categories, ten products (one untracked, one inactive), one named price list
 with six prices, four orders with eight lines, four invoices and two credit notes.
+
+Table and column names and types are the real ones (`assets/staging/catalogue.py`,
+`assets/derived/catalogue.py`, checked by `test_fixture_uses_real_tables_and_columns`); only the
+columns the push reads are filled. The `derived` rows are written by hand from the staging rows
+(free stock = in stock - allocated; payment status from the outstanding amount), not computed
+by the derived SQL, so the push is tested against values checked by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import duckdb
 
 STAGING_SQL = """
 CREATE SCHEMA IF NOT EXISTS staging;
+CREATE SCHEMA IF NOT EXISTS derived;
 CREATE OR REPLACE TABLE staging.customer_accounts AS
 SELECT
     printf('CUST%03d', i) AS account_reference,
@@ -48,7 +55,7 @@ FROM range(1, 13) t(i);
 CREATE OR REPLACE TABLE staging.contacts AS
 SELECT
     printf('CUST%03d', i) AS account_reference,
-    CAST(i AS VARCHAR) AS address_ref,
+    CAST(i AS INTEGER) AS address_ref,
     CASE WHEN i = 8 THEN 'Madonna' ELSE printf('Contact%d Person', i) END AS contact_name,
     NULL::VARCHAR AS name,
     printf('contact%d@customer%d.example', i, i) AS email,
@@ -77,10 +84,13 @@ SELECT
     NULL::TIMESTAMP AS deleted_at
 FROM range(1, 11) t(i);
 
-CREATE OR REPLACE TABLE staging.stock_levels AS
+-- Free stock = (100 + i) in stock - i allocated = 100; PROD009 is not stocked: no figure.
+CREATE OR REPLACE TABLE derived.stock AS
 SELECT printf('PROD%03d', i) AS product_reference,
-       CAST(100+ CAST(i AS INTEGER) AS DECIMAL(18, 4)) AS quantity_in_stock,
-       CAST(i AS DECIMAL(18, 4)) AS quantity_allocated,
+       i <> 9 AS is_stocked,
+       CASE WHEN i <> 9 THEN CAST(100 + CAST(i AS INTEGER) AS DECIMAL(18, 4)) END AS physical_stock,
+       CASE WHEN i <> 9 THEN CAST(100 AS DECIMAL(19, 4)) END AS free_stock,
+       CASE WHEN i <> 9 THEN CAST(i AS DECIMAL(18, 4)) END AS quantity_allocated,
        NULL::TIMESTAMP AS deleted_at
 FROM range(1, 11) t(i);
 
@@ -91,23 +101,36 @@ CREATE OR REPLACE TABLE staging.price_list_metadata AS
 SELECT 'P' AS type, 'TRADE' AS pricing_reference, 'Trade prices' AS name, FALSE AS deleted,
        NULL::TIMESTAMP AS deleted_at;
 
-CREATE OR REPLACE TABLE staging.named_price_lists AS
-SELECT 'TRADE' AS price_list_code, printf('PROD%03d', i) AS product_reference,
-       CAST(i * 9 AS DECIMAL(18, 4)) AS selling_price, NULL::TIMESTAMP AS deleted_at
-FROM range(1, 7) t(i);
+CREATE OR REPLACE TABLE derived.price_lists AS
+SELECT 'P' AS type, 'TRADE' AS price_list_code, printf('PROD%03d', i) AS product_reference,
+       CAST(i * 9 AS DECIMAL(18, 4)) AS selling_price, 'stored' AS price_source,
+       NULL::TIMESTAMP AS deleted_at
+FROM range(1, 7) t(i)
+UNION ALL  -- a customer's special price (type S): not an SSM rate
+SELECT 'S', 'CUST001', 'PROD001', CAST(5 AS DECIMAL(18, 4)), 'stored', NULL;
 
 CREATE OR REPLACE TABLE staging.sales_order_headers AS
-SELECT i AS order_number_accounts_id, DATE '2024-04-01'+ CAST(i AS INTEGER) AS order_date,
+SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
+       DATE '2024-04-01'+ CAST(i AS INTEGER) AS order_date,
        printf('CUST%03d', i) AS customer_account, printf('PO-%d', i) AS customer_order_reference,
-       'GBP' AS currency_code,
-       CAST(100 * i AS DECIMAL(18, 2)) AS sage_net_value_base,
-       CAST(20 * i AS DECIMAL(18, 2)) AS sage_tax_value_base,
-       CAST(120 * i AS DECIMAL(18, 2)) AS sage_gross_value_base,
-       NULL::TIMESTAMP AS deleted_at
+       'GBP' AS currency_code, NULL::TIMESTAMP AS deleted_at
+FROM range(1, 5) t(i);
+
+-- Order i: lines 1 and 2 of net 20 and 30 (below), carriage net 100 * i - 50; tax 20%.
+-- GBP orders: the order-currency totals equal the base ones.
+CREATE OR REPLACE TABLE derived.sales_order_totals AS
+SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
+       CAST(100 * i AS DECIMAL(18, 2)) AS base_net_value,
+       CAST(20 * i AS DECIMAL(18, 2)) AS base_tax_value,
+       CAST(120 * i AS DECIMAL(18, 2)) AS base_gross_value,
+       CAST(100 * i AS DECIMAL(18, 2)) AS foreign_net_value,
+       CAST(20 * i AS DECIMAL(18, 2)) AS foreign_tax_value,
+       CAST(120 * i AS DECIMAL(18, 2)) AS foreign_gross_value,
+       'GBP' AS currency_code, NULL::TIMESTAMP AS deleted_at
 FROM range(1, 5) t(i);
 
 CREATE OR REPLACE TABLE staging.sales_order_lines AS
-SELECT o AS order_number, l AS line_number, printf('PROD%03d', o + l) AS product_reference,
+SELECT CAST(o AS INTEGER) AS order_number, CAST(l AS SMALLINT) AS line_number, printf('PROD%03d', o + l) AS product_reference,
        printf('Widget %d', o + l) AS product_description,
        CAST(l + 1 AS DECIMAL(18, 4)) AS quantity_ordered,
        CAST(10 AS DECIMAL(18, 4)) AS unit_price_foreign,
@@ -116,7 +139,7 @@ SELECT o AS order_number, l AS line_number, printf('PROD%03d', o + l) AS product
 FROM range(1, 5) a(o), range(1, 3) b(l);
 
 CREATE OR REPLACE TABLE staging.posted_sales_invoices AS
-SELECT 1000+ CAST(i AS INTEGER) AS invoice_number, DATE '2024-05-01' + CAST(i AS INTEGER) AS invoice_date,
+SELECT 1000 + CAST(i AS INTEGER) AS invoice_number, DATE '2024-05-01' + CAST(i AS INTEGER) AS invoice_date,
        printf('CUST%03d', i) AS account_reference,
        CAST(50 * i AS DECIMAL(18, 2)) AS total_net, CAST(60 * i AS DECIMAL(18, 2)) AS total_gross,
        DATE '2024-05-31'+ CAST(i AS INTEGER) AS payment_due_date, NULL::TIMESTAMP AS deleted_at
@@ -128,17 +151,25 @@ SELECT 2001 AS invoice_number, DATE '2024-06-01' AS invoice_date, 'CUST005' AS a
        DATE '2024-07-01' AS payment_due_date, NULL::TIMESTAMP AS deleted_at;
 
 CREATE OR REPLACE TABLE staging.posted_sales_credits AS
-SELECT 3000+ CAST(i AS INTEGER) AS invoice_number_credit_note_no, DATE '2024-06-10' AS credit_date,
+SELECT 3000 + CAST(i AS INTEGER) AS invoice_number_credit_note_no, DATE '2024-06-10' AS credit_date,
        printf('CUST%03d', i) AS account_reference,
        CAST(5 AS DECIMAL(18, 2)) AS total_net, CAST(6 AS DECIMAL(18, 2)) AS total_gross,
        NULL::DATE AS payment_due_date, NULL::TIMESTAMP AS deleted_at
 FROM range(1, 3) t(i);
 
-CREATE OR REPLACE TABLE staging.sales_payments AS
-SELECT '1001' AS invoice_number, CAST(0 AS DECIMAL(18, 2)) AS outstanding, 'SI' AS type,
-       FALSE AS deleted, NULL::TIMESTAMP AS deleted_at
-UNION ALL
-SELECT '1002', CAST(20 AS DECIMAL(18, 2)), 'SI', FALSE, NULL;
+-- Audit-trail status of the posted documents: 1001 paid (60 of 60), 1002 part-paid (20 of
+-- 120 outstanding); 1003 has no audit entry (unpaid, all 180 outstanding); credit note 3001
+-- is allocated (paid), 3002 is not (6 outstanding). No row for the unposted 2001.
+CREATE OR REPLACE TABLE derived.invoice_payment_status AS
+SELECT header_number, source, invoice_number, invoice_number_numeric, type, status,
+       CAST(outstanding_amount AS DECIMAL(18, 2)) AS outstanding_amount, payment_due_date
+FROM (VALUES
+    (11, 'audit_trail', '1001', 1001, 'SI', 'paid', 0.00, DATE '2024-06-01'),
+    (12, 'audit_trail', '1002', 1002, 'SI', 'part-paid', 20.00, DATE '2024-06-02'),
+    (31, 'audit_trail', '3001', 3001, 'SC', 'paid', 0.00, NULL),
+    (32, 'audit_trail', '3002', 3002, 'SC', 'unpaid', 6.00, NULL)
+) AS v(header_number, source, invoice_number, invoice_number_numeric, type, status,
+       outstanding_amount, payment_due_date);
 """
 
 

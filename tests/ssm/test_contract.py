@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import duckdb
+
+from assets.derived.catalogue import DERIVED
 from assets.ssm import contract
 from assets.ssm.desired import SQL_DIR
+from assets.staging.catalogue import SECTIONS
+from tests.ssm.staging_fixture import make_staging
 
 
 def test_generated_page_is_current() -> None:
@@ -34,3 +40,23 @@ def test_sage_owned_records_are_read_only() -> None:
     for name in ("accounts", "products", "sales_orders", "sales_order_lines", "sales"):
         assert contract.pushed(name).read_only_in_ssm, name
     assert not contract.pushed("contacts").read_only_in_ssm  # contacts sync both ways
+
+
+def test_fixture_uses_real_tables_and_columns(tmp_path: Path) -> None:
+    """The hand-made warehouse of the push tests has the staging/derived catalogues' names."""
+    real = {f"staging.{t.name}": set(t.column_names) for t in SECTIONS}
+    real |= {f"derived.{t.name}": set(t.column_names) for t in DERIVED}
+    make_staging(tmp_path / "w.duckdb")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        rows = con.execute(
+            "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema IN ('staging', 'derived')"
+        ).fetchall()
+    fixture: dict[str, set[str]] = {}
+    for table, column in rows:
+        fixture.setdefault(table, set()).add(column)
+    assert set(fixture) <= set(real), sorted(set(fixture) - set(real))
+    for table, columns in fixture.items():
+        assert columns <= real[table], (table, sorted(columns - real[table]))
+    read = {t for c in contract.PUSHED for t in c.sources}
+    assert read <= set(fixture), sorted(read - set(fixture))

@@ -1,15 +1,17 @@
 -- Contact addresses of live customer accounts. SSM needs a first and a last name: the contact
--- name is split at its first space; a one-word name fills both.
+-- name is split at its first space; a one-word name fills both. ADDRESS_REF is a number in
+-- Sage: the key is "<account code>/<address ref>".
 WITH c AS (
     SELECT
         c.*,
+        CAST(c.address_ref AS VARCHAR) AS address_key,
         trim(coalesce(nullif(trim(c.contact_name), ''), nullif(trim(c.name), ''),
-                      c.address_ref)) AS full_name
+                      CAST(c.address_ref AS VARCHAR))) AS full_name
     FROM staging.contacts AS c
     WHERE c.deleted_at IS NULL
 )
 SELECT
-    c.account_reference || '/' || c.address_ref AS ext_id,
+    c.account_reference || '/' || c.address_key AS ext_id,
     split_part(c.full_name, ' ', 1) AS first_name,
     coalesce(nullif(trim(substr(c.full_name, length(split_part(c.full_name, ' ', 1)) + 1)), ''),
              c.full_name) AS last_name,

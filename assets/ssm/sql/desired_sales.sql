@@ -1,27 +1,34 @@
--- Invoices (posted and unposted) and posted credit notes as SSM sales, one per document, with
--- the amount outstanding from the audit trail (a credit note's total is negative).
+-- Invoices (posted and unposted) and posted credit notes as SSM sales, one per document (a
+-- credit note's totals are negative). Payment status, amount outstanding and due date come
+-- from the audit trail (derived payment status), matched by document number and type (SI
+-- invoice, SC credit note); a document Sage has not posted has no audit entry yet: not posted,
+-- all outstanding, due on the invoice's own due date.
 WITH documents AS (
-    SELECT invoice_number AS number, 'Invoice' AS document_type, TRUE AS posted,
-           any_value(invoice_date) AS document_date, any_value(account_reference) AS account,
-           any_value(total_net) AS net_total, any_value(total_gross) AS total,
-           any_value(payment_due_date) AS due_date
+    SELECT invoice_number AS number, 'Invoice' AS document_type, 'SI' AS audit_type,
+           TRUE AS posted, any_value(invoice_date) AS document_date,
+           any_value(account_reference) AS account, any_value(total_net) AS net_total,
+           any_value(total_gross) AS total, any_value(payment_due_date) AS invoice_due_date
     FROM staging.posted_sales_invoices WHERE deleted_at IS NULL GROUP BY invoice_number
     UNION ALL
-    SELECT invoice_number, 'Invoice', FALSE, any_value(invoice_date), any_value(account_reference),
-           any_value(total_net), any_value(total_gross), any_value(payment_due_date)
+    SELECT invoice_number, 'Invoice', 'SI', FALSE, any_value(invoice_date),
+           any_value(account_reference), any_value(total_net), any_value(total_gross),
+           any_value(payment_due_date)
     FROM staging.unposted_sales_invoices WHERE deleted_at IS NULL GROUP BY invoice_number
     UNION ALL
-    SELECT invoice_number_credit_note_no, 'Credit Note', TRUE, any_value(credit_date),
+    SELECT invoice_number_credit_note_no, 'Credit Note', 'SC', TRUE, any_value(credit_date),
            any_value(account_reference), -any_value(total_net), -any_value(total_gross),
-           any_value(payment_due_date)
+           CAST(NULL AS DATE)
     FROM staging.posted_sales_credits WHERE deleted_at IS NULL
     GROUP BY invoice_number_credit_note_no
 ),
-audit AS (
-    SELECT trim(invoice_number) AS number, sum(outstanding) AS outstanding
-    FROM staging.sales_payments
-    WHERE deleted_at IS NULL AND NOT coalesce(deleted, FALSE) AND type IN ('SI', 'SC')
-    GROUP BY ALL
+-- One status per document: the live audit trail before the cleared history.
+status AS (
+    SELECT invoice_number_numeric AS number, type, status, outstanding_amount, payment_due_date
+    FROM derived.invoice_payment_status
+    WHERE invoice_number_numeric IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY invoice_number_numeric, type
+        ORDER BY source = 'audit_trail' DESC, header_number DESC) = 1
 )
 SELECT
     CAST(d.number AS VARCHAR) AS ext_id,
@@ -35,12 +42,15 @@ SELECT
     d.net_total,
     CASE
         WHEN NOT d.posted THEN 'Not posted'
-        WHEN coalesce(au.outstanding, abs(d.total)) = 0 THEN 'Paid'
-        WHEN coalesce(au.outstanding, abs(d.total)) < abs(d.total) THEN 'Part paid'
+        WHEN s.status = 'paid' THEN 'Paid'
+        WHEN s.status = 'part-paid' THEN 'Part paid'
         ELSE 'Unpaid'
     END AS payment_status,
-    CAST(coalesce(au.outstanding, abs(d.total)) AS DECIMAL(18, 2)) AS outstanding,
-    d.due_date
+    CAST(CASE WHEN d.posted AND s.number IS NOT NULL THEN s.outstanding_amount
+              ELSE abs(d.total) END AS DECIMAL(18, 2)) AS outstanding,
+    CASE WHEN d.posted AND s.number IS NOT NULL THEN s.payment_due_date
+         ELSE d.invoice_due_date END AS due_date
 FROM documents AS d
 JOIN staging.customer_accounts AS a ON a.account_reference = d.account AND a.deleted_at IS NULL
-LEFT JOIN audit AS au ON au.number = CAST(d.number AS VARCHAR)
+LEFT JOIN status AS s
+    ON s.number = d.number AND s.type = d.audit_type AND d.posted

@@ -1,16 +1,19 @@
--- Sales order headers of live customers, with Sage's own order totals (base currency).
+-- Sales order headers of live customers. Totals are the order's live lines plus carriage
+-- (derived order totals) in the order's own currency, the currency SSM shows them in, like
+-- the lines' prices; for a base-currency order they equal the base totals.
 SELECT
     CAST(h.order_number_accounts_id AS VARCHAR) AS ext_id,
     CAST(h.order_number_accounts_id AS VARCHAR) AS reference,
     h.customer_account AS account_ext_id,
     nullif(trim(a.${rep_column}), '') AS sales_rep,
-    h.sage_gross_value_base AS total,
+    t.foreign_gross_value AS total,
     h.currency_code,
     h.order_date,
     h.customer_order_reference AS customer_reference,
-    h.sage_net_value_base AS net_total,
-    h.sage_tax_value_base AS tax_total
+    t.foreign_net_value AS net_total,
+    t.foreign_tax_value AS tax_total
 FROM staging.sales_order_headers AS h
+JOIN derived.sales_order_totals AS t ON t.order_number_accounts_id = h.order_number_accounts_id
 JOIN staging.customer_accounts AS a
     ON a.account_reference = h.customer_account AND a.deleted_at IS NULL
 WHERE h.deleted_at IS NULL
