@@ -1041,9 +1041,12 @@ class Trading:
         number = self.next_po
         self.next_po += 1
         rng = self.rng
-        complete = d <= self.as_of - DAY * 30
         created = stamp(d, rng.randint(8 * 3600, 17 * 3600))
         delivery_day = d + DAY * rng.randint(3, 14)
+        complete = delivery_day < self.as_of
+        # Delivered orders are invoiced a month on; every 25th (the first included) still waits
+        # for its supplier invoice, so an unposted purchase invoice exists at every size.
+        posted = complete and d <= self.as_of - DAY * 30 and number % 25 != 1
         modified = stamp(min(delivery_day, self.as_of), 15 * 3600) if complete else created
         net = tax = 0
         for n, p in enumerate(products, start=1):
@@ -1082,7 +1085,7 @@ class Trading:
              "NE11 0QA", f"{number:07d}", s.contact, v.USER_NAME, f"SO-{rng.randint(1000, 99999)}",
              s.telephone, gbp(net), gbp(tax), gbp(net + tax), gbp(net), gbp(tax), gbp(net + tax),
              gbp(net), gbp(tax), gbp(net + tax), gbp(net), gbp(tax), gbp(net + tax),
-             "Y" if complete else "", 1 if complete else 0, created, modified)
+             "Y" if posted else "", 1 if posted else 0, created, modified)
         )  # fmt: skip
 
 
