@@ -7,8 +7,13 @@ Order of work for one resource:
 3. the delete breaker may refuse the whole push, in one sentence;
 4. creates, then updates, then deletes, in bulk batches. Before a create batch is sent its rows
    are committed as `pending_create`; after each batch the answers are committed (ledger,
-   `sync.changes`, `sync.dead_letters`). A crash therefore loses no acknowledgement and never
-   duplicates a record: the next run resolves the pending rows first.
+   `sync.changes`, `sync.dead_letters`), before the next request leaves (for creates, in the
+   same transaction as the next batch's pending rows). A crash therefore loses no
+   acknowledgement and never duplicates a record: the next run resolves the pending rows first.
+
+Every write of the bookkeeping is set-based (`ledger.py` stages a batch's rows as one Arrow
+table), and the warehouse is opened once per bulk batch, so the push waits on the API's rate,
+not on itself.
 
 The warehouse is opened only for short transactions, so a long push never holds DuckDB's single
 writer lock while it waits for the API.
@@ -226,38 +231,41 @@ def resolve_pending(
             "WHERE state = 'pending_create' ORDER BY ext_id"
         ).fetchall()
     found = _find_all(client, contract, [(e, json.loads(p or "{}")) for e, _, p in pending])
+    # Every answer of the look-up in one transaction (a crash before it just looks again).
+    rows: list[ledger.LedgerRow] = []
+    changes: list[ledger.Change] = []
+    resolved: list[str] = []
+    forget: list[str] = []
     for ext_id, content_hash, payload in pending:
         record = found.get(ext_id)
         if record is None:
-            recorder.commit(
-                forget=[ext_id],
-                changes=[
-                    ledger.Change(
-                        contract.name,
-                        ext_id,
-                        None,
-                        "resolve",
-                        "not_found",
-                        message="SSM never recorded the interrupted create; it is sent again",
-                    )
-                ],
-            )
-            continue
-        state = ledger.SSM_DELETED if record.get("deleted") else ledger.SYNCED
-        recorder.commit(
-            rows=[ledger.LedgerRow(ext_id, int(record["id"]), state, content_hash, payload, True)],
-            changes=[
+            forget.append(ext_id)
+            changes.append(
                 ledger.Change(
                     contract.name,
                     ext_id,
-                    int(record["id"]),
+                    None,
                     "resolve",
-                    "ok" if state == ledger.SYNCED else "ssm_deleted",
-                    message="the interrupted create had reached SSM; adopted, not re-created",
+                    "not_found",
+                    message="SSM never recorded the interrupted create; it is sent again",
                 )
-            ],
-            resolved=[ext_id],
+            )
+            continue
+        state = ledger.SSM_DELETED if record.get("deleted") else ledger.SYNCED
+        rows.append(ledger.LedgerRow(ext_id, int(record["id"]), state, content_hash, payload, True))
+        changes.append(
+            ledger.Change(
+                contract.name,
+                ext_id,
+                int(record["id"]),
+                "resolve",
+                "ok" if state == ledger.SYNCED else "ssm_deleted",
+                message="the interrupted create had reached SSM; adopted, not re-created",
+            )
         )
+        resolved.append(ext_id)
+    if pending:
+        recorder.commit(rows=rows, changes=changes, resolved=resolved, forget=forget)
     return len(pending)
 
 
@@ -349,17 +357,23 @@ def _apply_creates(
     recorder: _Recorder,
     report: PushReport,
 ) -> None:
+    answered: _BatchOutcome | None = None  # the previous batch's answers, not yet committed
     for batch in _batches(ops, client.batch_size(contract.ssm_resource, "create")):
         # Committed before sending: if the answer is lost to a crash, the next run looks
-        # these up instead of creating them twice.
-        recorder.commit(
-            rows=[
-                ledger.LedgerRow(
-                    op.ext_id, None, ledger.PENDING_CREATE, op.content_hash, op.payload, True
-                )
-                for op in batch
-            ]
-        )
+        # these up instead of creating them twice. The previous batch's answers go in the
+        # same transaction (one warehouse round trip per batch): either way every answer is
+        # in the ledger before the next request leaves.
+        pending = [
+            ledger.LedgerRow(
+                op.ext_id, None, ledger.PENDING_CREATE, op.content_hash, op.payload, True
+            )
+            for op in batch
+        ]
+        if answered is None:
+            recorder.commit(rows=pending)
+        else:
+            answered.rows.extend(pending)
+            answered.commit(recorder)
         outcome = _BatchOutcome(contract, "create", report)
         for result in client.bulk_create(contract.ssm_resource, [op.body for op in batch]):
             op = batch[result.index]
@@ -377,7 +391,9 @@ def _apply_creates(
             else:
                 outcome.forget.append(op.ext_id)
                 outcome.failed(op, result)
-        outcome.commit(recorder)
+        answered = outcome
+    if answered is not None:
+        answered.commit(recorder)
 
 
 def _deleted_in_ssm(client: SSMWriter, contract: ResourceContract, ssm_id: int) -> bool:

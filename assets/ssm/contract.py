@@ -439,6 +439,9 @@ SALES_ORDERS = ResourceContract(
     read_only="read-only in SSM",
     delete_policy="deleted in Sage → deleted in SSM (only orders the connector created)",
     conflict_rule="Sage wins",
+    notes="only Sage documents of type Sales Order (SALES_ORDER.ORDER_OR_QUOTE) are pushed; "
+    "Sage quotations and proformas are not: quotations come from SSM through the reverse flow "
+    "(see Quotations)",
 )
 
 SALES_ORDER_LINES = ResourceContract(
@@ -474,6 +477,8 @@ SALES_ORDER_LINES = ResourceContract(
     read_only="read-only in SSM",
     delete_policy="deleted in Sage → deleted in SSM",
     conflict_rule="Sage wins",
+    notes="only the lines of Sage Sales Orders are pushed, not those of quotations or "
+    "proformas (quotations come from SSM through the reverse flow)",
 )
 
 SALES = ResourceContract(

@@ -18,12 +18,14 @@ at most the answers of one batch, and those are recovered from `pending_create` 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 PENDING_CREATE = "pending_create"
 SYNCED = "synced"
@@ -93,6 +95,47 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# Row by row (`executemany`), DuckDB costs 1-2 ms a row: a 13,000-record push spent minutes on
+# its own bookkeeping. Every write below therefore stages its rows as one Arrow table and
+# writes them with one set-based statement.
+_STR, _INT, _BOOL, _TS = pa.string(), pa.int64(), pa.bool_(), pa.timestamp("us")
+
+
+@contextmanager
+def _staged(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    schema: Sequence[tuple[str, pa.DataType]],
+    rows: Sequence[Sequence[Any]],
+) -> Iterator[str]:
+    """`rows` as a relation named `name` (an Arrow table) for the duration of the block."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    table = pa.table(
+        {
+            column: pa.array(values, type=kind)
+            for (column, kind), values in zip(schema, columns, strict=True)
+        }
+    )
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def _in_rounds(keys: Sequence[Any]) -> list[list[int]]:
+    """Indexes of `keys` split so that no round holds a key twice, order kept within a key."""
+    rounds: list[list[int]] = []
+    seen: dict[Any, int] = {}
+    for index, key in enumerate(keys):
+        round_no = seen.get(key, -1) + 1
+        seen[key] = round_no
+        if round_no == len(rounds):
+            rounds.append([])
+        rounds[round_no].append(index)
+    return rounds
+
+
 @dataclass(frozen=True)
 class LedgerRow:
     ext_id: str
@@ -113,40 +156,32 @@ def upsert(
         "ext_id, ssm_id, state, content_hash, payload, created_by_connector, acknowledged_at, "
         "run_id"
     )
-    # Row by row, INSERT OR REPLACE costs ~2 ms a row in DuckDB (a 13,000-record push spent a
-    # minute here): stage the rows in a plain temp table, then upsert them in one statement.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE ledger_upsert AS "  # noqa: S608
-        f"SELECT {columns} FROM {ledger_table(resource)} LIMIT 0"
-    )
-    con.executemany(
-        "INSERT INTO ledger_upsert VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                r.ext_id,
-                r.ssm_id,
-                r.state,
-                r.content_hash,
-                r.payload,
-                r.created_by_connector,
-                at,
-                run_id,
+    schema = [
+        ("ext_id", _STR), ("ssm_id", _INT), ("state", _STR), ("content_hash", _STR),
+        ("payload", _STR), ("created_by_connector", _BOOL), ("acknowledged_at", _TS),
+        ("run_id", _STR),
+    ]  # fmt: skip
+    values = [
+        (r.ext_id, r.ssm_id, r.state, r.content_hash, r.payload, r.created_by_connector, at, run_id)
+        for r in rows
+    ]
+    # One statement per round; a round never holds an ext_id twice (the last row wins).
+    for indexes in _in_rounds([r.ext_id for r in rows]):
+        with _staged(con, "ledger_upsert_rows", schema, [values[i] for i in indexes]) as staged:
+            con.execute(
+                f"INSERT OR REPLACE INTO {ledger_table(resource)} ({columns}) "  # noqa: S608
+                f"SELECT {columns} FROM {staged}"
             )
-            for r in rows
-        ],
-    )
-    con.execute(
-        f"INSERT OR REPLACE INTO {ledger_table(resource)} ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM ledger_upsert"
-    )
-    con.execute("DROP TABLE ledger_upsert")
 
 
 def forget(con: duckdb.DuckDBPyConnection, resource: str, ext_ids: Sequence[str]) -> None:
     """Drop ledger rows (a pending create that SSM never recorded)."""
     if ext_ids:
-        sql = f"DELETE FROM {ledger_table(resource)} WHERE ext_id = ?"  # noqa: S608
-        con.executemany(sql, [(e,) for e in ext_ids])
+        with _staged(con, "ledger_forget", [("ext_id", _STR)], [(e,) for e in ext_ids]) as staged:
+            con.execute(
+                f"DELETE FROM {ledger_table(resource)} "  # noqa: S608
+                f"WHERE ext_id IN (SELECT ext_id FROM {staged})"
+            )
 
 
 @dataclass(frozen=True)
@@ -161,28 +196,34 @@ class Change:
     request: dict[str, Any] | None = None
 
 
+_CHANGE_SCHEMA = [
+    ("run_id", _STR), ("resource", _STR), ("ext_id", _STR), ("ssm_id", _INT),
+    ("operation", _STR), ("outcome", _STR), ("changed_fields", _STR), ("message", _STR),
+    ("request", _STR), ("changed_at", _TS),
+]  # fmt: skip
+
+
 def record_changes(con: duckdb.DuckDBPyConnection, run_id: str, changes: Sequence[Change]) -> None:
     if not changes:
         return
     at = now()
-    con.executemany(
-        "INSERT INTO sync.changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                run_id,
-                c.resource,
-                c.ext_id,
-                c.ssm_id,
-                c.operation,
-                c.outcome,
-                json.dumps(list(c.changed_fields)),
-                c.message,
-                json.dumps(c.request, default=str) if c.request is not None else None,
-                at,
-            )
-            for c in changes
-        ],
-    )
+    rows = [
+        (
+            run_id,
+            c.resource,
+            c.ext_id,
+            c.ssm_id,
+            c.operation,
+            c.outcome,
+            json.dumps(list(c.changed_fields)),
+            c.message,
+            json.dumps(c.request, default=str) if c.request is not None else None,
+            at,
+        )
+        for c in changes
+    ]
+    with _staged(con, "sync_changes_rows", _CHANGE_SCHEMA, rows) as staged:
+        con.execute(f"INSERT INTO sync.changes SELECT * FROM {staged}")  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -204,51 +245,65 @@ def record_dead_letters(
     if not letters:
         return
     at = now()
-    con.executemany(
-        """
-        INSERT INTO sync.dead_letters AS d VALUES
-            (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?, ?, NULL)
-        ON CONFLICT (resource, ext_id) DO UPDATE SET
-            operation = excluded.operation, ssm_id = excluded.ssm_id,
-            message = excluded.message, code = excluded.code, payload = excluded.payload,
-            payload_hash = excluded.payload_hash,
-            attempts = CASE WHEN d.status = 'open' THEN d.attempts + 1 ELSE 1 END,
-            first_failed_at = CASE WHEN d.status = 'open' THEN d.first_failed_at
-                                   ELSE excluded.first_failed_at END,
-            status = 'open', last_failed_at = excluded.last_failed_at,
-            last_run_id = excluded.last_run_id, resolved_at = NULL
-        """,
-        [
-            (
-                dl.resource,
-                dl.ext_id,
-                dl.operation,
-                dl.ssm_id,
-                dl.message,
-                dl.code,
-                dl.payload,
-                dl.payload_hash,
-                at,
-                at,
-                run_id,
+    schema = [
+        ("resource", _STR), ("ext_id", _STR), ("operation", _STR), ("ssm_id", _INT),
+        ("message", _STR), ("code", _STR), ("payload", _STR), ("payload_hash", _STR),
+        ("first_failed_at", _TS), ("last_failed_at", _TS), ("last_run_id", _STR),
+    ]  # fmt: skip
+    rows = [
+        (
+            dl.resource,
+            dl.ext_id,
+            dl.operation,
+            dl.ssm_id,
+            dl.message,
+            dl.code,
+            dl.payload,
+            dl.payload_hash,
+            at,
+            at,
+            run_id,
+        )
+        for dl in letters
+    ]
+    # ON CONFLICT cannot touch one row twice in a statement: a key failing twice in one call
+    # (never in one batch) goes in a later round, so it still counts two attempts.
+    for indexes in _in_rounds([(dl.resource, dl.ext_id) for dl in letters]):
+        with _staged(con, "dead_letter_rows", schema, [rows[i] for i in indexes]) as staged:
+            con.execute(
+                f"""
+                INSERT INTO sync.dead_letters AS d
+                SELECT resource, ext_id, operation, ssm_id, message, code, payload,
+                       payload_hash, 1, 'open', first_failed_at, last_failed_at, last_run_id,
+                       NULL
+                FROM {staged}
+                ON CONFLICT (resource, ext_id) DO UPDATE SET
+                    operation = excluded.operation, ssm_id = excluded.ssm_id,
+                    message = excluded.message, code = excluded.code,
+                    payload = excluded.payload, payload_hash = excluded.payload_hash,
+                    attempts = CASE WHEN d.status = 'open' THEN d.attempts + 1 ELSE 1 END,
+                    first_failed_at = CASE WHEN d.status = 'open' THEN d.first_failed_at
+                                           ELSE excluded.first_failed_at END,
+                    status = 'open', last_failed_at = excluded.last_failed_at,
+                    last_run_id = excluded.last_run_id, resolved_at = NULL
+                """  # noqa: S608
             )
-            for dl in letters
-        ],
-    )
 
 
 def resolve_dead_letters(
     con: duckdb.DuckDBPyConnection, resource: str, ext_ids: Sequence[str]
 ) -> None:
     if ext_ids:
-        at = now()
-        con.executemany(
-            """
-            UPDATE sync.dead_letters SET status = 'resolved', resolved_at = ?
-            WHERE resource = ? AND ext_id = ? AND status = 'open'
-            """,
-            [(at, resource, e) for e in ext_ids],
-        )
+        rows = [(e,) for e in ext_ids]
+        with _staged(con, "dead_letters_resolved", [("ext_id", _STR)], rows) as staged:
+            con.execute(
+                f"""
+                UPDATE sync.dead_letters SET status = 'resolved', resolved_at = ?
+                WHERE resource = ? AND status = 'open'
+                  AND ext_id IN (SELECT ext_id FROM {staged})
+                """,  # noqa: S608
+                [now(), resource],
+            )
 
 
 def manage_dead_letters(
@@ -289,7 +344,11 @@ def record_plan(
     """rows: (ext_id, ssm_id, operation, changed_fields JSON, reason, payload)."""
     if rows:
         at = now()
-        con.executemany(
-            "INSERT INTO sync.plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, resource, *row, at) for row in rows],
-        )
+        schema = [
+            ("run_id", _STR), ("resource", _STR), ("ext_id", _STR), ("ssm_id", _INT),
+            ("operation", _STR), ("changed_fields", _STR), ("reason", _STR), ("payload", _STR),
+            ("planned_at", _TS),
+        ]  # fmt: skip
+        staged_rows = [(run_id, resource, *row, at) for row in rows]
+        with _staged(con, "sync_plan_rows", schema, staged_rows) as staged:
+            con.execute(f"INSERT INTO sync.plans SELECT * FROM {staged}")  # noqa: S608

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 
 # list name → the fields of an item that identify it, besides its id and descriptions
 LISTS: dict[str, tuple[str, ...]] = {
@@ -79,7 +80,24 @@ def store(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str, str]])
     con.execute(DDL)
     con.execute("BEGIN")
     con.execute("DELETE FROM ssm.value_lists")
-    con.executemany("INSERT INTO ssm.value_lists VALUES (?, ?, ?, ?)", rows)
+    # One set-based insert: `executemany` costs 1-2 ms a row in DuckDB.
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    table = pa.table(
+        {
+            name: pa.array(values, type=kind)
+            for (name, kind), values in zip(
+                [("list_name", pa.string()), ("id", pa.int64()), ("key", pa.string()),
+                 ("label", pa.string())],
+                columns,
+                strict=True,
+            )
+        }
+    )  # fmt: skip
+    con.register("value_list_rows", table)
+    try:
+        con.execute("INSERT INTO ssm.value_lists SELECT * FROM value_list_rows")
+    finally:
+        con.unregister("value_list_rows")
     con.execute("COMMIT")
 
 

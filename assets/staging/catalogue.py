@@ -218,6 +218,10 @@ SALES_ORDER_HEADERS = SqlTable(
         col("order_date", "SALES_ORDER.ORDER_DATE"),
         col("customer_account", "SALES_ORDER.ACCOUNT_REF"),
         col("customer_order_reference", "SALES_ORDER.CUST_ORDER_NUMBER"),
+        # extra: the document type ('Sales Order', 'Quotation', 'Proforma'); the push sends
+        # sales orders only
+        col("order_type", "SALES_ORDER.ORDER_OR_QUOTE"),
+        col("order_type_code", "SALES_ORDER.ORDER_TYPE_CODE"),
         col("carriage_net_base", "SALES_ORDER.CARR_NET"),
         col("carriage_tax_base", "SALES_ORDER.CARR_TAX"),
         col("carriage_gross_base", "SALES_ORDER.CARR_GROSS"),

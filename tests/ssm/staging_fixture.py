@@ -2,7 +2,8 @@
 
 Twelve customers (reps: Alice Carter, Ben Hughes, none, and one no SSM user matches), eight
 contacts, three categories, ten products (one untracked, one inactive), one named price list
-with six prices, four orders with eight lines, four invoices and two credit notes.
+with six prices, four orders with eight lines (and a quotation with two lines, never pushed),
+four invoices and two credit notes.
 
 Table and column names and types are the real ones (`assets/staging/catalogue.py`,
 `assets/derived/catalogue.py`, checked by `test_fixture_uses_real_tables_and_columns`); only the
@@ -109,12 +110,16 @@ FROM range(1, 7) t(i)
 UNION ALL  -- a customer's special price (type S): not an SSM rate
 SELECT 'S', 'CUST001', 'PROD001', CAST(5 AS DECIMAL(18, 4)), 'stored', NULL;
 
+-- Orders 1-4 are sales orders; order 5 is a quotation, which is never pushed (quotations
+-- come from SSM through the reverse flow), nor are its lines.
 CREATE OR REPLACE TABLE staging.sales_order_headers AS
 SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
        DATE '2024-04-01'+ CAST(i AS INTEGER) AS order_date,
        printf('CUST%03d', i) AS customer_account, printf('PO-%d', i) AS customer_order_reference,
+       CASE WHEN i = 5 THEN 'Quotation' ELSE 'Sales Order' END AS order_type,
+       CAST(CASE WHEN i = 5 THEN 1 ELSE 0 END AS SMALLINT) AS order_type_code,
        'GBP' AS currency_code, NULL::TIMESTAMP AS deleted_at
-FROM range(1, 5) t(i);
+FROM range(1, 6) t(i);
 
 -- Order i: lines 1 and 2 of net 20 and 30 (below), carriage net 100 * i - 50; tax 20%.
 -- GBP orders: the order-currency totals equal the base ones.
@@ -127,7 +132,7 @@ SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
        CAST(20 * i AS DECIMAL(18, 2)) AS foreign_tax_value,
        CAST(120 * i AS DECIMAL(18, 2)) AS foreign_gross_value,
        'GBP' AS currency_code, NULL::TIMESTAMP AS deleted_at
-FROM range(1, 5) t(i);
+FROM range(1, 6) t(i);
 
 CREATE OR REPLACE TABLE staging.sales_order_lines AS
 SELECT CAST(o AS INTEGER) AS order_number, CAST(l AS SMALLINT) AS line_number, printf('PROD%03d', o + l) AS product_reference,
@@ -136,7 +141,7 @@ SELECT CAST(o AS INTEGER) AS order_number, CAST(l AS SMALLINT) AS line_number, p
        CAST(10 AS DECIMAL(18, 4)) AS unit_price_foreign,
        CAST(10 * (l + 1) AS DECIMAL(18, 2)) AS line_net_amount_foreign,
        CAST(0 AS DECIMAL(9, 4)) AS discount_rate, NULL::TIMESTAMP AS deleted_at
-FROM range(1, 5) a(o), range(1, 3) b(l);
+FROM range(1, 6) a(o), range(1, 3) b(l);
 
 CREATE OR REPLACE TABLE staging.posted_sales_invoices AS
 SELECT 1000 + CAST(i AS INTEGER) AS invoice_number, DATE '2024-05-01' + CAST(i AS INTEGER) AS invoice_date,

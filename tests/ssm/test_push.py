@@ -57,6 +57,15 @@ def test_initial_sync_then_a_rerun_writes_nothing(warehouse: Path, sandbox: Sand
     assert sales["1001"]["Z_PaymentStatus"] == "Paid"
     assert sales["1002"]["Z_PaymentStatus"] == "Part paid"
     assert sales["3001"]["total"] == -6
+    # Order 5 is a Sage quotation: neither it nor its lines reach SSM.
+    assert sorted(o["extId"] for o in ssm_records(sandbox, "salesorders")) == ["1", "2", "3", "4"]
+    with duckdb.connect(str(warehouse)) as con:
+        quotation_rows = con.execute(
+            "SELECT (SELECT count(*) FROM ssm.desired_sales_orders WHERE ext_id = '5'), "
+            "(SELECT count(*) FROM ssm.desired_sales_order_lines WHERE order_ext_id = '5'), "
+            "(SELECT count(*) FROM ssm.synced_sales_order_lines WHERE ext_id LIKE '5/%')"
+        ).fetchone()
+    assert quotation_rows == (0, 0, 0)
     contacts = {c["extId"]: c for c in ssm_records(sandbox, "contacts")}
     assert (contacts["CUST008/8"]["firstName"], contacts["CUST008/8"]["lastName"]) == (
         "Madonna", "Madonna",

@@ -1,5 +1,6 @@
--- Order lines of live orders for live products. Free-text lines (S1, S2, M ...) have no
--- product, which SSM requires on a line: they stay in Sage. SSM quantities are whole numbers.
+-- Order lines of live sales orders (not quotations or proformas) for live products.
+-- Free-text lines (S1, S2, M ...) have no product, which SSM requires on a line: they stay
+-- in Sage. SSM quantities are whole numbers.
 SELECT
     CAST(l.order_number AS VARCHAR) || '/' || CAST(l.line_number AS VARCHAR) AS ext_id,
     CAST(l.order_number AS VARCHAR) AS order_ext_id,
@@ -13,6 +14,7 @@ SELECT
 FROM staging.sales_order_lines AS l
 JOIN staging.sales_order_headers AS h
     ON h.order_number_accounts_id = l.order_number AND h.deleted_at IS NULL
+    AND h.order_type = 'Sales Order'
 JOIN staging.customer_accounts AS a
     ON a.account_reference = h.customer_account AND a.deleted_at IS NULL
 JOIN staging.product_items AS p

@@ -1,6 +1,8 @@
--- Sales order headers of live customers. Totals are the order's live lines plus carriage
--- (derived order totals) in the order's own currency, the currency SSM shows them in, like
--- the lines' prices; for a base-currency order they equal the base totals.
+-- Sales order headers of live customers. Only documents of type 'Sales Order' are pushed:
+-- Sage quotations and proformas are not (quotations come from SSM through the reverse flow).
+-- Totals are the order's live lines plus carriage (derived order totals) in the order's own
+-- currency, the currency SSM shows them in, like the lines' prices; for a base-currency order
+-- they equal the base totals.
 SELECT
     CAST(h.order_number_accounts_id AS VARCHAR) AS ext_id,
     CAST(h.order_number_accounts_id AS VARCHAR) AS reference,
@@ -17,3 +19,4 @@ JOIN derived.sales_order_totals AS t ON t.order_number_accounts_id = h.order_num
 JOIN staging.customer_accounts AS a
     ON a.account_reference = h.customer_account AND a.deleted_at IS NULL
 WHERE h.deleted_at IS NULL
+    AND h.order_type = 'Sales Order'

@@ -4,6 +4,8 @@ SELECT
     so.order_date,
     so.account_ref AS customer_account,
     so.cust_order_number AS customer_order_reference,
+    so.order_or_quote AS order_type,
+    so.order_type_code,
     money(so.carr_net) AS carriage_net_base,
     money(so.carr_tax) AS carriage_tax_base,
     money(so.carr_gross) AS carriage_gross_base,
