@@ -13,21 +13,32 @@ A read of everything, a window read and the periodic key scan (key columns only)
 keys vanished: those rows are soft-deleted (deleted_at). DELETED_RECORDS, extracted as its own
 table, soft-deletes the rows it names. Staging, merge, deletes, quarantine and the watermark commit
 in one transaction.
+
+Speed: a producer thread fetches the next chunk from the driver and turns it into Arrow columns
+while this thread screens and stages the previous one (Arrow compute and DuckDB release the GIL,
+so the two overlap; the Python-object work stays in one thread, as two threads contending for
+the GIL on every value would be slower than one); at most
+`PREFETCH_CHUNKS` chunks wait in between, so memory stays bounded by the chunk size. Conversion
+and the rule screen are vectorised (Arrow), pandera only sees the rows the screen flags, and a
+first load into an empty table skips the change comparison.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, INCREMENTAL_COLUMN, ByDate, ByParent, SageTable
-from assets.sage.convert import rows_to_arrow
+from assets.sage.convert import BadValue, rows_to_arrow
 from assets.sage.validation import validate_chunk
 from resources.sage.source import SageConnection
 from resources.sage.sql import AllOf, AnyOf, Compare, IsNull, SageSelect, key_runs
@@ -37,6 +48,70 @@ Mode = Literal["incremental", "full", "window"]
 # A RECORD_MODIFY_DATE further ahead than this is a bad clock or a typo: it must never become the
 # watermark, or every later change would be missed.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+# Chunks fetched ahead of the one being staged (each holds chunk_rows rows as Python tuples).
+PREFETCH_CHUNKS = 2
+
+T = TypeVar("T")
+
+
+class _Raised:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def prefetched(chunks: Iterator[T], depth: int | None = None) -> Iterator[T]:
+    """`chunks`, produced by a thread that runs up to `depth` items ahead of the consumer.
+
+    The source iterator is advanced and closed only by that thread; an error there is raised
+    here; closing this iterator early (an error while staging) stops the thread and waits for it.
+    """
+    depth = PREFETCH_CHUNKS if depth is None else depth
+    if depth <= 0:  # no thread: fetch and stage in turn
+        yield from chunks
+        return
+    handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Raised(exc))
+        else:
+            put(_DONE)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="sage-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 @dataclass(frozen=True)
@@ -141,27 +216,30 @@ class TableExtract:
     # --------------------------------------------------------------------------------- reading
     def _stage(self, select: SageSelect) -> None:
         self.result.queries.append(select.where.__class__.__name__ if select.where else "all")
-        for rows in self.source.stream(select, self.plan.chunk_rows):
-            self._stage_chunk(rows)
+        columns = self.table.columns
+        converted = (
+            rows_to_arrow(rows, columns)
+            for rows in self.source.stream(select, self.plan.chunk_rows)
+        )
+        for chunk, bad_values in prefetched(converted):
+            self._stage_chunk(chunk, bad_values)
 
-    def _stage_chunk(self, rows: list) -> None:
-        chunk, bad_values = rows_to_arrow(rows, self.table.columns)
+    def _stage_chunk(self, chunk: pa.Table, bad_values: list[BadValue]) -> None:
         failures = [(b.row, b.column, b.reason, b.value) for b in bad_values]
         failures += [
             (f.row, f.column, f.reason, f.value) for f in validate_chunk(self.table, chunk)
         ]
         n = chunk.num_rows
-        bad = [False] * n
+        bad = np.zeros(n, dtype=np.bool_)
         for row, *_ in failures:
             bad[row] = True
         first = self._next_row
         self._next_row += n
-        chunk = chunk.append_column("_row", pa.array(range(first, first + n), pa.int64()))
-        chunk = chunk.append_column("_bad", pa.array(bad, pa.bool_()))
+        chunk = chunk.append_column("_row", pa.array(np.arange(first, first + n, dtype=np.int64)))
+        chunk = chunk.append_column("_bad", pa.array(bad))
         self.db.register("_chunk", chunk)
         try:
             self.db.execute("INSERT INTO _stage SELECT * FROM _chunk")
-            wh.insert_keys(self.db, "_chunk", self.table.key)
         finally:
             self.db.unregister("_chunk")
         if failures:
@@ -170,14 +248,6 @@ class TableExtract:
                 [(first + row, col, reason, value) for row, col, reason, value in failures],
             )
         self.result.rows_read += n
-        if self.table.incremental:
-            good = pc.invert(chunk.column("_bad"))
-            modified = pc.filter(chunk.column(INCREMENTAL_COLUMN.lower()), good)
-            limit = pa.scalar(self.now + FUTURE_TOLERANCE, pa.timestamp("us"))
-            modified = pc.filter(modified, pc.less_equal(modified, limit))
-            latest = pc.max(modified).as_py()
-            if latest is not None and (self._max_modified is None or latest > self._max_modified):
-                self._max_modified = latest
 
     def _scan_keys(self) -> None:
         """Read only the key columns of the whole table: every live key Sage still has."""
@@ -185,7 +255,7 @@ class TableExtract:
         self.result.queries.append("key scan")
         key_columns = [c for c in self.table.columns if c.name in self.table.key]
         key_columns.sort(key=lambda c: self.table.key.index(c.name))
-        for rows in self.source.stream(select, self.plan.chunk_rows):
+        for rows in prefetched(self.source.stream(select, self.plan.chunk_rows)):
             keys, _ = rows_to_arrow(rows, key_columns)
             self.db.register("_keys", keys)
             try:
@@ -212,6 +282,8 @@ class TableExtract:
             self._scan_keys()
             vanish_scope = wh.ALL_ROWS
         result.key_scanned = vanish_scope == wh.ALL_ROWS
+        if t.incremental:
+            self._max_modified = wh.latest_modified(db, self.now + FUTURE_TOLERANCE)
         db.execute("BEGIN TRANSACTION")
         try:
             wh.mark_cross_chunk_duplicates(db, t)

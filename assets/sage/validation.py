@@ -2,9 +2,17 @@
 
 Rules: the type of every column, key columns not null and unique, dates between 1980 and 2100,
 documented flags within their domain, text within its documented length, e-mail columns shaped
-like e-mail addresses, account references in Sage's format. Each chunk is validated lazily (all
-failures at once) and the failing rows are reported row by row with column and reason, so they go
-to quarantine while the rest of the chunk lands.
+like e-mail addresses, account references in Sage's format. The failing rows are reported row by
+row with column and reason, so they go to quarantine while the rest of the chunk lands.
+
+The pandera schema is where the rules are declared and what judges a row, but running pandera
+over every chunk costs more than fetching it. So each chunk first goes through a screen: the same
+declared checks, translated into Arrow compute expressions (`_screen`), flag the rows that may
+fail (a superset: e.g. RE2's `$` is stricter than Python's). Only the flagged rows are handed to
+pandera (lazily, all failures at once), so a clean chunk costs a few vectorised passes. A check the
+screen cannot translate sends the whole chunk to pandera. Key uniqueness is judged over the whole
+extract, not per chunk (`warehouse.mark_cross_chunk_duplicates`), so the per-chunk schema leaves
+`unique` out.
 """
 
 from __future__ import annotations
@@ -13,9 +21,11 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
+import pyarrow.compute as pc
 
 from assets.sage.catalogue import (
     EARLIEST_DATE,
@@ -114,8 +124,94 @@ def _checked_columns(table: SageTable) -> tuple[str, ...]:
 
 @cache
 def _chunk_schema(table: SageTable) -> pa.DataFrameSchema:
+    """The per-chunk schema: the checked columns, without `unique` (judged over the extract)."""
     schema = table_schema(table)
-    return schema.select_columns(list(_checked_columns(table)))
+    columns = {name: schema.columns[name] for name in _checked_columns(table)}
+    return pa.DataFrameSchema(columns, name=schema.name, strict=True)
+
+
+# ------------------------------------------------------------------------------ the Arrow screen
+
+
+def _screen_check(check: pa.Check, arrow_type: pyarrow.DataType):  # noqa: ANN202
+    """A function Arrow array -> boolean array (True = may fail), or None if not translatable."""
+    stats = check.statistics or {}
+    name = check.name
+    if name == "in_range":
+        low = pyarrow.scalar(stats["min_value"], arrow_type)
+        high = pyarrow.scalar(stats["max_value"], arrow_type)
+        below = pc.less if stats.get("include_min", True) else pc.less_equal
+        above = pc.greater if stats.get("include_max", True) else pc.greater_equal
+        return lambda a: pc.or_(below(a, low), above(a, high))
+    if name == "greater_than_or_equal_to":
+        low = pyarrow.scalar(stats["min_value"], arrow_type)
+        return lambda a: pc.less(a, low)
+    if name == "str_length" and stats.get("exact_value") is None:
+        low, high = stats.get("min_value"), stats.get("max_value")
+
+        def length(a: pyarrow.Array) -> pyarrow.Array:
+            n = pc.utf8_length(a)
+            out = pc.less(n, low) if low is not None else None
+            if high is not None:
+                over = pc.greater(n, high)
+                out = over if out is None else pc.or_(out, over)
+            return out if out is not None else pc.is_null(a)  # no bound: nothing fails
+
+        return length
+    if name == "isin":
+        allowed = pyarrow.array(list(stats["allowed_values"]))
+        same_kind = (
+            pyarrow.types.is_string(arrow_type) and pyarrow.types.is_string(allowed.type)
+        ) or (pyarrow.types.is_integer(arrow_type) and pyarrow.types.is_integer(allowed.type))
+        if not same_kind:
+            return None
+        allowed = allowed.cast(arrow_type)
+        return lambda a: pc.and_(pc.is_valid(a), pc.invert(pc.is_in(a, value_set=allowed)))
+    if name == "str_matches":
+        pattern = stats["pattern"]
+        # pandera matches from the start (re.match); a pattern without '^' is anchored here too.
+        anchored = pattern if pattern.startswith("^") else f"^(?:{pattern})"
+        return lambda a: pc.invert(pc.match_substring_regex(a, anchored))
+    return None
+
+
+@cache
+def _screens(table: SageTable) -> tuple[tuple[str, object], ...] | None:
+    """The translated checks of `table` as (column, mask function); None if one is untranslatable
+    (then every chunk goes to pandera whole)."""
+    schema = _chunk_schema(table)
+    types = {c.name.lower(): ARROW_TYPES[c.duckdb_type] for c in table.columns}
+    screens: list[tuple[str, object]] = []
+    for name, column in schema.columns.items():
+        if not column.nullable:
+            screens.append((name, pc.is_null))
+        for check in column.checks:
+            try:
+                fn = _screen_check(check, types[name])
+            except (KeyError, TypeError, ValueError, pyarrow.ArrowException):
+                fn = None
+            if fn is None:
+                return None
+            screens.append((name, fn))
+    return tuple(screens)
+
+
+def screen(table: SageTable, chunk: pyarrow.Table) -> np.ndarray | None:
+    """Positions of the rows of `chunk` that may break a rule (None: all of them, unscreened)."""
+    screens = _screens(table)
+    if screens is None:
+        return None
+    suspect = None
+    for name, fn in screens:
+        mask = fn(chunk.column(name))  # type: ignore[operator]
+        if mask.null_count:
+            mask = pc.fill_null(mask, False)
+        suspect = mask if suspect is None else pc.or_(suspect, mask)
+    if suspect is None:
+        return np.empty(0, np.int64)
+    if not pc.any(suspect).as_py():
+        return np.empty(0, np.int64)
+    return np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
 
 
 def _reason(check: str, column: str) -> str:
@@ -129,8 +225,19 @@ def _reason(check: str, column: str) -> str:
 
 
 def validate_chunk(table: SageTable, chunk: pyarrow.Table) -> list[RuleFailure]:
-    """The rule failures of one chunk; an empty list when every row passes."""
-    frame = chunk.select(list(_checked_columns(table))).to_pandas(types_mapper=pd.ArrowDtype)
+    """The rule failures of one chunk (row = position in the chunk); empty when every row passes.
+
+    The screen picks the rows that may fail; pandera judges those (or the whole chunk when the
+    screen cannot translate a check)."""
+    rows = screen(table, chunk)
+    if rows is not None and len(rows) == 0:
+        return []
+    checked = chunk.select(list(_checked_columns(table)))
+    if rows is not None:
+        checked = checked.take(pyarrow.array(rows))
+    frame = checked.to_pandas(types_mapper=pd.ArrowDtype)
+    if rows is not None:
+        frame.index = pd.Index(rows)
     try:
         _chunk_schema(table).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

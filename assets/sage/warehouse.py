@@ -39,36 +39,44 @@ def _key_match(table: SageTable, left: str, right: str) -> str:
 
 
 def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
-    """Create the schemas, the state and quarantine tables and `table`'s own table if missing."""
-    db.execute("CREATE SCHEMA IF NOT EXISTS sage")
-    db.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
-    db.execute(
-        f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
-            table_name VARCHAR PRIMARY KEY,
-            watermark TIMESTAMP,
-            runs_since_key_scan INTEGER NOT NULL DEFAULT 0,
-            last_key_scan_at TIMESTAMP,
-            updated_at TIMESTAMP)"""
-    )
-    db.execute(
-        f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
-            table_name VARCHAR NOT NULL, row_key VARCHAR, column_name VARCHAR, reason VARCHAR NOT NULL,
-            value VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP NOT NULL)"""
-    )
-    columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {target(table)} "
-        f"({columns}, deleted_at TIMESTAMP, loaded_at TIMESTAMP)"
-    )
+    """Create the schemas, the state and quarantine tables and `table`'s own table if missing.
+
+    One catalogue query finds what exists, so an extract into a ready warehouse issues no DDL
+    (each DDL statement is a commit of its own)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for schema, name, column in db.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND ((schema_name = 'sage' "
+        "AND table_name IN (?, '_watermarks')) OR (schema_name = 'quarantine' "
+        "AND table_name = 'rows'))",
+        [table.name],
+    ).fetchall():
+        found.setdefault((schema, name), set()).add(column)
+    if ("sage", "_watermarks") not in found or ("quarantine", "rows") not in found:
+        db.execute("CREATE SCHEMA IF NOT EXISTS sage")
+        db.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
+        db.execute(
+            f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+                table_name VARCHAR PRIMARY KEY,
+                watermark TIMESTAMP,
+                runs_since_key_scan INTEGER NOT NULL DEFAULT 0,
+                last_key_scan_at TIMESTAMP,
+                updated_at TIMESTAMP)"""
+        )
+        db.execute(
+            f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
+                table_name VARCHAR NOT NULL, row_key VARCHAR, column_name VARCHAR, reason VARCHAR NOT NULL,
+                value VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP NOT NULL)"""
+        )
+    existing = found.get(("sage", table.name))
+    if existing is None:
+        columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {target(table)} "
+            f"({columns}, deleted_at TIMESTAMP, loaded_at TIMESTAMP)"
+        )
+        return
     # A column added to the catalogue after the table was created is added, not a failure.
-    existing = {
-        r[0]
-        for r in db.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'sage' AND table_name = ?",
-            [table.name],
-        ).fetchall()
-    }
     for c in table.columns:
         if c.name.lower() not in existing:
             db.execute(f"ALTER TABLE {target(table)} ADD COLUMN {q(c.name)} {c.duckdb_type}")
@@ -76,7 +84,7 @@ def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
 
 def create_staging(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
     """Temp tables of one extract: every row read (`_row` in read order, `_bad` if quarantined),
-    the quarantine details, and the parent keys of a backfilled window."""
+    the keys of a key scan, the quarantine details, and the parent keys of a backfilled window."""
     columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
     db.execute(f"CREATE OR REPLACE TEMP TABLE _stage ({columns}, _row BIGINT, _bad BOOLEAN)")
     keys = ", ".join(f"{q(k)} {_type(table, k)}" for k in table.key)
@@ -120,13 +128,32 @@ def mark_cross_chunk_duplicates(db: duckdb.DuckDBPyConnection, table: SageTable)
     return count
 
 
+def latest_modified(db: duckdb.DuckDBPyConnection, limit: dt.datetime) -> dt.datetime | None:
+    """The latest RECORD_MODIFY_DATE among the staged rows that passed their rules, ignoring any
+    beyond `limit` (a bad clock must never become the watermark)."""
+    return db.execute(
+        "SELECT max(record_modify_date) FROM _stage WHERE NOT _bad AND record_modify_date <= ?",
+        [limit],
+    ).fetchall()[0][0]
+
+
 def merge(
     db: duckdb.DuckDBPyConnection, table: SageTable, now: dt.datetime
 ) -> tuple[int, int, int]:
     """Upsert the good staged rows by key; (inserted, updated, undeleted). Unchanged rows are
-    left alone, so the lookback's re-reads count as nothing."""
+    left alone, so the lookback's re-reads count as nothing. Into an empty table (a first load)
+    every good row is simply inserted."""
     tgt = target(table)
     cols = [q(c.name) for c in table.columns]
+    col_list = ", ".join(cols)
+    empty = not db.execute(f"SELECT EXISTS (SELECT 1 FROM {tgt})").fetchall()[0][0]
+    if empty:
+        inserted = db.execute(
+            f"""INSERT INTO {tgt} ({col_list}, deleted_at, loaded_at)
+                SELECT {col_list}, NULL, ? FROM _stage WHERE NOT _bad""",
+            [now],
+        ).fetchall()[0][0]
+        return inserted, 0, 0
     match = _key_match(table, "t", "s")
     changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in cols)
     db.execute(
@@ -145,7 +172,6 @@ def merge(
                 FROM _changed s WHERE {match}""",
             [now],
         )
-    col_list = ", ".join(cols)
     inserted = db.execute(
         f"""INSERT INTO {tgt} ({col_list}, deleted_at, loaded_at)
             SELECT {", ".join(f"s.{c}" for c in cols)}, NULL, ? FROM _stage s
@@ -201,11 +227,13 @@ ALL_ROWS = "true"
 def mark_vanished(
     db: duckdb.DuckDBPyConnection, table: SageTable, scope_sql: str, now: dt.datetime
 ) -> int:
-    """Soft-delete live rows within `scope_sql` (over alias t) whose key was not seen."""
+    """Soft-delete live rows within `scope_sql` (over alias t) whose key was not seen: neither
+    staged (good or bad) nor listed by a key scan in `_seen`."""
     match = _key_match(table, "t", "s")
     return db.execute(
         f"""UPDATE {target(table)} AS t SET deleted_at = ?
             WHERE t.deleted_at IS NULL AND ({scope_sql})
+              AND NOT EXISTS (SELECT 1 FROM _stage s WHERE {match})
               AND NOT EXISTS (SELECT 1 FROM _seen s WHERE {match})""",
         [now],
     ).fetchall()[0][0]

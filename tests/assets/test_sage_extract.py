@@ -112,7 +112,7 @@ def materialize(
         sage_layer.defs.assets,  # type: ignore[arg-type]
         selection=selection,
         resources={
-            "sage": source(db, via, driver),
+            "sage": source(db, via, driver, chunk_rows),
             "warehouse": DuckDBResource(database=str(warehouse)),
         },
         tags=tags,
