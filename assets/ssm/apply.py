@@ -2,7 +2,8 @@
 
 Order of work for one resource:
 1. pending creates of an interrupted run are looked up in SSM (by extId, or by the contract's
-   lookup fields) and adopted, or forgotten so that they are created again;
+   lookup fields) and adopted, or forgotten so that they are created again; on a resource's
+   first push, records SSM already holds under the same key are adopted, not created again;
 2. the plan is built (`plan.py`) and stored in `sync.plans`; a dry run stops here;
 3. the delete breaker may refuse the whole push, in one sentence;
 4. creates, then updates, then deletes, in bulk batches. Before a create batch is sent its rows
@@ -101,6 +102,7 @@ class PushReport:
     ssm_deleted: int = 0
     retry_later: int = 0  # SSM unreachable or answer lost: retried by the next run
     resolved: int = 0
+    adopted: int = 0  # first push: records SSM already held under the same key
     api_calls: int = 0
     write_calls: int = 0
     seconds: float = 0.0
@@ -146,6 +148,11 @@ def _is_deleted(record: dict[str, Any] | None) -> bool:
     return record is None or bool(record.get("deleted"))
 
 
+def _live_first(record: dict[str, Any]) -> tuple[bool, int]:
+    """Of several SSM records under one key, a live one first, then the oldest."""
+    return bool(record.get("deleted")), int(record["id"])
+
+
 def _lookup_where(contract: ResourceContract, payload: dict[str, Any]) -> str | None:
     """A `where` that finds a record by the contract's lookup fields (FKs by `.id`)."""
     parts = []
@@ -165,8 +172,7 @@ def _find_all(
 
     def keep(ext_id: str, record: dict[str, Any]) -> None:
         best = found.get(ext_id)
-        rank = (bool(record.get("deleted")), int(record["id"]))
-        if best is None or rank < (bool(best.get("deleted")), int(best["id"])):
+        if best is None or _live_first(record) < _live_first(best):
             found[ext_id] = record
 
     if contract.lookup_fields == ("extId",):
@@ -267,6 +273,79 @@ def resolve_pending(
     if pending:
         recorder.commit(rows=rows, changes=changes, resolved=resolved, forget=forget)
     return len(pending)
+
+
+def _as_written(value: Any) -> Any:
+    """A field as the connector writes it: SSM reads foreign keys back as `{id, value}`."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _lookup_key(contract: ResourceContract, values: dict[str, Any]) -> tuple[str, ...] | None:
+    key = tuple(str(_as_written(values.get(f)) or "") for f in contract.lookup_fields)
+    return None if "" in key else key
+
+
+def adopt_existing(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    settings: SyncSettings,
+    recorder: _Recorder,
+) -> int:
+    """First push of a resource: adopt what SSM already holds under the same key.
+
+    A tenant that ran the vendor's connector, or imported its ERP, already has the Sage records
+    with the Sage key as extId; creating them again would make twins. While a resource's ledger
+    is empty, its SSM records are read once (one call when there are none) and each desired
+    record matching one by the contract's lookup fields is adopted with that record's current
+    values, so the plan then sends only the fields that differ. A match SSM holds as deleted is
+    `ssm_deleted`: reported, never re-created.
+    """
+    payloads = planning.payload_sql(contract, settings)
+    with warehouse() as con:
+        if con.execute(f"SELECT count(*) FROM {ledger.ledger_table(contract.name)}").fetchone()[0]:  # type: ignore[index]  # noqa: S608
+            return 0
+        desired = con.execute(
+            f"SELECT ext_id, payload FROM ({payloads}) WHERE waiting_for = '' ORDER BY ext_id"  # noqa: S608
+        ).fetchall()
+    if not desired:
+        return 0
+    by_ext_id = contract.lookup_fields == ("extId",)
+    held: dict[tuple[str, ...], dict[str, Any]] = {}
+    for record in client.list(
+        contract.ssm_resource, where=w.ne("extId", "") if by_ext_id else None
+    ):
+        key = _lookup_key(contract, record)
+        best = held.get(key) if key else None
+        if key and (best is None or _live_first(record) < _live_first(best)):
+            held[key] = record
+    rows: list[ledger.LedgerRow] = []
+    changes: list[ledger.Change] = []
+    for ext_id, payload in desired:
+        values = json.loads(payload)
+        key = _lookup_key(contract, values)
+        record = held.get(key) if key else None
+        if record is None:
+            continue
+        ssm_id = int(record["id"])
+        if record.get("deleted"):
+            rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SSM_DELETED, None, None, True))
+        else:
+            # No content hash: the plan compares the desired payload with SSM's current values.
+            current = {name: _as_written(record[name]) for name in values if name in record}
+            rows.append(
+                ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, None, json.dumps(current), True)
+            )
+        changes.append(
+            ledger.Change(
+                contract.name, ext_id, ssm_id, "adopt",
+                "ssm_deleted" if record.get("deleted") else "ok",
+                message=f"already in SSM as id {ssm_id}; adopted instead of created",
+            )
+        )  # fmt: skip
+    if rows:
+        recorder.commit(rows=rows, changes=changes)
+    return len(rows)
 
 
 def match_users(
@@ -528,6 +607,8 @@ def push_resource(
         match_users(warehouse, contract, settings, run_id)
     if not options.dry_run:
         report.resolved = resolve_pending(warehouse, client, contract, recorder)
+        if not contract.match_only:
+            report.adopted = adopt_existing(warehouse, client, contract, settings, recorder)
 
     with warehouse() as con:
         defaults = _defaults(con, settings)

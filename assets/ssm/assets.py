@@ -176,6 +176,7 @@ def report_metadata(report: PushReport) -> dict[str, Any]:
         "deleted_in_ssm": report.ssm_deleted,
         "retry_later": report.retry_later,
         "resolved_pending": report.resolved,
+        "adopted": report.adopted,
         "completion_ratio": dg.MetadataValue.float(report.completion_ratio),
         "api_calls": report.api_calls,
         "write_calls": report.write_calls,

@@ -12,6 +12,8 @@ follows Sage's monthly `document_months` partitions of the source, for readers w
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assets.staging.factory import Column, SqlTable, col
 
 SL, PL, ST, CUR, CC = "SALES_LEDGER", "PURCHASE_LEDGER", "STOCK", "CURRENCY", "COUNTRY_CODE"
@@ -312,6 +314,13 @@ UNPOSTED_SALES_INVOICES = SqlTable(
     filter="i.invoice_or_credit = 'Invoice' AND NOT yes(i.posted)",
 )
 
+# The map names three credit-note columns differently and adds the base net value again.
+_CREDIT_NAMES = {
+    "invoice_number": "invoice_number_credit_note_no",
+    "unit_price": "unit_price_base",
+    "invoice_date": "credit_date",
+}
+
 POSTED_SALES_CREDITS = SqlTable(
     name="posted_sales_credits",
     description="Sales Credits (Posted): lines of INVOICE rows with INVOICE_OR_CREDIT = 'Credit Note' and POSTED = 'Y'.",
@@ -319,32 +328,10 @@ POSTED_SALES_CREDITS = SqlTable(
     key=("invoice_number_credit_note_no", "line_number"),
     document_date="credit_date",
     columns=(
-        col("invoice_number_credit_note_no", "INVOICE.INVOICE_NUMBER"),
-        col("line_number", "INVOICE_ITEM.ITEM_NUMBER"),
-        col("product_reference", "INVOICE_ITEM.STOCK_CODE"),
-        col("description", "INVOICE_ITEM.DESCRIPTION"),
-        col("unit_price_base", "INVOICE_ITEM.UNIT_PRICE"),
-        col("quantity", "INVOICE_ITEM.QUANTITY"),
-        col("line_net_value", "INVOICE_ITEM.NET_AMOUNT"),
-        col("credit_date", "INVOICE.INVOICE_DATE"),
-        col("account_reference", "INVOICE.ACCOUNT_REF"),
-        col("comment_1", "INVOICE_ITEM.COMMENT_1"),
-        col("comment_2", "INVOICE_ITEM.COMMENT_2"),
-        col("contract_global_details", "INVOICE.GLOBAL_DETAILS"),
-        col("order_number", "INVOICE.ORDER_NUMBER"),
-        col("customer_order_reference", "INVOICE.CUST_ORDER_NUMBER"),
-        col("unit_price_foreign", "INVOICE_ITEM.FOREIGN_UNIT_PRICE"),
-        col("discount_rate", "INVOICE_ITEM.DISCOUNT_RATE"),
-        col("line_net_foreign", "INVOICE_ITEM.FOREIGN_NET_AMOUNT"),
-        col("line_gross_foreign", "INVOICE_ITEM.FOREIGN_GROSS_AMOUNT"),
+        *(replace(c, name=_CREDIT_NAMES.get(c.name, c.name)) for c in _SALES_INVOICE_COLUMNS),
         col("line_net_base", "INVOICE_ITEM.NET_AMOUNT"),
-        col("currency_code", f"{CUR}.CODE"),
-        col("delivery_date", "INVOICE_ITEM.DELIVERY_DATE"),
-        col("nominal_code", "INVOICE_ITEM.NOMINAL_CODE"),
-        col("delivery_postcode_user_1", "INVOICE.DEL_ADDRESS_5"),
-        col("department_code", "INVOICE_ITEM.DEPT_NUMBER"),  # extra, as on invoices
-        *_INVOICE_HEADER_TOTALS,
     ),
+    filter="i.invoice_or_credit = 'Credit Note' AND yes(i.posted)",
 )
 
 _POP_LINE = (

@@ -96,6 +96,12 @@ def column_lineage(table: SqlTable) -> dg.TableColumnLineage:
 
 def read_sql(table: SqlTable, sql_dir: Path) -> str:
     sql = (sql_dir / (table.sql_file or f"{table.name}.sql")).read_text(encoding="utf-8")
+    # `{select:NAME}` inlines sql/NAME.sql, so a section can rename another's SELECT.
+    sql = re.sub(
+        r"\{select:(\w+)\}",
+        lambda m: (sql_dir / f"{m[1]}.sql").read_text(encoding="utf-8"),
+        sql,
+    )
     return sql.replace("{filter}", table.filter)
 
 

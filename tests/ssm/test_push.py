@@ -9,9 +9,10 @@ import duckdb
 import httpx
 
 from assets.ssm.apply import PushOptions
+from resources.ssm.client import SSMClient
 from sandbox.ssm.testing import SandboxProcess
 from tests.ssm.conftest import ssm_records, ssm_writes
-from tests.ssm.harness import push_all
+from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 
 # Hand-counted from tests/ssm/staging_fixture.py.
 EXPECTED = {
@@ -203,3 +204,31 @@ def test_dry_run_plans_without_writing_and_breaker_refuses_mass_delete(
     reports, _, _ = push_all(warehouse, sandbox.base_url)
     assert reports["accounts"].refused and "12 of 12" in reports["accounts"].refused
     assert len(ssm_records(sandbox, "accounts")) == 12
+
+
+def test_first_push_adopts_what_ssm_already_holds(warehouse: Path, sandbox: SandboxProcess) -> None:
+    """A tenant that ran the vendor's connector: its records are adopted, never twinned."""
+    with SSMClient(sandbox.base_url, PUBLIC_KEY, PRIVATE_KEY, requests_per_second=200) as client:
+        old = {"branchId": 1, "salesRepId1": 2, "statusId": 1}
+        kept = client.create("accounts", {**old, "name": "Old name", "extId": "CUST001"})
+        twin = client.create("accounts", {**old, "name": "Twin", "extId": "CUST001"})
+        gone = client.create("accounts", {**old, "name": "Deleted by a rep", "extId": "CUST002"})
+        client.delete("accounts", gone)
+        other = client.create("accounts", {**old, "name": "Rep's own, no extId"})
+
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    accounts = reports["accounts"]
+    assert (accounts.adopted, accounts.created, accounts.updated) == (2, 10, 1)
+    assert accounts.skipped == 1  # CUST002: deleted in SSM, so not re-created
+    live = Counter(a.get("extId") for a in ssm_records(sandbox, "accounts"))
+    assert live["CUST001"] == 2 and live["CUST002"] == 0 and live[None] == 1  # twin left alone
+    by_id = {a["id"]: a for a in ssm_records(sandbox, "accounts")}
+    assert by_id[kept]["name"] != "Old name" and by_id[twin]["name"] == "Twin"
+    assert by_id[other]["name"] == "Rep's own, no extId"
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute(
+            "SELECT ext_id, ssm_id, outcome FROM sync.changes WHERE operation = 'adopt' ORDER BY 1"
+        ).fetchall() == [("CUST001", kept, "ok"), ("CUST002", gone, "ssm_deleted")]
+    writes_before = ssm_writes(sandbox)
+    push_all(warehouse, sandbox.base_url)
+    assert ssm_writes(sandbox) == writes_before

@@ -1,46 +1,10 @@
--- Sales Credits (Posted): the map's filter is INVOICE_OR_CREDIT = 'Credit Note' and POSTED = 'Y'.
+-- Sales Credits (Posted): the invoice-line SELECT under the map's credit-note names; the
+-- catalogue's filter is the map's (INVOICE_OR_CREDIT = 'Credit Note' and POSTED = 'Y').
 SELECT
-    i.invoice_number AS invoice_number_credit_note_no,
-    it.item_number AS line_number,
-    it.stock_code AS product_reference,
-    it.description,
-    unit_price(it.unit_price) AS unit_price_base,
-    quantity(it.quantity) AS quantity,
-    money(it.net_amount) AS line_net_value,
-    i.invoice_date AS credit_date,
-    i.account_ref AS account_reference,
-    it.comment_1,
-    it.comment_2,
-    i.global_details AS contract_global_details,
-    i.order_number,
-    i.cust_order_number AS customer_order_reference,
-    unit_price(it.foreign_unit_price) AS unit_price_foreign,
-    percent(it.discount_rate) AS discount_rate,
-    money(it.foreign_net_amount) AS line_net_foreign,
-    money(it.foreign_gross_amount) AS line_gross_foreign,
-    money(it.net_amount) AS line_net_base,
-    cur.code AS currency_code,
-    it.delivery_date,
-    it.nominal_code,
-    i.del_address_5 AS delivery_postcode_user_1,
-    it.dept_number AS department_code,
-    money(i.items_net) AS items_net,
-    money(i.items_tax) AS items_tax,
-    money(i.items_gross) AS items_gross,
-    money(i.carr_net) AS carriage_net,
-    money(i.carr_tax) AS carriage_tax,
-    money(i.carr_gross) AS carriage_gross,
-    money(i.invoice_net) AS total_net,
-    money(i.invoice_tax) AS total_tax,
-    money(i.invoice_gross) AS total_gross,
-    money(i.foreign_invoice_net) AS total_net_foreign,
-    money(i.foreign_invoice_tax) AS total_tax_foreign,
-    money(i.foreign_invoice_gross) AS total_gross_foreign,
-    money(it.tax_amount) AS line_tax_base,
-    money(it.gross_amount) AS line_gross_base,
-    i.payment_due_date,
-    least(it.deleted_at, i.deleted_at) AS deleted_at
-FROM sage.invoice_item AS it
-JOIN sage.invoice AS i ON i.invoice_number = it.invoice_number
-LEFT JOIN sage.currency AS cur ON cur.number = i.currency
-WHERE i.invoice_or_credit = 'Credit Note' AND yes(i.posted)
+    * RENAME (
+        invoice_number AS invoice_number_credit_note_no,
+        unit_price AS unit_price_base,
+        invoice_date AS credit_date
+    ),
+    line_net_value AS line_net_base
+FROM ({select:sales_invoice_lines}) AS credit_lines
