@@ -8,8 +8,11 @@ Plain Python over httpx, no Dagster. What it guarantees, and how:
   answers 401; a second 401 in a row is an :class:`SSMAuthError`.
 * Pacing: every request (logins and retries included) first takes a slot from a thread-safe
   pacer set to the plan's rate, so the client never bursts past 4 (or 13) requests/s.
-* Retries: 429 (honouring ``Retry-After``), 408, 5xx, timeouts and dropped connections are
-  retried with exponential backoff and jitter, up to ``max_attempts`` sends per request.
+* Retries: 429, 408, 5xx, timeouts and dropped connections are retried with exponential
+  backoff and jitter, up to ``max_attempts`` sends per request. A ``Retry-After`` is honoured
+  on any of them (429: exactly; 408/5xx: as a floor under the backoff), capped at 5 minutes.
+* Paging: pages 0..n until an empty page, or a page shorter than the rows a page is known to
+  hold (see :meth:`SSMClient.list`), so a tenant that caps the page size is still read whole.
 * No duplicates: GET, PUT and DELETE are idempotent and simply retried. A create is never
   blindly re-sent: when its fate is unknown (timeout or dropped connection after sending, 408,
   5xx) the client looks the record up by ``extId`` and only sends it again if it is not there;
@@ -17,8 +20,9 @@ Plain Python over httpx, no Dagster. What it guarantees, and how:
   connect are retried directly, since SSM cannot have acted on them.
 * Bulk writes are cut to SSM's batch limits and report each item's outcome
   (:class:`BulkResult`) instead of raising.
-* Secrets: the keys and the token live only in private attributes and request headers/bodies;
-  no repr, log line, exception or metadata built here contains them.
+* Secrets: the keys and the token live only in private attributes (the keys in a holder whose
+  repr masks them, so even ``vars(client)`` shows neither) and request headers/bodies; no repr,
+  log line, exception or metadata built here contains them.
 
 I wrote the retry loop by hand rather than with tenacity: a create has to interleave an
 ``extId`` lookup between attempts and treat "not sent" and "maybe applied" failures
@@ -70,11 +74,15 @@ _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
 )
 _RESOURCE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(/[A-Za-z0-9_]+)*")
 # SSM documents order=<field> (descending); the asc/desc suffix is UNCONFIRMED but harmless.
-_ORDER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?i:\s+(?:asc|desc))?")
+# `field.id` is documented for where only, so order takes plain field names (the sandbox agrees).
+_ORDER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?i:\s+(?:asc|desc))?")
 _PRODUCT_RESOURCES = frozenset({"products"})
 # The literal IN (...) lists are kept short so the query string stays well under URL limits.
 _LOOKUP_CHUNK = 40
 _MAX_RETRY_AFTER_SECONDS = 300.0
+# SSM's documented default page size [DEV][PAR]: a tenant is not expected to cut pages below it,
+# so a shorter page is the last one even before the tenant's real page length is known.
+_DOCUMENTED_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -91,9 +99,25 @@ class BulkResult:
 class _AmbiguousFailure(Exception):
     """A write was sent and SSM may or may not have applied it."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, retry_after: float = 0.0) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.retry_after = retry_after  # seconds SSM asked us to wait (Retry-After), else 0
+
+
+class _Keys:
+    """The API keys, kept out of ``vars(client)`` output: the repr shows neither."""
+
+    __slots__ = ("public", "private")
+
+    def __init__(self, public: str, private: str) -> None:
+        self.public = public
+        self.private = private
+
+    def __repr__(self) -> str:
+        return "_Keys(public='***', private='***')"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -139,9 +163,10 @@ class SSMClient:
         self.page_size = page_size
         # UNCONFIRMED: the literal format SSM's where accepts for dates (see where.py).
         self.date_literal_format = date_literal_format
-        self._public_key = public_key
-        self._private_key = private_key
+        self._keys = _Keys(public_key, private_key)
         self._token_refresh_seconds = token_refresh_seconds
+        # Rows a page other than the last is known to hold: learnt from SSM's answers (list()).
+        self._page_fill = min(page_size, _DOCUMENTED_PAGE_SIZE)
         self._backoff_seconds = backoff_seconds
         self._max_backoff_seconds = max_backoff_seconds
         self._clock = clock
@@ -186,6 +211,11 @@ class SSMClient:
         self._http.close()
 
     @property
+    def token_refresh_seconds(self) -> float:
+        """Seconds after a login when the client logs in again before its next request."""
+        return self._token_refresh_seconds
+
+    @property
     def api_calls(self) -> int:
         """HTTP requests sent (logins and retries included), for run metadata."""
         return self._api_calls
@@ -208,21 +238,41 @@ class SSMClient:
     def list(
         self, resource: str, where: str | None = None, order: str | None = None
     ) -> Iterator[dict]:
-        """Every record matching ``where``, page by page (pages 0..n), until a short page.
+        """Every record matching ``where``, page by page (pages 0..n), until the last page.
 
         ``where`` must be built with :mod:`resources.ssm.where` so that values are escaped.
-        ``order`` sorts descending on that field (SSM's only documented order).
+        ``order`` sorts descending on that field (SSM's only documented order); a foreign key
+        is ordered by its plain name (``typeId``), not ``typeId.id``.
         Deleted records are included (SSM keeps them with ``deleted: true``).
+
+        A tenant may hold pages below ``page_size`` (the maximum is UNCONFIRMED), so a short
+        page ends the list only if it is shorter than what a page is known to hold: the page
+        size SSM echoes in a ``Count`` answer header (the sandbox does; whether SSM does is
+        UNCONFIRMED), else the length learnt from earlier pages (a full ``page_size`` page, or a
+        short page that was followed by more rows), else SSM's documented default of 50. An
+        empty page always ends it, so a wrong guess costs one request, never lost rows.
         """
         resource = _checked_resource(resource)
         if order is not None and not _ORDER.fullmatch(order):
-            raise ValueError(f"not an SSM order (a field, optionally ' asc'/' desc'): {order!r}")
+            raise ValueError(
+                f"not an SSM order (a plain field, optionally ' asc'/' desc'; a foreign key is "
+                f"ordered by its name, e.g. 'typeId' rather than 'typeId.id'): {order!r}"
+            )
         page = 0
+        previous = 0  # rows on the page before
         while True:
-            rows = self._fetch_page(resource, page, where, order)
+            rows, echoed = self._fetch_page(resource, page, where, order)
             yield from rows
-            if len(rows) < self.page_size:
+            if not rows:
                 return
+            if 0 < previous < self.page_size:
+                self._page_fill = previous  # a short page was followed by more: SSM's cap
+            if len(rows) >= self.page_size:
+                self._page_fill = self.page_size
+            full = min(self.page_size, echoed) if echoed else self._page_fill
+            if len(rows) < full:
+                return
+            previous = len(rows)
             page += 1
 
     def get(self, resource: str, id: int) -> dict:
@@ -302,12 +352,13 @@ class SSMClient:
                 return int(found["id"])
         problem = ""
         for attempt in range(1, self.max_attempts + 1):
+            wait = 0.0
             try:
                 response = self._send(
                     "POST", resource, resource=resource, json_body=data, ambiguous=False
                 )
             except _AmbiguousFailure as failure:
-                problem = failure.problem
+                problem, wait = failure.problem, failure.retry_after
             else:
                 if not response.is_success:
                     raise self._error_for(response, resource, "create a record in")
@@ -329,7 +380,7 @@ class SSMClient:
                 ext_id,
                 problem,
             )
-            self._sleep(self._backoff(attempt))
+            self._sleep(max(self._backoff(attempt), wait))
             found = self.find_by_ext_id(resource, ext_id, include_deleted=False)
             if found is not None:
                 return int(found["id"])
@@ -424,6 +475,7 @@ class SSMClient:
         for attempt in range(1, self.max_attempts + 1):
             if not pending:
                 return None
+            wait = 0.0
             guids = {index: uuid.uuid4().hex for index in pending}
             body = [{"guid": guids[i], "data": items[i]} for i in pending]
             try:
@@ -431,7 +483,7 @@ class SSMClient:
                     "POST", f"{resource}/bulk", resource=resource, json_body=body, ambiguous=False
                 )
             except _AmbiguousFailure as failure:
-                problem, unsettled = failure.problem, pending
+                problem, unsettled, wait = failure.problem, pending, failure.retry_after
             except (SSMUnavailableError, SSMRateLimitError) as exc:
                 code = OUTCOME_UNKNOWN if maybe_sent else NOT_SENT
                 self._mark(items, pending, results, code, exc.message, guids)
@@ -470,7 +522,7 @@ class SSMClient:
             log.warning(
                 "SSM bulk create in %s: %s; checking %d by extId", resource, problem, len(pending)
             )
-            self._sleep(self._backoff(attempt))
+            self._sleep(max(self._backoff(attempt), wait))
             try:
                 pending = self._settle_by_ext_id(
                     resource, items, pending, results, "found by extId after an unanswered create"
@@ -642,7 +694,8 @@ class SSMClient:
 
     def _fetch_page(
         self, resource: str, page: int, where: str | None, order: str | None
-    ) -> list[dict]:
+    ) -> tuple[list[dict], int | None]:
+        """One page's rows, and the page size SSM says it applied (``Count`` header) if any."""
         params: dict[str, str | int] = {"page": page}
         if where:
             params["where"] = where
@@ -660,7 +713,8 @@ class SSMClient:
                 status=response.status_code,
                 resource=resource,
             )
-        return rows
+        echoed = response.headers.get("Count", "").strip()
+        return rows, (int(echoed) if echoed.isdigit() and int(echoed) > 0 else None)
 
     def _send(
         self,
@@ -686,6 +740,7 @@ class SSMClient:
             token = self._session_token()
             request_headers = {"X-Session-Key": token, **(headers or {})}
             problem: str
+            retry_after = 0.0
             try:
                 response = self._transmit(method, path, params, json_body, request_headers)
             except httpx.UnsupportedProtocol as exc:
@@ -719,8 +774,10 @@ class SSMClient:
                 if status != 408 and status < 500:
                     return response
                 problem, maybe_applied = f"HTTP {status} {_error_info(response).message}", True
+                # A 503/408 may say when to come back: wait at least that long.
+                retry_after = self._retry_after_seconds(response) or 0.0
             if maybe_applied and not ambiguous:
-                raise _AmbiguousFailure(problem)
+                raise _AmbiguousFailure(problem, retry_after)
             if attempt >= self.max_attempts:
                 raise SSMUnavailableError(
                     f"SSM did not answer {method} {path} after {self.max_attempts} attempts "
@@ -728,7 +785,7 @@ class SSMClient:
                     "raise the SSM resource's timeout_seconds if answers are just slow.",
                     resource=resource,
                 )
-            delay = self._backoff(attempt)
+            delay = max(self._backoff(attempt), retry_after)
             log.warning(
                 "SSM %s %s failed (%s); retry %d in %.1fs", method, path, problem, attempt, delay
             )
@@ -764,9 +821,10 @@ class SSMClient:
 
     def _login(self) -> str:
         """POST /login; retried like any safe request (logging in twice is harmless)."""
-        body = {"username": self._public_key, "password": self._private_key}
+        body = {"username": self._keys.public, "password": self._keys.private}
         problem = ""
         for attempt in range(1, self.max_attempts + 1):
+            retry_after = 0.0
             try:
                 response = self._transmit("POST", "login", None, body, {})
             except httpx.UnsupportedProtocol as exc:
@@ -798,8 +856,9 @@ class SSMClient:
                         status=status,
                     )
                 problem = f"HTTP {status}"
+                retry_after = self._retry_after_seconds(response) or 0.0
             if attempt < self.max_attempts:
-                self._sleep(self._backoff(attempt))
+                self._sleep(max(self._backoff(attempt), retry_after))
         raise SSMUnavailableError(
             f"Could not log in to SSM at {self.base_url} after {self.max_attempts} attempts "
             f"(last: {problem}). Check the address is reachable and SSM's status.",
@@ -823,7 +882,13 @@ class SSMClient:
         return ceiling / 2 + self._random.uniform(0, ceiling / 2)
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        """Seconds SSM asked us to wait (Retry-After as seconds or HTTP date), else backoff."""
+        """Seconds SSM asked us to wait (Retry-After), else backoff."""
+        seconds = self._retry_after_seconds(response)
+        return self._backoff(attempt) if seconds is None else seconds
+
+    @staticmethod
+    def _retry_after_seconds(response: httpx.Response) -> float | None:
+        """Retry-After as seconds or an HTTP date, capped at 5 minutes; None if absent or bad."""
         value = response.headers.get("Retry-After")
         seconds: float | None = None
         if value:
@@ -835,8 +900,8 @@ class SSMClient:
                     seconds = (when - datetime.now(UTC)).total_seconds()
                 except (TypeError, ValueError):
                     seconds = None
-        if seconds is None or seconds < 0:
-            return self._backoff(attempt)
+        if seconds is None or not seconds >= 0:  # also refuses NaN
+            return None
         return min(seconds, _MAX_RETRY_AFTER_SECONDS)
 
     # ----------------------------------------------------------------- errors
@@ -885,7 +950,7 @@ class SSMClient:
         if status == 400:
             try:
                 unknown = not any(
-                    True for _ in self._fetch_page(resource, 0, w.eq("id", int(record_id)), None)
+                    True for _ in self._fetch_page(resource, 0, w.eq("id", int(record_id)), None)[0]
                 )
             except SSMValidationError:
                 # This tenant cannot filter on id: fall back on SSM's generic wording.

@@ -38,6 +38,23 @@ class SSMResource(dg.ConfigurableResource):
     max_attempts: int = Field(
         default=6, description="Sends per request before giving up on 429/5xx/timeouts."
     )
+    page_size: int = Field(
+        default=50,
+        ge=1,
+        description=(
+            "Rows asked per list page (Count header; SSM's default is 50, its maximum is "
+            "UNCONFIRMED). A tenant that holds pages below it is still read whole."
+        ),
+    )
+    token_refresh_seconds: float = Field(
+        default=3000.0,
+        gt=0,
+        description=(
+            "Log in again this many seconds after the last login. SSM's session lifetime is "
+            "UNCONFIRMED (sources suggest 1 h to 24 h); keep this under the shortest, and the "
+            "client also logs in again once when SSM answers 401."
+        ),
+    )
 
     @contextmanager
     def get_client(self) -> Iterator[SSMClient]:
@@ -49,6 +66,8 @@ class SSMResource(dg.ConfigurableResource):
             requests_per_second=self.requests_per_second,
             timeout_seconds=self.timeout_seconds,
             max_attempts=self.max_attempts,
+            page_size=self.page_size,
+            token_refresh_seconds=self.token_refresh_seconds,
         )
         with client:
             yield client

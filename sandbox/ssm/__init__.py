@@ -18,7 +18,8 @@ Auth
 Lists
   * Bare JSON arrays. `page` 0-based; page size from header `Count` or `X-FM-Entity-Count`
     (default 50, capped at 500 = `--max-page-size`; larger asks get 500 rows). Answers carry
-    `X-FM-Page` and `X-FM-Entity-Count` (rows in this page); clients should not need them.
+    `X-FM-Page`, `X-FM-Entity-Count` (rows in this page) and `Count` (the page size applied,
+    after the cap); clients should not need them.
   * Without `order`, rows come by id ascending. `order=field` sorts DESCENDING (the vendor's
     documented behaviour); `order=field asc` / `order=field desc` and comma-separated terms
     work. Nulls sort lowest; ties keep id order.
@@ -27,7 +28,11 @@ Lists
     Strings compare ignoring letter case (SQL Server's default collation). Dates compare as ISO
     strings after the literal is brought to the stored form, so `'2024-01-01 00:00:00'` and
     `'2024-01-01T00:00:00Z'` both work. `field = null` means IS NULL. An unknown field, a bad
-    token or a bad `order` -> 400 `{"statusCode":400,"code":901,"message":...}`.
+    token, a number too long to read or a bad `order` -> 400
+    `{"statusCode":400,"code":901,"message":...}`. `order` takes plain fields only (the
+    reference documents `order=<field>`, not `field.id`); a foreign key sorts by its id.
+    LIKE is matched without backtracking, and lists are filtered off the event loop.
+  * JSON bodies nested more than 32 levels deep -> 400 (SSM bodies are flat).
 
 Records
   * Answers list every field of the resource (null when unset), FKs as `{"id","value"}`

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -49,6 +50,8 @@ DEFAULT_PUBLIC_KEY = "sandbox-public"
 DEFAULT_PRIVATE_KEY = "sandbox-private"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# SSM bodies are shallow (bulk array > item > data > a value list); real ones never come close.
+MAX_JSON_DEPTH = 32
 BULK_MESSAGES = {
     "POST": "Entity create success",
     "PUT": "Entity update success",
@@ -130,9 +133,29 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         raise WriteRefused("the request has no JSON body")
     try:
-        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WriteRefused(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        # json's parser recurses per `[`/`{`: 100,000 of them would otherwise be a 500.
+        raise WriteRefused(f"the body is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    # A value that parsed just under the recursion limit could still fail when rendered back
+    # (deeper in the stack), turning every later read of it into a 500: refuse it now.
+    if _nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise WriteRefused(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
+    return body
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _refuse_constant(name: str) -> float:
@@ -226,7 +249,7 @@ def order_records(
 def _page_size(request: Request, config: SandboxConfig) -> int:
     raw = request.headers.get("count") or request.headers.get("x-fm-entity-count")
     if raw is None:
-        return config.default_page_size
+        return min(config.default_page_size, config.max_page_size)
     try:
         size = int(raw)
     except ValueError:
@@ -282,7 +305,9 @@ class Api:
         try:
             if len(segments) == 1:
                 if method == "GET":
-                    return self.list(request, resource)
+                    # Filtering is CPU work under the store lock: keep it off the event loop
+                    # so one heavy list cannot stall every other connection.
+                    return await run_in_threadpool(self.list, request, resource)
                 if method == "POST":
                     return await self.create(request, resource)
             elif len(segments) == 2 and segments[1].lower() == "bulk":
@@ -320,8 +345,8 @@ class Api:
             raise WriteRefused("page must be 0 or more", field="page")
         size = _page_size(request, self.sandbox.config)
         store = self.sandbox.store
-        try:
-            with store.lock:
+        with store.lock:
+            try:
                 compiled = compile_where(self.sandbox, resource, params.get("where", ""))
                 records = list(store.all(resource))
                 if compiled is not None:
@@ -331,11 +356,21 @@ class Api:
                     records = order_records(resource, records, order)
                 else:
                     records.sort(key=lambda r: r["id"])
-                chunk = records[page * size : (page + 1) * size]
-                body = [store.render(resource, r) for r in chunk]
-        except WhereError as exc:
-            return where_error(str(exc))
-        headers = {"X-FM-Page": str(page), "X-FM-Entity-Count": str(len(body))}
+            except WhereError as exc:
+                return where_error(str(exc))
+            except (ValueError, OverflowError, RecursionError) as exc:
+                # Whatever a where or order makes parsing or comparing fail on is the caller's
+                # bad SQL (901), never a 500.
+                return where_error(f"cannot evaluate where: {type(exc).__name__}: {exc}"[:500])
+            chunk = records[page * size : (page + 1) * size]
+            body = [store.render(resource, r) for r in chunk]
+        # `Count` echoes the page size applied (a capped ask gets less): clients may use it to
+        # tell a capped page from the last one. The real API's headers are UNCONFIRMED.
+        headers = {
+            "X-FM-Page": str(page),
+            "X-FM-Entity-Count": str(len(body)),
+            "Count": str(size),
+        }
         return JSONResponse(body, headers=headers)
 
     def get(self, resource: Resource, record_id: int) -> Response:

@@ -66,7 +66,7 @@ class Fault:
 
     method: str
     path: str  # path after /api/v4/, e.g. "accounts" or "accounts/bulk"; "*" for any
-    kind: str  # "500", "408", "429", "401", "timeout", "connect", "lost", "partial_lost"
+    kind: str  # "500", "503", "408", "429", "401", "timeout", "connect", "lost", "partial_lost"
     retry_after: str | None = None
     keep: int = 0  # partial_lost: items committed before the connection dies
 
@@ -118,6 +118,7 @@ class FakeSSM:
     tokens: list[str] = field(default_factory=list)  # live sessions
     issued: list[str] = field(default_factory=list)  # every token ever handed out
     next_id: int = 1
+    max_page_size: int | None = None  # a tenant that holds pages below the asked Count
 
     def fault(self, method: str, path: str, kind: str, times: int = 1, **options: Any) -> None:
         self.faults.extend(Fault(method, path, kind, **options) for _ in range(times))
@@ -153,7 +154,7 @@ class FakeSSM:
         body = json.loads(request.content) if request.content else None
         self.bodies.append(body)
         fault = self._take_fault(method, path)
-        if fault and fault.kind in ("500", "408"):
+        if fault and fault.kind in ("500", "503", "408"):
             return httpx.Response(
                 int(fault.kind),
                 json={
@@ -161,6 +162,7 @@ class FakeSSM:
                     "code": 900,
                     "message": "Internal Server Error",
                 },
+                headers={"Retry-After": fault.retry_after} if fault.retry_after else {},
             )
         if fault and fault.kind == "429":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
@@ -202,6 +204,7 @@ class FakeSSM:
         if len(parts) == 1 and method == "GET":
             query = parse_qs(request.url.query.decode(), keep_blank_values=True)
             size = int(request.headers.get("Count", "50"))
+            size = min(size, self.max_page_size or size)  # capped silently, no header says so
             page = int(query.get("page", ["0"])[0])
             rows = sorted(table.values(), key=lambda r: r["id"], reverse="order" in query)
             if "where" in query:
@@ -456,6 +459,48 @@ def test_ssm_down_ends_in_an_unavailable_error_after_max_attempts(
     assert "after 4 attempts" in str(raised.value)
 
 
+@pytest.mark.parametrize("kind", ["503", "500", "408"])
+def test_retry_after_on_server_errors_is_a_floor_under_the_backoff(
+    make_client, fake: FakeSSM, clock, kind: str
+) -> None:
+    client = make_client(requests_per_second=1000, backoff_seconds=0.5)
+    fake.fault("GET", "accounts", kind, retry_after="7")
+
+    assert list(client.list("accounts")) == []
+
+    assert fake.count("GET", "accounts") == 2
+    assert max(clock.sleeps) == pytest.approx(7.0, abs=0.01)  # not the 0.25-0.5 s backoff
+
+
+def test_a_backoff_longer_than_retry_after_wins_and_retry_after_is_capped(
+    make_client, fake: FakeSSM, clock
+) -> None:
+    client = make_client(requests_per_second=1000, backoff_seconds=10.0)
+    fake.fault("GET", "accounts", "503", retry_after="1")
+    list(client.list("accounts"))
+    assert 5.0 <= max(clock.sleeps) <= 10.0  # the backoff: half fixed, half jitter
+
+    clock.sleeps.clear()
+    fake.fault("GET", "accounts", "503", retry_after="86400")
+    list(client.list("accounts"))
+    assert max(clock.sleeps) == pytest.approx(300.0)  # a day is not waited for
+
+
+def test_retry_after_on_a_503_to_a_create_or_login_is_honoured(
+    make_client, fake: FakeSSM, clock
+) -> None:
+    client = make_client(requests_per_second=1000)
+    fake.fault("POST", "login", "503", retry_after="6")
+    fake.fault("POST", "accounts", "503", retry_after="9")
+
+    assert client.create("accounts", {"name": "Acme", "extId": "A1"}) == 1
+
+    big = sorted(s for s in clock.sleeps if s > 1)
+    assert big == [pytest.approx(6.0, abs=0.01), pytest.approx(9.0, abs=0.01)]
+    assert fake.count("POST", "accounts") == 2  # looked up by extId in between, then resent
+    assert fake.count("GET", "accounts") == 1
+
+
 def test_requests_are_paced_to_the_plan_rate(make_client, fake: FakeSSM, clock) -> None:
     client = make_client(requests_per_second=4)
     record_id = fake.add("accounts", name="Acme")
@@ -655,6 +700,54 @@ def test_list_of_an_exact_multiple_of_the_page_size_asks_one_empty_page(
 
     assert len(list(client.list("accounts"))) == 100
     assert fake.count("GET", "accounts") == 3  # 50 + 50 + 0
+
+
+def test_list_reads_every_page_when_the_tenant_caps_the_page_size(
+    make_client, fake: FakeSSM
+) -> None:
+    fake.max_page_size = 60  # asked 100, SSM gives 60 a page and says nothing
+    client = make_client(page_size=100)
+    for n in range(150):
+        fake.add("accounts", name=f"A{n}")
+
+    names = [r["name"] for r in client.list("accounts")]
+
+    assert names == [f"A{n}" for n in range(150)]
+    # 60 (short of 100 but not of the documented 50: go on) + 60 (cap learnt) + 30 (< 60: end)
+    assert fake.count("GET", "accounts") == 3
+
+
+def test_list_learns_the_cap_and_then_stops_on_a_short_page(make_client, fake: FakeSSM) -> None:
+    fake.max_page_size = 80
+    client = make_client(page_size=100)
+    for n in range(95):
+        fake.add("accounts", name=f"A{n}")
+
+    assert len(list(client.list("accounts"))) == 95  # 80 + 15: 80 pages are SSM's cap
+    for n in range(95, 140):
+        fake.add("accounts", name=f"A{n}")
+    assert len(list(client.list("accounts"))) == 140  # 80 + 60: 60 < 80 ends it
+
+    assert fake.count("GET", "accounts") == 4  # no empty page was needed to see the end
+
+
+def test_list_stops_on_an_empty_page_when_a_page_is_short_of_page_size(
+    make_client, fake: FakeSSM
+) -> None:
+    client = make_client(page_size=100)
+    for n in range(70):
+        fake.add("accounts", name=f"A{n}")
+
+    assert len(list(client.list("accounts"))) == 70
+    assert fake.count("GET", "accounts") == 2  # 70 could be a cap: one more page says no
+
+
+def test_list_orders_by_plain_fields_only(make_client, fake: FakeSSM) -> None:
+    client = make_client()
+    for order in ("id", "typeId", "dateCreated asc", "name DESC"):
+        assert list(client.list("accounts", order=order)) == []
+    with pytest.raises(ValueError, match="'typeId' rather than 'typeId.id'"):
+        list(client.list("accounts", order="typeId.id"))
 
 
 def test_find_by_ext_id_prefers_the_live_record(make_client, fake: FakeSSM) -> None:
@@ -900,6 +993,12 @@ def test_secrets_appear_in_no_repr_error_or_log(make_client, fake: FakeSSM, capl
     assert_no_secrets("\n".join(texts), fake)
 
 
+def test_keys_do_not_show_in_the_clients_attributes(make_client) -> None:
+    client = make_client()
+    shown = repr(vars(client)) + str(vars(client))
+    assert PUBLIC_KEY not in shown and PRIVATE_KEY not in shown
+
+
 def _relogin_then(client: SSMClient, fake: FakeSSM) -> None:
     fake.tokens.clear()  # the session ends; the new login meets server errors
     client.get("accounts", 1)
@@ -914,7 +1013,13 @@ def test_resource_builds_a_client_from_env_vars_and_hides_the_keys(monkeypatch) 
     def probe(ssm: SSMResource) -> None:
         seen["repr"] = repr(ssm) + str(ssm)
         with ssm.get_client() as client:
-            seen["client"] = (client.base_url, client.requests_per_second, client.max_attempts)
+            seen["client"] = (
+                client.base_url,
+                client.requests_per_second,
+                client.max_attempts,
+                client.page_size,
+                client.token_refresh_seconds,
+            )
             seen["repr"] += repr(client)
 
     resource = SSMResource(
@@ -923,10 +1028,12 @@ def test_resource_builds_a_client_from_env_vars_and_hides_the_keys(monkeypatch) 
         private_key=dg.EnvVar("SSM_PRIVATE_KEY"),
         requests_per_second=13,
         max_attempts=3,
+        page_size=200,
+        token_refresh_seconds=900,
     )
     result = dg.materialize([probe], resources={"ssm": resource})
 
     assert result.success
-    assert seen["client"] == ("http://127.0.0.1:1/api/v4", 13.0, 3)
+    assert seen["client"] == ("http://127.0.0.1:1/api/v4", 13.0, 3, 200, 900.0)
     assert PUBLIC_KEY not in seen["repr"] and PRIVATE_KEY not in seen["repr"]
     assert PUBLIC_KEY not in repr(resource) and PRIVATE_KEY not in repr(resource)

@@ -9,6 +9,7 @@ recovery paths (lookup by extId after an unanswered create) are exercised.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -99,3 +100,60 @@ def test_wrong_keys_against_the_sandbox_raise_an_auth_error(tmp_path: Path) -> N
             with pytest.raises(SSMAuthError, match="SSM_PUBLIC_KEY") as raised:
                 client.find_by_ext_id("products", "STK-0001")
     assert "not-the-key" not in str(raised.value) and "not-the-secret" not in str(raised.value)
+
+
+def test_a_client_paced_over_the_plan_recovers_from_real_429s(tmp_path: Path) -> None:
+    """The sandbox's own token bucket at 4/s against a client paced for the 13/s plan."""
+    records = 24
+    with running_sandbox(tmp_path, rate=4) as sandbox:
+        started = time.monotonic()
+        with SSMClient(
+            sandbox.base_url,
+            sandbox.public_key,
+            sandbox.private_key,
+            requests_per_second=13,  # the wrong plan: bursts run into 429 + Retry-After
+        ) as client:
+            for n in range(records):
+                client.create("products", {"model": f"Paced {n}", "extId": f"RL-{n:03d}"})
+            api_calls = client.api_calls
+        elapsed = time.monotonic() - started
+        stats = httpx.get(sandbox.control_url + "/stats").json()
+        state = httpx.get(sandbox.control_url + "/state", params={"resource": "products"})
+
+    per_ext_id = Counter(p["extId"] for p in state.json()["products"])
+    assert per_ext_id == {f"RL-{n:03d}": 1 for n in range(records)}
+    assert stats["rate_limited"] > 0 and stats["faults"] == {}  # real throttling, no faults
+    assert stats["statuses"]["429"] == stats["rate_limited"]
+    assert api_calls == stats["total"]
+    assert elapsed < 20
+
+
+def test_list_reads_a_sandbox_that_caps_the_page_size(tmp_path: Path) -> None:
+    with running_sandbox(tmp_path, max_page_size=7) as sandbox:
+        with SSMClient(
+            sandbox.base_url, sandbox.public_key, sandbox.private_key, requests_per_second=200
+        ) as client:
+            created = client.bulk_create(
+                "products", [{"model": f"P{n}", "extId": f"CAP-{n}"} for n in range(20)]
+            )
+            assert all(r.ok for r in created)
+
+            listed = [p["extId"] for p in client.list("products")]
+            by_name = [p["extId"] for p in client.list("products", order="extId asc")]
+        stats = httpx.get(sandbox.control_url + "/stats").json()
+
+    assert listed == [f"CAP-{n}" for n in range(20)]  # 7 + 7 + 6, not just the first 7
+    assert by_name == sorted(listed)
+    assert stats["requests"]["GET /products"] == 6  # the echoed Count ends each list at 6 < 7
+
+
+def test_every_order_the_client_accepts_the_sandbox_accepts(tmp_path: Path) -> None:
+    with running_sandbox(tmp_path) as sandbox:
+        with SSMClient(
+            sandbox.base_url, sandbox.public_key, sandbox.private_key, requests_per_second=200
+        ) as client:
+            client.create("accounts", {"name": "Acme", "branchId": 1, "salesRepId1": 2})
+            for order in ("id", "typeId", "salesRepId1 asc", "dateCreated DESC", "Z_Tier"):
+                assert [a["name"] for a in client.list("accounts", order=order)] == ["Acme"]
+            with pytest.raises(ValueError, match="typeId.id"):
+                list(client.list("accounts", order="typeId.id"))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from sandbox.ssm import app as sandbox_app
 from sandbox.ssm.testing import TestClient, in_process_sandbox
 
 API = "/api/v4"
@@ -147,6 +151,7 @@ def test_paging_with_both_page_size_headers(ssm: TestClient) -> None:
     page1 = ssm.get(f"{API}/products", params={"page": 1}, headers={"Count": "3"})
     assert [p["model"] for p in page1.json()] == ["P4", "P5", "P6"]
     assert page1.headers["X-FM-Entity-Count"] == "3"
+    assert page1.headers["Count"] == "3"  # the page size applied
     page2 = ssm.get(f"{API}/products", params={"page": 2}, headers={"X-FM-Entity-Count": "3"})
     assert [p["model"] for p in page2.json()] == ["P7"]
     assert ssm.get(f"{API}/products", params={"page": 3}, headers={"Count": "3"}).json() == []
@@ -163,6 +168,60 @@ def test_order_is_descending_unless_asc(ssm: TestClient) -> None:
     assert models({"order": "model DESC"}) == ["C", "B", "A"]
     bad = ssm.get(f"{API}/products", params={"order": "colour"})
     assert bad.status_code == 400 and bad.json()["code"] == 901
+
+
+def test_order_by_a_foreign_key_is_by_its_id_and_field_id_is_refused(ssm: TestClient) -> None:
+    # The reference documents order=<field> only; `.id` belongs to where (the client agrees).
+    for n in (1, 2, 3):
+        assert create(ssm, "productCategories", {"descriptionEN": f"Category {n}"}) == n
+    for model, category in (("B", 2), ("A", 3), ("C", 1)):
+        create(ssm, "products", {"model": model, "categoryId": category})
+    listed = ssm.get(f"{API}/products", params={"order": "categoryId asc"}).json()
+    assert [p["model"] for p in listed] == ["C", "B", "A"]
+    dotted = ssm.get(f"{API}/products", params={"order": "categoryId.id"})
+    assert dotted.status_code == 400 and dotted.json()["code"] == 901
+
+
+def test_a_capped_page_size_is_echoed_in_count(tmp_path: Path) -> None:
+    with in_process_sandbox(tmp_path, max_page_size=4) as ssm:
+        for n in range(6):
+            create(ssm, "products", {"model": f"P{n}"})
+        first = ssm.get(f"{API}/products", headers={"Count": "10"})
+        assert len(first.json()) == 4 and first.headers["Count"] == "4"
+        assert ssm.get(f"{API}/products").headers["Count"] == "4"  # the default 50, capped
+
+
+def test_a_slow_list_does_not_stall_other_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heavy filter runs in a worker thread: the event loop keeps answering meanwhile."""
+    app = sandbox_app.create_app(sandbox_app.SandboxConfig(db_path=tmp_path / "s.db", rate=0))
+    compile_where = sandbox_app.compile_where
+
+    def slow_compile(*args: Any) -> Any:
+        time.sleep(1.0)  # blocking CPU-bound work, as a heavy where is
+        return compile_where(*args)
+
+    monkeypatch.setattr(sandbox_app, "compile_where", slow_compile)
+
+    async def scenario() -> tuple[float, float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            login = {"username": "sandbox-public", "password": "sandbox-private"}
+            token = (await client.post(f"{API}/login", json=login)).json()["token"]
+            started = time.monotonic()
+            listing = asyncio.create_task(
+                client.get(f"{API}/products", headers={"X-Session-Key": token})
+            )
+            await asyncio.sleep(0.1)
+            assert (await client.get("/sandbox/health")).status_code == 200
+            health_after = time.monotonic() - started
+            assert (await listing).status_code == 200
+            return health_after, time.monotonic() - started
+
+    health_after, list_after = asyncio.run(scenario())
+    assert list_after >= 1.0
+    assert health_after < 0.6
 
 
 def test_bulk_create_with_a_failing_item(ssm: TestClient) -> None:
@@ -274,6 +333,29 @@ def test_queued_lost_answer_commits_the_write(ssm: TestClient) -> None:
     assert answer.status_code == 504
     assert [p["model"] for p in ssm.get(f"{API}/products").json()] == ["Ghost"]
     assert ssm.get("/sandbox/stats").json()["faults"] == {"lost_answer": 1}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", f"{API}/products"),
+        ("POST", f"{API}/products/bulk"),
+        ("PUT", f"{API}/products/bulk"),
+        ("PUT", f"{API}/products/1"),
+        ("PUT", "/sandbox/faults"),
+        ("PUT", "/sandbox/rate-limit"),
+        ("POST", "/sandbox/act-as/2/products"),
+    ],
+)
+def test_a_deeply_nested_body_is_400(ssm: TestClient, method: str, path: str) -> None:
+    create(ssm, "products", {"model": "Widget"})
+    for body in ("[" * 100_000, '{"model": "x", "Z_Deep": ' + "[" * 40 + "]" * 40 + "}"):
+        answer = ssm.request(
+            method, path, content=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 400, answer.text
+        assert "nested" in answer.json()["message"]
+    assert [p["model"] for p in ssm.get(f"{API}/products").json()] == ["Widget"]
 
 
 def test_bad_fault_settings_are_refused(ssm: TestClient) -> None:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.ssm.testing import TestClient, in_process_sandbox
+from sandbox.ssm.testing import TestClient, in_process_sandbox, running_sandbox
 from sandbox.ssm.where import (
     BoolOp,
     Compare,
     FieldRef,
     In,
     Like,
+    LikePattern,
     Literal,
     Not,
     WhereError,
@@ -23,6 +27,32 @@ from sandbox.ssm.where import (
 )
 
 API = "/api/v4"
+# A where answer slower than this means the filter is not linear (the server is blocked).
+BUDGET_SECONDS = 1.5
+
+# Numbers past int()'s 4300-digit limit, in every place a literal can stand.
+huge_number_wheres = st.builds(
+    lambda template, sign, digits, tail: template.format(sign + digits + tail),
+    st.sampled_from(
+        [
+            "id = {}",
+            "{} < id",
+            "price >= {}",
+            "model = {}",
+            "Z_Tier <> {}",
+            "id IN (1, {})",
+            "id NOT IN ({}, 2)",
+            "NOT (id = 1 OR price <= {})",
+        ]
+    ),
+    st.sampled_from(["", "-"]),
+    st.integers(min_value=4000, max_value=7000).map(lambda n: "9" * n),
+    st.sampled_from(["", ".5", "e3", "e-99999", "e99999"]),
+)
+# LIKE patterns with many % (each a place a backtracking matcher would retry from).
+like_patterns = st.lists(
+    st.sampled_from(["a", "A", "_", "b", "aa", "_a", "", "%"]), min_size=1, max_size=16
+).map("%".join)
 
 
 def test_parser_builds_the_expected_tree() -> None:
@@ -137,6 +167,26 @@ def test_malformed_or_unknown_is_400_with_code_901(crm: TestClient, where: str) 
     assert body["statusCode"] == 400 and body["code"] == 901 and body["message"]
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        "id = " + "9" * 5000,
+        "id IN (1, -" + "9" * 4301 + ")",
+        "Z_Tier > " + "1" * 6000,
+    ],
+)
+def test_a_number_too_long_to_read_is_400_with_code_901(crm: TestClient, where: str) -> None:
+    answer = crm.get(f"{API}/accounts", params={"where": where})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == 901 and "too long" in answer.json()["message"]
+
+
+def test_huge_but_readable_numbers_just_compare(crm: TestClient) -> None:
+    assert ids(crm, "id < " + "9" * 4000) == [1, 2, 3, 4]
+    assert ids(crm, "id < 1e99999") == [1, 2, 3, 4]  # a float literal overflows to infinity
+    assert ids(crm, "id > -" + "9" * 400 + ".5") == [1, 2, 3, 4]
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -145,12 +195,99 @@ def test_malformed_or_unknown_is_400_with_code_901(crm: TestClient, where: str) 
         alphabet=st.sampled_from(list("ab'()=<>!% ,._09-ANDORLIKEINSTUnotd")), max_size=40
     )
     | st.text(max_size=30)
+    | huge_number_wheres
+    | st.builds("name LIKE '{}'".format, like_patterns)
 )
 def test_any_where_gets_2xx_or_4xx(crm: TestClient, where: str) -> None:
     answer = crm.get(f"{API}/accounts", params={"where": where})
     assert 200 <= answer.status_code < 500
     if answer.status_code >= 400:
         assert answer.json()["code"] == 901
+
+
+# --- LIKE: linear time, same answers as the regex it replaced ----------------------------------
+
+
+def _former_like_regex(pattern: str) -> re.Pattern[str]:
+    """The backtracking translation LikePattern replaced: the oracle for its semantics."""
+    body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.compile(body, re.DOTALL | re.IGNORECASE)
+
+
+# Letters whose case rules are odd (sharp s, long s, Kelvin sign, dotless/dotted i), a newline.
+_LIKE_ALPHABET = list("aAbB_%\nsSkKiI.*\u00df\u1e9e\u017f\u212a\u0131\u0130")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(alphabet=_LIKE_ALPHABET, max_size=12),
+    pattern=st.text(alphabet=_LIKE_ALPHABET, max_size=8),
+)
+def test_like_pattern_agrees_with_the_former_regex(text: str, pattern: str) -> None:
+    expected = _former_like_regex(pattern).fullmatch(text) is not None
+    assert LikePattern(pattern).matches(text) is expected
+
+
+def _like_oracle(text: str, pattern: str) -> bool:
+    """Textbook O(n*m) wildcard matching, for ASCII letters: what LIKE should answer."""
+    text, pattern = text.lower(), pattern.lower()
+    reach = [True] + [False] * len(text)  # reach[j]: the pattern so far matches text[:j]
+    for char in pattern:
+        if char == "%":
+            seen = False
+            reach = [seen := seen or r for r in reach]
+        else:
+            reach = [False] + [reach[j] and char in ("_", text[j]) for j in range(len(text))]
+    return reach[-1]
+
+
+LONG_MODELS = ["a" * 255, "a" * 254 + "b", "A" * 128 + "b" * 127, "ab" * 127 + "a", "b"]
+
+
+@pytest.fixture(scope="module")
+def long_records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A real server process, so a slow filter shows as a timeout, not a stuck test thread."""
+    with running_sandbox(tmp_path_factory.mktemp("like")) as server:
+        headers = {"X-Session-Key": server.login()}
+        with httpx.Client(
+            base_url=server.base_url, headers=headers, timeout=BUDGET_SECONDS
+        ) as client:
+            for model in LONG_MODELS:
+                answer = client.post("/products", json={"model": model})
+                assert answer.status_code == 200, answer.text
+            yield client
+
+
+def timed_list(client: httpx.Client, where: str) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    answer = client.get("/products", params={"where": where})
+    return answer, time.monotonic() - started
+
+
+def test_like_with_many_percent_signs_answers_at_once(long_records: httpx.Client) -> None:
+    # The audit's case: 118 s with the backtracking regex, holding the store lock throughout.
+    answer, elapsed = timed_list(long_records, "model LIKE '%a%a%a%a%b'")
+    assert answer.status_code == 200 and elapsed < BUDGET_SECONDS
+    assert [p["model"] for p in answer.json()] == [LONG_MODELS[1], LONG_MODELS[2]]
+    assert [m for m in LONG_MODELS if _like_oracle(m, "%a%a%a%a%b")] == LONG_MODELS[1:3]
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(where=huge_number_wheres | st.builds("model LIKE '{}'".format, like_patterns))
+def test_where_on_255_character_records_is_quick_and_never_5xx(
+    long_records: httpx.Client, where: str
+) -> None:
+    answer, elapsed = timed_list(long_records, where)
+    assert 200 <= answer.status_code < 500, answer.text
+    assert elapsed < BUDGET_SECONDS
+    if answer.status_code >= 400:
+        assert answer.json()["code"] == 901
+    elif where.startswith("model LIKE"):
+        pattern = where[len("model LIKE '") : -1]
+        expected = [m for m in LONG_MODELS if _like_oracle(m, pattern)]
+        assert [p["model"] for p in answer.json()] == expected
 
 
 @pytest.fixture(scope="module")
