@@ -11,7 +11,7 @@ HIST, CUST = "staging.sales_payments_history", "staging.customer_accounts"
 OH, OL = "staging.sales_order_headers", "staging.sales_order_lines"
 DM, VR = "staging.discount_matrix", "staging.vat_rates"
 CPL, NPL, PR = "staging.customer_price_lists", "staging.named_price_lists", "staging.price_records"
-PI, PLM = "staging.product_items", "staging.price_list_metadata"
+PI, PLM, CUR = "staging.product_items", "staging.price_list_metadata", "staging.currencies"
 
 STOCK = SqlTable(
     name="stock",
@@ -77,9 +77,17 @@ INVOICE_PAYMENT_STATUS = SqlTable(
         "document's split counts (allocated_amount), so it is counted once.",
         "paid_date / last_payment_date is the date of the latest paying transaction (its audit "
         "header DATE, AUDIT_USAGE.DATE being unreliable); paid_date is set only once fully paid.",
-        "payment_due_date: the invoice date plus the customer's terms (PAYMENT_DUE_DAYS from "
-        "PAYMENT_DUE_FROM: 0 invoice date, 1 first of next month, 2 before the end of next month, "
-        "3 that day of next month, 4 one month after the invoice date); null for credit notes.",
+        "payment_due_date: the invoice date plus the customer's terms, N = PAYMENT_DUE_DAYS counted "
+        "per PAYMENT_DUE_FROM (reference §2.7; Sage KB 'Set payment terms and due dates'): 0 N "
+        "days after the invoice date; 1 N days from the 1st of the following month; 2 N days "
+        "before the last day of the following month; 3 day N of the month, or of the following "
+        "month when the invoice is dated after it (N past the month's end = its last day); 4 N "
+        "days from one month after the invoice date (31 January + 1 month = end of February). "
+        "The month-end handling of 3 and 4 is inferred, not confirmed on a real company; it lives "
+        "in one CASE of the SQL. Null for credit notes.",
+        "A source without an audit trail (Sage 50 FR) writes one audit_headers row per document "
+        "and no splits or usages: status, amounts and due date are as above, allocated_amount is "
+        "0 and paid_date / last_payment_date are null.",
     ),
 )
 
@@ -120,20 +128,28 @@ SALES_ORDER_TOTALS = SqlTable(
 DISCOUNT_MATRIX = SqlTable(
     name="discount_matrix",
     description=(
-        "Discount matrix: one row per product, band (A-E) and quantity-break level, named as the "
-        "company names its bands; empty levels (no quantity and no rate) are dropped."
+        "Discount matrix: one row per product and band (A-E) that has at least one quantity break, "
+        "named as the company names its bands (COMPANY.STOCK_DISCOUNT_A..E), with the band's "
+        "non-empty levels in order as a list of {quantity, discount}; empty levels (no quantity "
+        "and no rate) and bands without a level are dropped."
     ),
     reads=(DM,),
-    key=("product_reference", "discount_group", "level"),
+    key=("product_reference", "discount_group"),
     columns=(
         col("product_reference", f"{DM}.discount_matrix_product_ref"),
         col("discount_group", f"{DM}.discount_group"),
         col("discount_group_name", f"{DM}.discount_group_name"),
         col("discount_description", f"{DM}.discount_description"),
-        col("level"),
-        col("quantity_break", *(f"{DM}.quantity_break_{n}" for n in range(1, 11))),
-        col("discount_rate", *(f"{DM}.discount_rate_{n}" for n in range(1, 11))),
+        col(
+            "quantity_breaks",
+            *(f"{DM}.quantity_break_{n}" for n in range(1, 11)),
+            *(f"{DM}.discount_rate_{n}" for n in range(1, 11)),
+        ),
         col("deleted_at", f"{DM}.deleted_at"),
+    ),
+    notes=(
+        "quantity_breaks is LIST(STRUCT(quantity DECIMAL(18,4), discount DECIMAL(9,4))): the "
+        "quantity from which the discount % applies, in Sage's level order.",
     ),
 )
 
@@ -141,9 +157,9 @@ PRICE_LISTS = SqlTable(
     name="price_lists",
     description=(
         "Selling price per customer (type S, special prices) and per named price list (type P), "
-        "with the list's currency."
+        "in the list's currency (the customer's for S, the price list's for P)."
     ),
-    reads=(CPL, NPL, PR, PI, PLM),
+    reads=(CPL, NPL, PR, PI, PLM, CUR),
     key=("type", "price_list_code", "product_reference"),
     columns=(
         col("type", f"{CPL}.type", f"{NPL}.type"),
@@ -162,17 +178,26 @@ PRICE_LISTS = SqlTable(
             f"{PI}.sales_price",
             f"{PI}.last_purchase_price",
             f"{PLM}.has_static_prices",
+            f"{CUR}.exchange_rate",
+            f"{CUR}.home_currency",
         ),
         col("price_source", f"{PLM}.has_static_prices", f"{CPL}.calc_method", f"{NPL}.calc_method"),
         col("deleted_at", f"{CPL}.deleted_at", f"{NPL}.deleted_at", f"{PLM}.deleted_at"),
     ),
     notes=(
-        "STORED_PRICE is the price Sage stored when the list was last (re)calculated, so it is the "
-        "selling price of static lists (HAS_STATIC_PRICES) and of Fixed Price rows.",
+        "STORED_PRICE is the price Sage stored when the list was last (re)calculated, in the "
+        "list's currency, so it is the selling price of static lists (HAS_STATIC_PRICES) and of "
+        "Fixed Price rows, as stored.",
         "Other rows are calculated as Sage does (CALC_METHOD 1 standard sales price, 2/3 decrease "
         "sales price by %/value, 4/5 markup cost price by %/value, 6 increase sales price by %), "
-        "cost price being the product's LAST_PURCHASE_PRICE. Sage's ROUNDER_* codes are not "
-        "documented, so calculated prices are rounded to 2 dp, not to Sage's rounding rule.",
+        "cost price being the product's LAST_PURCHASE_PRICE. Those product prices are in the base "
+        "currency, so a list in another currency converts the result at its CURRENCY.RATE (units "
+        "of the currency per base unit): a EUR list at 1.15 sells a 12.00 standard price at "
+        "13.80 (CALC_VALUE of methods 3 and 5 is taken to be in the base currency too, like the "
+        "price it adjusts: unconfirmed). A currency with no rate gives no price (null), never a "
+        "base-currency figure under the list's code.",
+        "Sage's ROUNDER_* codes are not documented, so calculated prices are rounded once, to 2 dp "
+        "after conversion, not to Sage's rounding rule.",
     ),
 )
 

@@ -5,9 +5,10 @@ non-alphanumerics becomes `_`, trimmed). Columns the map does not list but the p
 needs are marked "extra" in the comments. Each section's SQL is `sql/<name>.sql`.
 
 Sections are unpartitioned and rebuilt from the whole `sage` tables on every run: DuckDB does it
-in milliseconds, the 15-minute path needs no partition bookkeeping, and a backfilled month of a
-partitioned `sage` table is picked up by the next rebuild. `document_date` names the column that
-follows Sage's monthly `document_months` partitions of the source, for readers who slice by month.
+in milliseconds and the 15-minute path needs no partition bookkeeping. Their eager automation
+condition rebuilds them as soon as a backfilled month of a partitioned `sage` table lands (see
+README "Partitions"). `document_date` names the column by which a section follows the monthly
+`document_months` partitions of its sources; only sections reading a partitioned table have one.
 """
 
 from __future__ import annotations
@@ -348,7 +349,6 @@ PURCHASE_ORDERS = SqlTable(
     description="Purchase Orders: one row per POP_ITEM line, with its order's header fields.",
     reads=("POP_ITEM", "PURCHASE_ORDER", CUR, ST),
     key=("order_number", "line_number"),
-    document_date="order_date",
     columns=(
         *_POP_LINE,
         col("line_net_amount_foreign", "POP_ITEM.FOREIGN_NET_AMOUNT"),
@@ -397,7 +397,6 @@ POSTED_PURCHASE_INVOICES = SqlTable(
     description="Purchase Invoices (Posted): lines of purchase orders fully delivered (DELIVERY_STATUS_CODE = 2) and POSTED = 'Y'.",
     reads=("POP_ITEM", "PURCHASE_ORDER", CUR, ST),
     key=("order_number", "line_number"),
-    document_date="order_date",
     columns=_PURCHASE_INVOICE_COLUMNS,
     sql_file="purchase_invoice_lines.sql",
     filter="o.delivery_status_code = 2 AND yes(o.posted)",
@@ -408,7 +407,6 @@ UNPOSTED_PURCHASE_INVOICES = SqlTable(
     description="Purchase Invoices (Unposted): as posted, but POSTED null or not 'Y'.",
     reads=("POP_ITEM", "PURCHASE_ORDER", CUR, ST),
     key=("order_number", "line_number"),
-    document_date="order_date",
     columns=_PURCHASE_INVOICE_COLUMNS,
     sql_file="purchase_invoice_lines.sql",
     filter="o.delivery_status_code = 2 AND NOT yes(o.posted)",
@@ -440,7 +438,8 @@ DISCOUNT_MATRIX = SqlTable(
         _deleted(ST),
     ),
     notes=(
-        "discount_group is the band letter A-E; derived.discount_matrix names it and drops empty levels.",
+        "discount_group is the band letter A-E; derived.discount_matrix keeps the bands that have "
+        "a level, with their non-empty levels as one list.",
     ),
 )
 
@@ -449,6 +448,7 @@ SALES_PAYMENTS = SqlTable(
     description="Sales Payments (Current Audit Trail): one row per SI/SC split of the live audit trail.",
     reads=("AUDIT_SPLIT", "INVOICE"),
     key=("split_number",),
+    document_date="invoice_date",
     columns=(
         col("invoice_number", "AUDIT_SPLIT.INV_REF"),
         col("paid_flag", "AUDIT_SPLIT.PAID_FLAG"),
@@ -463,6 +463,7 @@ SALES_PAYMENTS = SqlTable(
         col("amount_paid", "AUDIT_SPLIT.AMOUNT_PAID"),
         col("outstanding", "AUDIT_SPLIT.OUTSTANDING"),
         col("deleted", "AUDIT_SPLIT.DELETED_FLAG"),
+        col("invoice_date", "AUDIT_SPLIT.DATE"),  # the month partition of AUDIT_SPLIT
         _deleted("AUDIT_SPLIT"),
     ),
     notes=(
@@ -476,6 +477,7 @@ SALES_PAYMENTS_HISTORY = SqlTable(
     description="Sales Payments (Audit History): SI/SC splits cleared into AUDIT_HISTORY_*, always paid.",
     reads=("AUDIT_HISTORY_HEADER", "AUDIT_HISTORY_SPLIT", "AUDIT_HISTORY_USAGE"),
     key=("line_number",),
+    document_date="invoice_date",
     columns=(
         col("invoice_number", "AUDIT_HISTORY_HEADER.INV_REF"),
         col("line_number", "AUDIT_HISTORY_SPLIT.SPLIT_NUMBER"),
@@ -518,8 +520,11 @@ CUSTOMER_PRICE_LISTS = SqlTable(
         _deleted("PRICE"),
     ),
     notes=(
-        "selling_price is STORED_PRICE in currency units; the map's x100 is the old CRM's integer "
-        "encoding, left to the push. Quantity breaks are target-only and not sourced.",
+        "selling_price is STORED_PRICE in currency units, as Sage stores it. The map's '(x100)' is "
+        "the old CRM import's integer encoding, which nothing here applies: derived.price_lists "
+        "keeps currency units and the push sends named-list prices as SSM's decimal salePrice "
+        "(customer special prices are not pushed as SSM rates). Quantity breaks are target-only "
+        "and not sourced.",
     ),
 )
 
@@ -534,7 +539,9 @@ NAMED_PRICE_LISTS = SqlTable(
         col("calc_method", "PRICE.CALC_METHOD"),  # extra, for derived.price_lists
         _deleted("PRICE"),
     ),
-    notes=("selling_price is STORED_PRICE in currency units (see customer_price_lists).",),
+    notes=(
+        "selling_price is STORED_PRICE in currency units, never x100 (see customer_price_lists).",
+    ),
 )
 
 PRICE_LIST_METADATA = SqlTable(
@@ -685,8 +692,9 @@ AUDIT_SPLITS = SqlTable(
 AUDIT_USAGES = SqlTable(
     name="audit_usages",
     description="Audit Usage: one row per AUDIT_USAGE allocation side (each allocation is stored twice).",
-    reads=("AUDIT_USAGE",),
+    reads=("AUDIT_USAGE", "AUDIT_SPLIT"),
     key=("usage_number",),
+    document_date="split_date",
     columns=(
         col("usage_number", "AUDIT_USAGE.USAGE_NUMBER"),
         col("record_create_date", "AUDIT_USAGE.RECORD_CREATE_DATE"),
@@ -698,6 +706,8 @@ AUDIT_USAGES = SqlTable(
         col("amount", "AUDIT_USAGE.AMOUNT"),
         col("foreign_amount", "AUDIT_USAGE.FOREIGN_AMOUNT"),
         col("deleted", "AUDIT_USAGE.DELETED_FLAG"),
+        # AUDIT_USAGE follows the month of its split (SPLIT_NUMBER), not its own unreliable DATE
+        col("split_date", "AUDIT_SPLIT.DATE"),
         _deleted("AUDIT_USAGE"),
     ),
 )

@@ -3,7 +3,8 @@
 Both `staging` and `derived` are catalogues of `SqlTable`s. Each becomes one unpartitioned asset
 that rebuilds its table from the whole upstream tables in one `CREATE OR REPLACE TABLE ... AS`
 statement (atomic in DuckDB, so readers never see a half-built section), and reports row count,
-column schema and column lineage so the UI shows where every CRM field comes from.
+column schema and column lineage so the UI shows where every CRM field comes from. An eager
+automation condition rebuilds it when an upstream updates outside the schedule (a backfill).
 """
 
 import re
@@ -26,6 +27,8 @@ CREATE OR REPLACE TEMP MACRO exchange_rate(x) AS CAST(round(x, 6) AS DECIMAL(18,
 CREATE OR REPLACE TEMP MACRO flag(x) AS coalesce(x, 0) = 1;
 CREATE OR REPLACE TEMP MACRO yes(x) AS coalesce(upper(trim(x)), '') = 'Y';
 CREATE OR REPLACE TEMP MACRO text_number(x) AS CAST(x AS VARCHAR);
+CREATE OR REPLACE TEMP MACRO day_of_month(d, n) AS
+    make_date(year(d), month(d), least(greatest(n, 1), day(last_day(d))));
 """
 
 Lineage = tuple[str, ...]
@@ -129,7 +132,13 @@ def table_schema(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> dg.T
     return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in rows])
 
 
-def build_table_asset(table: SqlTable, *, schema: str, sql_dir: Path) -> dg.AssetsDefinition:
+def build_table_asset(
+    table: SqlTable,
+    *,
+    schema: str,
+    sql_dir: Path,
+    automation_condition: dg.AutomationCondition | None = None,
+) -> dg.AssetsDefinition:
     sql = read_sql(table, sql_dir)  # read at definition time: a missing file fails the code load
     lineage = column_lineage(table)
     description = table.description
@@ -142,6 +151,7 @@ def build_table_asset(table: SqlTable, *, schema: str, sql_dir: Path) -> dg.Asse
         deps=[upstream_key(t) for t in table.reads],
         pool="warehouse",
         kinds={"duckdb", "sql"},
+        automation_condition=automation_condition,
         description=description,
         metadata={
             "dagster/table_name": f"{schema}.{table.name}",
@@ -176,9 +186,33 @@ def build_table_asset(table: SqlTable, *, schema: str, sql_dir: Path) -> dg.Asse
 
 
 def build_table_assets(
-    tables: Iterable[SqlTable], *, schema: str, sql_dir: Path
+    tables: Iterable[SqlTable],
+    *,
+    schema: str,
+    sql_dir: Path,
+    automation_condition: dg.AutomationCondition | None = None,
 ) -> list[dg.AssetsDefinition]:
-    return [build_table_asset(t, schema=schema, sql_dir=sql_dir) for t in tables]
+    return [
+        build_table_asset(
+            t, schema=schema, sql_dir=sql_dir, automation_condition=automation_condition
+        )
+        for t in tables
+    ]
+
+
+def eager_over_partitioned(partitioned: Iterable[dg.AssetKey]) -> dg.AutomationCondition:
+    """`AutomationCondition.eager()`: rebuild once any upstream table updates (a backfilled month
+    included) and no upstream run is still going.
+
+    Eager also waits while any upstream is missing, and the months of a monthly-partitioned `sage`
+    table that nobody backfilled stay missing for good (the 15-minute extract loads every month
+    without a partition key), so plain eager would never fire. The `partitioned` upstreams' months
+    are therefore not waited for; a missing unpartitioned upstream still holds the rebuild back.
+    """
+    return dg.AutomationCondition.eager().replace(
+        "any_deps_missing",
+        dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(*partitioned)),
+    )
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
 from resources.sage_schema import CRM_TABLES, table_columns
+from resources.warehouse import WarehouseResource
 
 
 def create_sage_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -27,18 +27,75 @@ def create_sage_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS sage.{table.lower()} ({', '.join(columns)})")
 
 
-def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+def insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    schema: str = "sage",
+) -> None:
     for row in rows:
         names = list(row)
         placeholders = ", ".join("?" for _ in names)
         con.execute(
-            f"INSERT INTO sage.{table} ({', '.join(names)}) VALUES ({placeholders})",
+            f"INSERT INTO {schema}.{table} ({', '.join(names)}) VALUES ({placeholders})",
             list(row.values()),
         )
 
 
-def warehouse_at(path: Path) -> DuckDBResource:
-    return DuckDBResource(database=str(path))
+def audit_transaction(
+    n: int | None,
+    typ: str,
+    ref: str | None,
+    account: str,
+    date: str,
+    gross: float,
+    paid: float,
+    outstanding: float,
+    flag: str,
+    deleted_flag: int = 0,
+) -> dict[str, Any]:
+    """An AUDIT_HEADER row; with a `split_number` added, its one AUDIT_SPLIT line."""
+    return dict(
+        header_number=n,
+        tran_number=n,
+        type=typ,
+        inv_ref=ref,
+        account_ref=account,
+        date=date,
+        gross_amount=gross,
+        amount_paid=paid,
+        outstanding=outstanding,
+        paid_flag=flag,
+        deleted_flag=deleted_flag,
+    )
+
+
+def allocation(
+    first_usage: int,
+    payer: int,
+    document: int,
+    amount: float,
+    created: str,
+    deleted_flag: int = 0,
+) -> list[dict[str, Any]]:
+    """The two AUDIT_USAGE rows of one allocation of split `payer` to split `document`: Sage
+    stores each allocation twice, once from each side. USAGE.DATE is unreliable (1999 here)."""
+    common = dict(
+        amount=amount,
+        deleted_flag=deleted_flag,
+        record_create_date=created,
+        date="1999-12-31",
+        type="SR",
+    )
+    return [
+        dict(common, usage_number=first_usage, split_number=payer, split_crossref=document),
+        dict(common, usage_number=first_usage + 1, split_number=document, split_crossref=payer),
+    ]
+
+
+def warehouse_at(path: Path) -> WarehouseResource:
+    return WarehouseResource(database=str(path))
 
 
 def materialize(assets: list[Any], database: Path) -> dg.ExecuteInProcessResult:
@@ -62,7 +119,8 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
     """A small Sage company whose every expected figure is worked out by hand in the tests.
 
     Audit trail (header / split numbers):
-      SI 1 '1001' ACME01 2024-01-10 gross 120, paid by SR 2 (50, 2024-01-20) and SR 3 (70, 2024-02-05)
+      SI 1 '1001' ACME01 2024-01-10 gross 120, paid by SR 2 (50, 2024-01-20) and SR 3 (70, 2024-02-05),
+           allocated on 2024-02-28 and 2024-02-10 (USAGE.RECORD_CREATE_DATE)
       SI 4 '1002' ACME01 2024-03-01 gross 200, part-paid by SR 5 (80, 2024-03-15)
       SI 6 '1003' EURO01 2024-01-15 gross 60, settled by credit SC 7 '1004' (60, 2024-01-25)
       SI 8 '1005' ACME01 2024-04-02 gross 90, its receipt SR 9 (2024-04-10) since deleted
@@ -70,6 +128,8 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
       history: SI 50 '0900' ACME01 2023-03-01 gross 240, paid by SR 52 (100, created 2023-03-10)
                and SR 51 (140, created 2023-03-20)
     Every allocation is stored twice in AUDIT_USAGE, once from each side, as Sage does.
+    Price lists: RETAIL (GBP, calculated), TRADE (EUR, static), EXPORT (EUR, calculated); EUR is
+    1.15 per pound.
     """
     create_sage_schema(con)
     deleted = "2024-06-01 12:00:00"
@@ -264,6 +324,7 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
         [
             dict(type="P", pricing_ref="TRADE", name="Trade", currency=2, has_static_prices=1),
             dict(type="P", pricing_ref="RETAIL", name="Retail", currency=1, has_static_prices=0),
+            dict(type="P", pricing_ref="EXPORT", name="Export", currency=2, has_static_prices=0),
         ],
     )
     insert(
@@ -325,6 +386,25 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
                 calc_method=5,
                 calc_value=2.5,
                 stored_price=0.0,
+            ),
+            # EXPORT is a calculated list in EUR: a stale stored price, and a fixed price
+            dict(
+                price_id="PEXPORT   WIDGET",
+                type="P",
+                pricing_ref="EXPORT",
+                stock_code="WIDGET",
+                calc_method=4,
+                calc_value=50.0,
+                stored_price=99.0,
+            ),
+            dict(
+                price_id="PEXPORT   BANDED",
+                type="P",
+                pricing_ref="EXPORT",
+                stock_code="BANDED",
+                calc_method=0,
+                calc_value=0.0,
+                stored_price=21.5,
             ),
             # a supplier price: only in price_records
             dict(
@@ -597,53 +677,29 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
     )
     insert(con, "purchase_ledger", [dict(account_ref="SUPP01", name="Supplier Ltd", currency=1)])
 
-    def header(
-        n: int,
-        typ: str,
-        ref: str | None,
-        account: str,
-        date: str,
-        gross: float,
-        paid: float,
-        outstanding: float,
-        flag: str,
-        deleted_flag: int = 0,
-    ) -> dict[str, Any]:
-        return dict(
-            header_number=n,
-            tran_number=n,
-            type=typ,
-            inv_ref=ref,
-            account_ref=account,
-            date=date,
-            gross_amount=gross,
-            amount_paid=paid,
-            outstanding=outstanding,
-            paid_flag=flag,
-            deleted_flag=deleted_flag,
-        )
-
     insert(
         con,
         "audit_header",
         [
-            header(1, "SI", "1001", "ACME01", "2024-01-10", 120.0, 120.0, 0.0, "Y"),
-            header(2, "SR", "BACS", "ACME01", "2024-01-20", 50.0, 50.0, 0.0, "Y"),
-            header(3, "SR", "BACS", "ACME01", "2024-02-05", 70.0, 70.0, 0.0, "Y"),
-            header(4, "SI", "1002", "ACME01", "2024-03-01", 200.0, 80.0, 120.0, "N"),
-            header(5, "SR", "CHQ", "ACME01", "2024-03-15", 80.0, 80.0, 0.0, "Y"),
-            header(6, "SI", "1003", "EURO01", "2024-01-15", 60.0, 60.0, 0.0, "Y"),
-            header(7, "SC", "1004", "EURO01", "2024-01-25", 60.0, 60.0, 0.0, "Y"),
-            header(8, "SI", "1005", "ACME01", "2024-04-02", 90.0, 0.0, 90.0, "N"),
-            header(9, "SR", "BACS", "ACME01", "2024-04-10", 90.0, 90.0, 0.0, "Y", deleted_flag=1),
-            header(10, "SA", "BACS", "ACME01", "2024-04-20", 30.0, 0.0, 30.0, "N"),
+            audit_transaction(1, "SI", "1001", "ACME01", "2024-01-10", 120.0, 120.0, 0.0, "Y"),
+            audit_transaction(2, "SR", "BACS", "ACME01", "2024-01-20", 50.0, 50.0, 0.0, "Y"),
+            audit_transaction(3, "SR", "BACS", "ACME01", "2024-02-05", 70.0, 70.0, 0.0, "Y"),
+            audit_transaction(4, "SI", "1002", "ACME01", "2024-03-01", 200.0, 80.0, 120.0, "N"),
+            audit_transaction(5, "SR", "CHQ", "ACME01", "2024-03-15", 80.0, 80.0, 0.0, "Y"),
+            audit_transaction(6, "SI", "1003", "EURO01", "2024-01-15", 60.0, 60.0, 0.0, "Y"),
+            audit_transaction(7, "SC", "1004", "EURO01", "2024-01-25", 60.0, 60.0, 0.0, "Y"),
+            audit_transaction(8, "SI", "1005", "ACME01", "2024-04-02", 90.0, 0.0, 90.0, "N"),
+            audit_transaction(
+                9, "SR", "BACS", "ACME01", "2024-04-10", 90.0, 90.0, 0.0, "Y", deleted_flag=1
+            ),
+            audit_transaction(10, "SA", "BACS", "ACME01", "2024-04-20", 30.0, 0.0, 30.0, "N"),
         ],
     )
     insert(
         con,
         "audit_split",
         [
-            {**header(h, t, r, a, d, g, p, o, f, x), "split_number": 10 + h}
+            {**audit_transaction(h, t, r, a, d, g, p, o, f, x), "split_number": 10 + h}
             for h, t, r, a, d, g, p, o, f, x in (
                 (1, "SI", "1001", "ACME01", "2024-01-10", 120.0, 120.0, 0.0, "Y", 0),
                 (2, "SR", "BACS", "ACME01", "2024-01-20", 50.0, 50.0, 0.0, "Y", 0),
@@ -659,33 +715,14 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
         ],
     )
 
-    def allocation(
-        first_usage: int,
-        payer: int,
-        document: int,
-        amount: float,
-        created: str,
-        deleted_flag: int = 0,
-    ) -> list[dict[str, Any]]:
-        # Sage stores each allocation twice, once from each side; USAGE.DATE is unreliable.
-        common = dict(
-            amount=amount,
-            deleted_flag=deleted_flag,
-            record_create_date=created,
-            date="1999-12-31",
-            type="SR",
-        )
-        return [
-            dict(common, usage_number=first_usage, split_number=payer, split_crossref=document),
-            dict(common, usage_number=first_usage + 1, split_number=document, split_crossref=payer),
-        ]
-
     insert(
         con,
         "audit_usage",
         [
-            *allocation(101, payer=12, document=11, amount=50.0, created="2024-01-20 10:00:00"),
-            *allocation(103, payer=13, document=11, amount=70.0, created="2024-02-05 10:00:00"),
+            # Allocated later than received, in the other order: the paid date must come from
+            # the receipts' own dates (2024-01-20, 2024-02-05), not from these.
+            *allocation(101, payer=12, document=11, amount=50.0, created="2024-02-28 16:00:00"),
+            *allocation(103, payer=13, document=11, amount=70.0, created="2024-02-10 09:00:00"),
             *allocation(105, payer=15, document=14, amount=80.0, created="2024-03-15 10:00:00"),
             *allocation(107, payer=17, document=16, amount=60.0, created="2024-01-25 10:00:00"),
             *allocation(

@@ -34,7 +34,8 @@ def payment(con: duckdb.DuckDBPyConnection, invoice: str) -> tuple:
 
 
 def test_invoice_paid_by_two_receipts(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # 50 + 70 = 120, each allocation counted once (not 240); paid on the later receipt's date;
+    # 50 + 70 = 120, each allocation counted once (not 240); paid on the later receipt's own date
+    # (2024-02-05), not on when the allocations were entered (2024-02-28 and 2024-02-10);
     # due 30 days after 2024-01-10.
     assert payment(warehouse, "1001") == (
         "paid", D("120.00"), D("120.00"), D("0.00"), D("120.00"),
@@ -125,20 +126,29 @@ def test_deleted_order_lines_do_not_count(warehouse: duckdb.DuckDBPyConnection) 
     assert got == [(D("12.00"), 1)]
 
 
-def test_discount_matrix_keeps_bands_a_and_c_levels_only(
+def test_discount_matrix_has_one_row_per_band_with_its_levels(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
+    # BANDED: band A has two levels, C one; B's levels are all 0 and D, E empty: no row.
     got = warehouse.execute(
         """
-        SELECT product_reference, discount_group, discount_group_name, level, quantity_break, discount_rate
-        FROM derived.discount_matrix ORDER BY 1, 2, 4
+        SELECT product_reference, discount_group, discount_group_name, quantity_breaks
+        FROM derived.discount_matrix ORDER BY 1, 2
         """
     ).fetchall()
     assert got == [
-        ("BANDED", "A", "Trade", 1, D("10.0000"), D("5.0000")),
-        ("BANDED", "A", "Trade", 2, D("50.0000"), D("10.0000")),
-        ("BANDED", "C", "Wholesale", 1, D("100.0000"), D("15.0000")),
-    ]
+        ("BANDED", "A", "Trade", [
+            {"quantity": D("10.0000"), "discount": D("5.0000")},
+            {"quantity": D("50.0000"), "discount": D("10.0000")},
+        ]),
+        ("BANDED", "C", "Wholesale", [{"quantity": D("100.0000"), "discount": D("15.0000")}]),
+    ]  # fmt: skip
+    [(levels_type,)] = warehouse.execute(
+        "SELECT data_type FROM information_schema.columns "
+        "WHERE table_name = 'discount_matrix' AND table_schema = 'derived' "
+        "AND column_name = 'quantity_breaks'"
+    ).fetchall()
+    assert levels_type == "STRUCT(quantity DECIMAL(18,4), discount DECIMAL(9,4))[]"
 
 
 def test_customer_special_and_named_list_prices(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -149,13 +159,30 @@ def test_customer_special_and_named_list_prices(warehouse: duckdb.DuckDBPyConnec
         """
     ).fetchall()
     assert got == [
+        ("P", "EXPORT", "BANDED", "EUR", D("21.5000"), "stored"),  # fixed price, already in EUR
+        ("P", "EXPORT", "WIDGET", "EUR", D("10.3500"), "calculated"),  # see the test below
         ("P", "RETAIL", "BANDED", "GBP", D("12.5000"), "calculated"),  # cost 10 + 2.50
         ("P", "RETAIL", "WIDGET", "GBP", D("9.0000"), "calculated"),  # cost 6 + 50 %
         ("P", "TRADE", "WIDGET", "EUR", D("11.2500"), "stored"),  # static list
         ("S", "ACME01", "BANDED", "GBP", D("18.0000"), "calculated"),  # 20 - 10 %
         ("S", "ACME01", "WIDGET", "GBP", D("8.5000"), "stored"),  # fixed price
-        ("S", "EURO01", "WIDGET", "EUR", D("12.0000"), "calculated"),  # standard sales price
+        ("S", "EURO01", "WIDGET", "EUR", D("13.8000"), "calculated"),  # 12.00 GBP x 1.15
     ]
+
+
+def test_calculated_prices_of_a_foreign_list_are_converted_at_its_rate(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    # EXPORT is a EUR list, not static. WIDGET: markup 50 % on cost 6.00 GBP = 9.00 GBP, at
+    # 1.15 EUR per pound = 10.35 EUR; its stale STORED_PRICE 99 is not the price. BANDED is a
+    # Fixed Price, stored by Sage in the list's currency: 21.50 EUR as it is.
+    got = warehouse.execute(
+        """
+        SELECT product_reference, currency_code, selling_price
+        FROM derived.price_lists WHERE price_list_code = 'EXPORT' ORDER BY 1
+        """
+    ).fetchall()
+    assert got == [("BANDED", "EUR", D("21.5000")), ("WIDGET", "EUR", D("10.3500"))]
 
 
 def test_vat_rates_by_country_and_transaction_type(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from assets import derived, sage, staging
 from assets.derived.catalogue import DERIVED
 from assets.staging.catalogue import SECTIONS
 from resources.sage.source import SageSourceResource
+from resources.warehouse import WarehouseResource
 from sandbox.sage_demo import generate
 
 
@@ -31,7 +31,7 @@ def run_pipeline(tmp_path: Path, size: str) -> tuple[dg.ExecuteInProcessResult, 
         ],
         resources={
             "sage": SageSourceResource(database_url=f"sqlite:///{company}"),
-            "warehouse": DuckDBResource(database=str(warehouse)),
+            "warehouse": WarehouseResource(database=str(warehouse)),
         },
         raise_on_error=False,
     )

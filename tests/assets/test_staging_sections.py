@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
 import pytest
 
 from assets import staging
+from assets.sage.catalogue import CATALOGUE as SAGE_TABLES
 from assets.staging.catalogue import SECTIONS
 from assets.staging.factory import SqlTable, build_table, read_sql, referenced_tables, upstream_key
 from resources.sage_schema import table_columns
@@ -70,6 +71,28 @@ def test_section_lineage_names_real_sage_columns_of_declared_tables(section: Sql
     sql_tables = referenced_tables(read_sql(section, staging.SQL_DIR))
     assert sql_tables == {f"sage.{t.lower()}" for t in section.reads}
     assert all(upstream_key(t).path[0] == "sage" for t in section.reads)
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.name)
+def test_document_date_is_declared_exactly_by_sections_of_partitioned_sources(
+    section: SqlTable,
+) -> None:
+    partitioned = {t.table for t in SAGE_TABLES if t.partition is not None}
+    reads_partitioned = bool(partitioned & set(section.reads))
+    assert (section.document_date is not None) == reads_partitioned
+    if section.document_date:
+        assert section.document_date in section.column_names
+
+
+def test_document_dates_follow_the_sources_months(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # The split's own date (the month the extract files it under), not USAGE.DATE (1999).
+    assert rows(
+        warehouse,
+        "SELECT usage_number, split_date FROM staging.audit_usages WHERE usage_number IN (101, 102) ORDER BY 1",
+    ) == [(101, date(2024, 1, 20)), (102, date(2024, 1, 10))]
+    assert rows(
+        warehouse, "SELECT invoice_date FROM staging.sales_payments WHERE split_number = 11"
+    ) == [(date(2024, 1, 10),)]
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
@@ -182,11 +205,13 @@ def test_price_list_sections_take_their_currency_from_customer_or_list(
         "SELECT price_list_code, product_reference, currency_code FROM staging.named_price_lists ORDER BY 1, 2",
     )
     assert named == [
+        ("EXPORT", "BANDED", "EUR"),
+        ("EXPORT", "WIDGET", "EUR"),
         ("RETAIL", "BANDED", "GBP"),
         ("RETAIL", "WIDGET", "GBP"),
         ("TRADE", "WIDGET", "EUR"),
     ]
-    assert rows(warehouse, "SELECT count(*) FROM staging.price_records") == [(7,)]
+    assert rows(warehouse, "SELECT count(*) FROM staging.price_records") == [(9,)]
 
 
 def test_history_paid_date_is_the_latest_allocation(warehouse: duckdb.DuckDBPyConnection) -> None:

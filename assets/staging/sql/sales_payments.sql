@@ -13,6 +13,7 @@ SELECT
     money(s.amount_paid) AS amount_paid,
     money(s.outstanding) AS outstanding,
     coalesce(s.deleted_flag, 0) <> 0 AS deleted,
+    s.date AS invoice_date,
     s.deleted_at
 FROM sage.audit_split AS s
 LEFT JOIN sage.invoice AS i ON text_number(i.invoice_number) = s.inv_ref
