@@ -1,46 +1,48 @@
 """The whole connector, end to end: the tiny demo Sage company → the real `sage_ssm_sync` job of
 `pipelines.definitions` → the SSM sandbox server as a process.
 
-1. The first run leaves SSM holding exactly the desired records (each extId once, Sage-owned
-   fields as desired) for accounts, products, contacts and sales.
+1. The first run leaves SSM holding exactly the desired records: every pushed resource's keys
+   once, nothing else, every Sage-owned value as desired (`tests/ssm/compare.py`).
 2. A second run with Sage unchanged makes no write call.
-3. Ten Sage records changed in the company file (RECORD_MODIFY_DATE moved past the last load)
-   reach SSM as exactly ten updates, and nothing else is written.
+3. Ten Sage records changed in the company file as Sage changes them (RECORD_MODIFY_DATE moved
+   past the last load): eight edited, a customer inserted, a product deleted (its STOCK row gone
+   and a DELETED_RECORDS entry written). Exactly those reach SSM: eight updates, one account
+   created, one product deleted with its price-list prices, and nothing else is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
+import httpx
 import pytest
-from dagster_duckdb import DuckDBResource
 
-from assets.ssm.contract import pushed
 from pipelines.definitions import defs
 from resources.sage import SageSourceResource
 from resources.ssm import SSMResource
+from resources.warehouse import WarehouseResource
 from sandbox.sage_demo import generate
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
+from tests.ssm.compare import assert_ssm_holds_desired
 from tests.ssm.conftest import ssm_records, ssm_writes
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
 
-CHECKED = ("accounts", "products", "contacts", "sales")  # resources compared record by record
-CHANGED_CUSTOMERS = 6  # SALES_LEDGER rows whose telephone changes
+CHANGED_CUSTOMERS = 4  # SALES_LEDGER rows whose telephone changes
 CHANGED_PRODUCTS = 4  # STOCK rows whose description changes
+NEW_CUSTOMER = "NEW001"  # a SALES_LEDGER row inserted in Sage
+SDO_STOCK_DATA = 4  # DELETED_RECORDS.TABLE_ID of a STOCK row, as Sage writes it
 
 
 def _resources(tmp_path: Path, company: Path, ssm: SandboxProcess) -> dict[str, object]:
     """As pipelines/resources.py builds them, on the test's files and sandbox."""
     return {
-        "warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
+        "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
         "sage": SageSourceResource(database_url=f"sqlite:///{company}"),
         "ssm": SSMResource(
             base_url=ssm.base_url,
@@ -69,47 +71,34 @@ def _sync(resources: dict[str, object], instance: dg.DagsterInstance) -> dict[st
     return pushes
 
 
-def _same(api: object, warehouse: object) -> bool:
-    """The API's value is the warehouse's (a date comes back as a UTC midnight timestamp)."""
-    if isinstance(warehouse, Decimal):
-        return api == float(warehouse)
-    if isinstance(warehouse, dt.date):
-        return isinstance(api, str) and api[:10] == warehouse.isoformat()[:10]
-    return api == warehouse
+def _later(con: sqlite3.Connection, table: str) -> str:
+    """A RECORD_MODIFY_DATE an hour past the table's latest, so the next extract reads it."""
+    (latest,) = con.execute(f"SELECT max(RECORD_MODIFY_DATE) FROM {table}").fetchone()  # noqa: S608
+    return (dt.datetime.fromisoformat(latest) + dt.timedelta(hours=1)).isoformat(sep=" ")
 
 
-def _desired(warehouse: Path, name: str) -> dict[str, dict[str, Any]]:
+def _product_to_delete(warehouse: Path, avoid: list[str]) -> tuple[str, int]:
+    """A product on no open order line, and how many price-list prices it has (every product
+    has some: deleting it in Sage deletes those prices in SSM too)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        cursor = con.execute(f"SELECT * FROM ssm.desired_{name}")  # noqa: S608
-        columns = [d[0] for d in cursor.description]
-        return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+        rows = con.execute(
+            """
+            SELECT p.ext_id, count(r.ext_id) FROM ssm.desired_products p
+            LEFT JOIN ssm.desired_product_rates r ON r.product_ext_id = p.ext_id
+            WHERE p.ext_id NOT IN (SELECT product_ext_id FROM ssm.desired_sales_order_lines)
+            GROUP BY ALL ORDER BY 2, 1
+            """
+        ).fetchall()
+    candidates = [(code, int(prices)) for code, prices in rows if code not in avoid]
+    assert candidates, "every product of the tiny company is on an open order line"
+    return candidates[0]
 
 
-def _assert_ssm_holds_desired(warehouse: Path, ssm: SandboxProcess) -> dict[str, int]:
-    """SSM holds each desired record once, nothing else, with its plain Sage-owned fields."""
-    counts: dict[str, int] = {}
-    for name in CHECKED:
-        desired = _desired(warehouse, name)
-        records = ssm_records(ssm, pushed(name).ssm_resource)
-        ext_ids = Counter(r["extId"] for r in records)
-        assert [e for e, n in ext_ids.items() if n > 1] == [], name
-        assert set(ext_ids) == set(desired), name
-        plain_fields = [
-            f
-            for f in pushed(name).fields
-            if f.column and f.ssm != "extId" and not (f.lookup or f.parent or f.keep_when_null)
-        ]
-        by_ext_id = {r["extId"]: r for r in records}
-        for ext_id, row in desired.items():
-            for f in plain_fields:
-                got, want = by_ext_id[ext_id].get(f.ssm), row[f.column]
-                assert _same(got, want), (name, ext_id, f.ssm, got, want)
-        counts[name] = len(records)
-    return counts
-
-
-def _change_ten_sage_records(company: Path) -> tuple[list[str], list[str]]:
-    """Edit 6 customers and 4 products in the Sage company, modified after the last load."""
+def _change_ten_sage_records(
+    company: Path, warehouse: Path
+) -> tuple[list[str], list[str], str, int]:
+    """As Sage does it: edit 4 customers and 4 products, insert a customer (a copy of the first
+    one under a new code), delete a product (its row goes, DELETED_RECORDS remembers it)."""
     with sqlite3.connect(company) as con:
         customers = [
             r[0]
@@ -128,15 +117,32 @@ def _change_ten_sage_records(company: Path) -> tuple[list[str], list[str]]:
             ("SALES_LEDGER", "ACCOUNT_REF", "TELEPHONE", "'0113 000 ' || ACCOUNT_REF", customers),
             ("STOCK", "STOCK_CODE", "DESCRIPTION", "'Renamed ' || STOCK_CODE", products),
         ):
-            (latest,) = con.execute(f"SELECT max(RECORD_MODIFY_DATE) FROM {table}").fetchone()  # noqa: S608
-            later = (dt.datetime.fromisoformat(latest) + dt.timedelta(hours=1)).isoformat(sep=" ")
             marks = ",".join("?" * len(keys))
             con.execute(
                 f"UPDATE {table} SET {column} = {value}, RECORD_MODIFY_DATE = ? "  # noqa: S608
                 f"WHERE {key} IN ({marks})",
-                [later, *keys],
+                [_later(con, table), *keys],
             )
-    return customers, products
+        later = _later(con, "SALES_LEDGER")
+        con.execute(
+            "CREATE TEMP TABLE new_customer AS SELECT * FROM SALES_LEDGER WHERE ACCOUNT_REF = ?",
+            [customers[-1]],
+        )
+        con.execute(
+            "UPDATE new_customer SET ACCOUNT_REF = ?, NAME = 'New Customer Ltd', BALANCE = 0, "
+            "TELEPHONE = '0113 000 0001', RECORD_CREATE_DATE = ?, RECORD_MODIFY_DATE = ?",
+            [NEW_CUSTOMER, later, later],
+        )
+        con.execute("INSERT INTO SALES_LEDGER SELECT * FROM new_customer")
+        deleted, prices = _product_to_delete(warehouse, avoid=products)
+        later = _later(con, "DELETED_RECORDS")
+        con.execute("DELETE FROM STOCK WHERE STOCK_CODE = ?", [deleted])
+        con.execute(
+            "INSERT INTO DELETED_RECORDS (TABLE_ID, FOREIGN_REF, DELETION_DATE_TIME, "
+            "FOREIGN_REF_TYPE, RECORD_CREATE_DATE, RECORD_MODIFY_DATE) VALUES (?, ?, ?, 0, ?, ?)",
+            [SDO_STOCK_DATA, deleted, later, later, later],
+        )
+    return customers, products, deleted, prices
 
 
 def test_demo_company_reaches_ssm_and_only_changes_follow(tmp_path: Path) -> None:
@@ -149,7 +155,7 @@ def test_demo_company_reaches_ssm_and_only_changes_follow(tmp_path: Path) -> Non
         first = _sync(resources, instance)
         assert all(p["failed"] == 0 and p["deferred"] == 0 for p in first.values()), first
         assert all(p["completion_ratio"] == 1.0 for p in first.values())
-        held = _assert_ssm_holds_desired(warehouse, ssm)
+        held = assert_ssm_holds_desired(warehouse, ssm)
         assert all(held.values()), held  # the tiny company has some of each
         for name, count in held.items():
             assert first[name]["created"] == count, name
@@ -159,7 +165,8 @@ def test_demo_company_reaches_ssm_and_only_changes_follow(tmp_path: Path) -> Non
         assert ssm_writes(ssm) == writes  # an unchanged Sage costs no write call
         assert all(p["planned"] == 0 for p in second.values()), second
 
-        customers, products = _change_ten_sage_records(company)
+        products_before = {p["extId"]: p["id"] for p in ssm_records(ssm, "products")}
+        customers, products, deleted, prices = _change_ten_sage_records(company, warehouse)
         third = _sync(resources, instance)
         changed = {
             n: (p["created"], p["updated"], p["deleted"])
@@ -167,14 +174,31 @@ def test_demo_company_reaches_ssm_and_only_changes_follow(tmp_path: Path) -> Non
             if p["created"] or p["updated"] or p["deleted"]
         }
         assert changed == {
-            "accounts": (0, CHANGED_CUSTOMERS, 0),
-            "products": (0, CHANGED_PRODUCTS, 0),
+            "accounts": (1, CHANGED_CUSTOMERS, 0),
+            "products": (0, CHANGED_PRODUCTS, 1),
+            "product_rates": (0, 0, prices),  # the deleted product's prices go with it
         }
-        assert ssm_writes(ssm) - writes == 2  # one bulk update per resource
-        _assert_ssm_holds_desired(warehouse, ssm)
+        assert all(p["failed"] == 0 for p in third.values()), third
+        # Nothing newly skipped (unmatched reps are skipped users on every run).
+        assert {n: p["skipped"] for n, p in third.items()} == {
+            n: p["skipped"] for n, p in second.items()
+        }
+        # One bulk call per resource and verb: accounts POST + PUT, products PUT + DELETE, and
+        # the deleted product's prices DELETE.
+        assert ssm_writes(ssm) - writes == 5
+        assert_ssm_holds_desired(warehouse, ssm)
         accounts = {a["extId"]: a for a in ssm_records(ssm, "accounts")}
         assert {c: accounts[c]["phone"] for c in customers} == {
             c: f"0113 000 {c}" for c in customers
         }
+        assert accounts[NEW_CUSTOMER]["name"] == "New Customer Ltd"
+        assert accounts[NEW_CUSTOMER]["readOnly"] is True
         models = {p["extId"]: p["model"] for p in ssm_records(ssm, "products")}
         assert {p: models[p] for p in products} == {p: f"Renamed {p}" for p in products}
+        # Deleted in Sage: deleted (logically) in SSM, not merely made unavailable.
+        assert deleted not in models
+        state = httpx.get(
+            ssm.control_url + "/state", params={"resource": "products"}, timeout=10
+        ).json()
+        gone = next(p for p in next(iter(state.values())) if p["id"] == products_before[deleted])
+        assert gone["deleted"] is True

@@ -3,14 +3,19 @@
 Order of work for one resource:
 1. pending creates of an interrupted run are looked up in SSM (by extId, or by the contract's
    lookup fields) and adopted, or forgotten so that they are created again; on a resource's
-   first push, records SSM already holds under the same key are adopted, not created again;
-2. the plan is built (`plan.py`) and stored in `sync.plans`; a dry run stops here;
-3. the delete breaker may refuse the whole push, in one sentence;
-4. creates, then updates, then deletes, in bulk batches. Before a create batch is sent its rows
+   first push, records SSM already holds under the same key are adopted, not created again
+   (adopted records are not the connector's: a Sage delete leaves them live unless
+   `SSM_DELETE_ADOPTED=true`);
+2. records deleted in SSM since the previous push are found (one read) and reported;
+3. the plan is built (`plan.py`) and stored in `sync.plans`; a dry run stops here;
+4. the delete breaker may refuse the whole push, in one sentence;
+5. creates, then updates, then deletes, in bulk batches. Before a create batch is sent its rows
    are committed as `pending_create`; after each batch the answers are committed (ledger,
    `sync.changes`, `sync.dead_letters`), before the next request leaves (for creates, in the
    same transaction as the next batch's pending rows). A crash therefore loses no
    acknowledgement and never duplicates a record: the next run resolves the pending rows first.
+   Creates whose answer was lost are looked up in the same run and the ones SSM never got are
+   sent again (a few rounds), so a lost answer rarely waits for the next run.
 
 Every write of the bookkeeping is set-based (`ledger.py` stages a batch's rows as one Arrow
 table), and the warehouse is opened once per bulk batch, so the push waits on the API's rate,
@@ -27,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 import duckdb
@@ -38,12 +44,17 @@ from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import lookup
 from resources.ssm import where as w
 from resources.ssm.client import NOT_SENT, OUTCOME_UNKNOWN
-from resources.ssm.errors import SSMError, SSMNotFoundError
+from resources.ssm.errors import SSMError, SSMNotFoundError, SSMValidationError
 
 # Client outcomes that say nothing about the record itself: SSM was unreachable or its answer
 # was lost. Such a record is retried next run, never dead-lettered.
 TRANSIENT = frozenset({NOT_SENT, OUTCOME_UNKNOWN})
 _LOOKUP_CHUNK = 40  # extIds per `where extId IN (...)`, to keep URLs short
+# Rounds of "look up the creates whose answer was lost, send again those SSM never got" after
+# the first send, within one push.
+_CREATE_RETRY_ROUNDS = 2
+# Reads of SSM-side deletes start this long before the previous push, for late commits.
+_DELETE_LOOKBACK = timedelta(minutes=5)
 
 Warehouse = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -61,6 +72,7 @@ class SSMWriter(Protocol):
 
     api_calls: int
     write_calls: int
+    date_literal_format: str
 
     def list(
         self, resource: str, where: str | None = None, order: str | None = None
@@ -107,6 +119,8 @@ class PushReport:
     write_calls: int = 0
     seconds: float = 0.0
     refused: str | None = None
+    stopped: bool = False  # the API gave up mid-push: the next run carries on from the ledger
+    notes: list[str] = field(default_factory=list)  # what the push could not check, in words
     plan_counts: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # ext_id, op, message
     deferred_sample: list[tuple[str, str]] = field(default_factory=list)
@@ -117,6 +131,8 @@ class PushReport:
     def status(self) -> str:
         if self.refused:
             return "refused"
+        if self.stopped:
+            return "stopped"
         if self.dry_run:
             return "dry_run"
         return "failed_records" if self.failed else "ok"
@@ -150,7 +166,7 @@ def _is_deleted(record: dict[str, Any] | None) -> bool:
 
 def _live_first(record: dict[str, Any]) -> tuple[bool, int]:
     """Of several SSM records under one key, a live one first, then the oldest."""
-    return bool(record.get("deleted")), int(record["id"])
+    return _is_deleted(record), int(record["id"])
 
 
 def _lookup_where(contract: ResourceContract, payload: dict[str, Any]) -> str | None:
@@ -164,15 +180,21 @@ def _lookup_where(contract: ResourceContract, payload: dict[str, Any]) -> str | 
     return w.and_(*parts)
 
 
-def _find_all(
+def _find_live(
     client: SSMWriter, contract: ResourceContract, pending: Sequence[tuple[str, dict[str, Any]]]
 ) -> dict[str, dict[str, Any]]:
-    """ext_id -> the SSM record a pending create became (a live one first, then lowest id)."""
+    """ext_id -> the live SSM record a pending create became (the lowest id).
+
+    Deleted matches are ignored: one may be the record's earlier life (the connector deleted it
+    when Sage did, then Sage restored it), and taking it for the interrupted create would report
+    a live Sage record as deleted in SSM on every later run. The price: a create that landed and
+    that someone deleted in SSM before the next run is sent once more.
+    """
     found: dict[str, dict[str, Any]] = {}
 
     def keep(ext_id: str, record: dict[str, Any]) -> None:
         best = found.get(ext_id)
-        if best is None or _live_first(record) < _live_first(best):
+        if not _is_deleted(record) and (best is None or int(record["id"]) < int(best["id"])):
             found[ext_id] = record
 
     if contract.lookup_fields == ("extId",):
@@ -224,55 +246,71 @@ class _Recorder:
 # --- phases ----------------------------------------------------------------------------------
 
 
+@dataclass
+class Resolution:
+    """What a look-up of pending creates found: SSM ids, and the creates SSM never got."""
+
+    found: dict[str, int] = field(default_factory=dict)
+    not_found: list[str] = field(default_factory=list)
+
+    @property
+    def looked_up(self) -> int:
+        return len(self.found) + len(self.not_found)
+
+
 def resolve_pending(
     warehouse: Warehouse,
     client: SSMWriter,
     contract: ResourceContract,
     recorder: _Recorder,
-) -> int:
-    """Look up the creates an interrupted run sent without recording the answer."""
+    only: Sequence[str] | None = None,
+) -> Resolution:
+    """Look up creates sent without a recorded answer (all pending ones, or `only` those).
+
+    A live match is the create: recorded as synced. No live match: SSM never got it; the row is
+    forgotten so that the record is created again.
+    """
     with warehouse() as con:
         pending = con.execute(
             f"SELECT ext_id, content_hash, payload FROM {ledger.ledger_table(contract.name)} "  # noqa: S608
             "WHERE state = 'pending_create' ORDER BY ext_id"
         ).fetchall()
-    found = _find_all(client, contract, [(e, json.loads(p or "{}")) for e, _, p in pending])
+    if only is not None:
+        wanted = set(only)
+        pending = [row for row in pending if row[0] in wanted]
+    found = _find_live(client, contract, [(e, json.loads(p or "{}")) for e, _, p in pending])
     # Every answer of the look-up in one transaction (a crash before it just looks again).
+    resolution = Resolution()
     rows: list[ledger.LedgerRow] = []
     changes: list[ledger.Change] = []
-    resolved: list[str] = []
-    forget: list[str] = []
     for ext_id, content_hash, payload in pending:
         record = found.get(ext_id)
         if record is None:
-            forget.append(ext_id)
+            resolution.not_found.append(ext_id)
             changes.append(
                 ledger.Change(
-                    contract.name,
-                    ext_id,
-                    None,
-                    "resolve",
-                    "not_found",
-                    message="SSM never recorded the interrupted create; it is sent again",
+                    contract.name, ext_id, None, "resolve", "not_found",
+                    message="SSM never recorded the create whose answer was lost; sent again",
                 )
-            )
+            )  # fmt: skip
             continue
-        state = ledger.SSM_DELETED if record.get("deleted") else ledger.SYNCED
-        rows.append(ledger.LedgerRow(ext_id, int(record["id"]), state, content_hash, payload, True))
+        ssm_id = int(record["id"])
+        resolution.found[ext_id] = ssm_id
+        rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, content_hash, payload, True))
         changes.append(
             ledger.Change(
-                contract.name,
-                ext_id,
-                int(record["id"]),
-                "resolve",
-                "ok" if state == ledger.SYNCED else "ssm_deleted",
-                message="the interrupted create had reached SSM; adopted, not re-created",
+                contract.name, ext_id, ssm_id, "resolve", "ok",
+                message="the create whose answer was lost had reached SSM; kept, not re-created",
             )
-        )
-        resolved.append(ext_id)
+        )  # fmt: skip
     if pending:
-        recorder.commit(rows=rows, changes=changes, resolved=resolved, forget=forget)
-    return len(pending)
+        recorder.commit(
+            rows=rows,
+            changes=changes,
+            resolved=list(resolution.found),
+            forget=resolution.not_found,
+        )
+    return resolution
 
 
 def _as_written(value: Any) -> Any:
@@ -299,7 +337,8 @@ def adopt_existing(
     is empty, its SSM records are read once (one call when there are none) and each desired
     record matching one by the contract's lookup fields is adopted with that record's current
     values, so the plan then sends only the fields that differ. A match SSM holds as deleted is
-    `ssm_deleted`: reported, never re-created.
+    `ssm_deleted`: reported, never re-created. Adopted records are saved as not created by the
+    connector, so a Sage delete leaves them live in SSM (unless `SSM_DELETE_ADOPTED=true`).
     """
     payloads = planning.payload_sql(contract, settings)
     with warehouse() as con:
@@ -328,19 +367,20 @@ def adopt_existing(
         if record is None:
             continue
         ssm_id = int(record["id"])
-        if record.get("deleted"):
-            rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SSM_DELETED, None, None, True))
+        if _is_deleted(record):
+            rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SSM_DELETED, None, None, False))
         else:
             # No content hash: the plan compares the desired payload with SSM's current values.
             current = {name: _as_written(record[name]) for name in values if name in record}
             rows.append(
-                ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, None, json.dumps(current), True)
+                ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, None, json.dumps(current), False)
             )
         changes.append(
             ledger.Change(
                 contract.name, ext_id, ssm_id, "adopt",
-                "ssm_deleted" if record.get("deleted") else "ok",
-                message=f"already in SSM as id {ssm_id}; adopted instead of created",
+                "ssm_deleted" if _is_deleted(record) else "ok",
+                message=f"already in SSM as id {ssm_id}; adopted instead of created (not "
+                "created by the connector: a Sage delete leaves it live)",
             )
         )  # fmt: skip
     if rows:
@@ -351,7 +391,12 @@ def adopt_existing(
 def match_users(
     warehouse: Warehouse, contract: ResourceContract, settings: SyncSettings, run_id: str
 ) -> int:
-    """Map Sage reps to existing SSM users (by extId, e-mail or full name), without API calls."""
+    """Map new Sage reps to existing SSM users, without API calls.
+
+    A rep matches a user's extId first, then full name, then e-mail (case-insensitive), the
+    lowest id among equals: a rep code that is one user's extId is that user, even if another
+    user happens to carry it as a name. A rep once matched keeps its user (never re-matched).
+    """
     sql = planning.payload_sql(contract, settings)
     with warehouse() as con:
         ledger.ensure_tables(con, [contract.name])
@@ -363,8 +408,13 @@ def match_users(
             SELECT d.ext_id, u.id, 'synced', md5(d.payload), d.payload, false,
                    current_timestamp AT TIME ZONE 'UTC', ?
             FROM ({sql}) d
-            JOIN (SELECT key, min(id) AS id FROM ssm.value_lists WHERE list_name = 'users'
-                  GROUP BY key) u ON u.key = lower(trim(d.ext_id))
+            JOIN (SELECT key, id FROM ssm.value_lists
+                  WHERE list_name = 'users' AND item_field IN ('extId', 'fullName', 'email')
+                  QUALIFY row_number() OVER (
+                      PARTITION BY key
+                      ORDER BY CASE item_field WHEN 'extId' THEN 1 WHEN 'fullName' THEN 2
+                               ELSE 3 END, id) = 1
+                 ) u ON u.key = lower(trim(d.ext_id))
             WHERE d.ext_id NOT IN (SELECT ext_id FROM {ledger.ledger_table(contract.name)})
             """,  # noqa: S608
             [run_id],
@@ -374,9 +424,16 @@ def match_users(
 
 
 def _defaults(con: duckdb.DuckDBPyConnection, settings: SyncSettings) -> dict[str, Any]:
+    admin = lookup(con, "users", settings.admin_user)
+    ext_id = con.execute(
+        "SELECT min(item_value) FROM ssm.value_lists "
+        "WHERE list_name = 'users' AND item_field = 'extId' AND id = ?",
+        [admin],
+    ).fetchone()
     return {
-        "admin_user": lookup(con, "users", settings.admin_user),
-        "admin_user_ref": settings.admin_user,
+        "admin_user": admin,
+        # /sales links its rep by extId: the admin user's, else the setting as given.
+        "admin_user_ext_id": (ext_id[0] if ext_id else None) or settings.admin_user,
     }
 
 
@@ -435,7 +492,9 @@ def _apply_creates(
     ops: list[planning.PlannedOp],
     recorder: _Recorder,
     report: PushReport,
-) -> None:
+) -> list[planning.PlannedOp]:
+    """Send the creates; return those whose outcome is unknown (still `pending_create`)."""
+    unknown: list[planning.PlannedOp] = []
     answered: _BatchOutcome | None = None  # the previous batch's answers, not yet committed
     for batch in _batches(ops, client.batch_size(contract.ssm_resource, "create")):
         # Committed before sending: if the answer is lost to a crash, the next run looks
@@ -464,6 +523,7 @@ def _apply_creates(
                 report.created += 1
             elif result.code == OUTCOME_UNKNOWN:
                 outcome.transient(op, result, "unknown")  # stays pending_create: looked up
+                unknown.append(op)
             elif result.code == NOT_SENT:
                 outcome.forget.append(op.ext_id)
                 outcome.transient(op, result, "not_sent")
@@ -473,6 +533,37 @@ def _apply_creates(
         answered = outcome
     if answered is not None:
         answered.commit(recorder)
+    return unknown
+
+
+def _create_all(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    ops: list[planning.PlannedOp],
+    recorder: _Recorder,
+    report: PushReport,
+) -> None:
+    """Creates, then in the same run the look-up of those whose answer was lost.
+
+    A record without extId (an order line, a product rate) cannot be settled by the client: one
+    5xx on its bulk create leaves the whole batch unknown. Looking them up by their lookup
+    fields right away, and sending again only what SSM never got, keeps a flaky API from
+    pushing them to the next run.
+    """
+    unknown = _apply_creates(client, contract, ops, recorder, report)
+    for _ in range(_CREATE_RETRY_ROUNDS):
+        if not unknown:
+            return
+        resolution = resolve_pending(
+            warehouse, client, contract, recorder, only=[op.ext_id for op in unknown]
+        )
+        report.created += len(resolution.found)
+        report.retry_later -= len(unknown)  # each one is settled now, or sent again below
+        missing = set(resolution.not_found)
+        unknown = _apply_creates(
+            client, contract, [op for op in unknown if op.ext_id in missing], recorder, report
+        )
 
 
 def _deleted_in_ssm(client: SSMWriter, contract: ResourceContract, ssm_id: int) -> bool:
@@ -576,6 +667,77 @@ def _record_run(
         )
 
 
+def detect_ssm_deletes(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    recorder: _Recorder,
+    report: PushReport,
+) -> None:
+    """Report records deleted in SSM since the previous push: one read per resource and run.
+
+    Without it an unchanged record deleted in SSM goes unnoticed until Sage changes it. A
+    match still in Sage becomes `ssm_deleted`: reported now, then skipped (never re-created,
+    never propagated to Sage). A match Sage no longer has is left to the plan, whose delete of
+    an already-deleted record succeeds.
+    """
+    table = ledger.ledger_table(contract.name)
+    with warehouse() as con:
+        (since,) = con.execute(  # type: ignore[misc]
+            "SELECT max(started_at) FROM sync.runs WHERE resource = ? AND NOT dry_run",
+            [contract.name],
+        ).fetchone()
+        (synced,) = con.execute(f"SELECT count(*) FROM {table} WHERE state = 'synced'").fetchone()  # type: ignore[misc]  # noqa: S608
+    if since is None or not synced:
+        return  # nothing pushed yet: nothing of ours can have been deleted
+    cutoff = since - _DELETE_LOOKBACK
+    where = w.gt("dateDeleted", cutoff, date_format=client.date_literal_format)
+    try:
+        deleted = {
+            int(record["id"]): record
+            for record in client.list(contract.ssm_resource, where=where)
+            if _is_deleted(record)
+        }
+    except SSMValidationError as exc:
+        # The date literal SSM takes is unconfirmed: a refused filter must not stop the push,
+        # whose updates still find deleted records one by one.
+        report.notes.append(f"SSM-side deletes not checked: {exc}")
+        return
+    if not deleted:
+        return
+    with warehouse() as con:
+        hits = con.execute(
+            f"""
+            SELECT l.ext_id, l.ssm_id, l.created_by_connector
+            FROM {table} l
+            JOIN {planning.desired_table(contract.name)} d ON CAST(d.ext_id AS VARCHAR) = l.ext_id
+            WHERE l.state = 'synced' AND list_contains(?, l.ssm_id)
+            ORDER BY l.ext_id
+            """,  # noqa: S608
+            [sorted(deleted)],
+        ).fetchall()
+    rows: list[ledger.LedgerRow] = []
+    changes: list[ledger.Change] = []
+    for ext_id, ssm_id, by_connector in hits:
+        record = deleted[int(ssm_id)]
+        by = _as_written(record.get("salesRepIdDeleted"))
+        message = (
+            f"deleted in SSM on {record.get('dateDeleted')}"
+            + (f" by user {by}" if by is not None else "")
+            + ": not re-created, not propagated to Sage"
+        )
+        rows.append(
+            ledger.LedgerRow(ext_id, ssm_id, ledger.SSM_DELETED, None, None, bool(by_connector))
+        )
+        changes.append(
+            ledger.Change(contract.name, ext_id, ssm_id, "detect", "ssm_deleted", message=message)
+        )
+        report.ssm_deleted += 1
+        report.ssm_deleted_sample.append(ext_id)
+    if rows:
+        recorder.commit(rows=rows, changes=changes, resolved=[r.ext_id for r in rows])
+
+
 # --- the push --------------------------------------------------------------------------------
 
 
@@ -592,23 +754,48 @@ def push_resource(
     started, started_at = time.perf_counter(), ledger.now()
     calls0, writes0 = client.api_calls, client.write_calls
     report = PushReport(resource=contract.name, run_id=run_id, dry_run=options.dry_run)
-    recorder = _Recorder(warehouse, contract, run_id)
 
     def finish(message: str | None = None) -> PushReport:
         report.api_calls = client.api_calls - calls0
         report.write_calls = client.write_calls - writes0
         report.seconds = time.perf_counter() - started
+        report.failures = report.failures[: options.failure_sample]
+        report.ssm_deleted_sample = report.ssm_deleted_sample[: options.failure_sample]
         _record_run(warehouse, report, started_at, message)
         return report
 
+    try:
+        message = _push(warehouse, client, contract, settings, options, report)
+        message = "; ".join(m for m in (message, *report.notes) if m) or None
+    except SSMError as exc:
+        # The API itself gave up (after the client's retries): what was acknowledged is in the
+        # ledger, pending creates are resolved next run. Record the run, then stop.
+        report.stopped = True
+        finish(f"stopped: {exc}")
+        raise
+    return finish(message)
+
+
+def _push(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    settings: SyncSettings,
+    options: PushOptions,
+    report: PushReport,
+) -> str | None:
+    """The phases of `push_resource`, filling `report`; the run's message, if any."""
+    run_id = report.run_id
+    recorder = _Recorder(warehouse, contract, run_id)
     with warehouse() as con:
         ledger.ensure_tables(con, [contract.name, *contract.parents])
     if contract.match_only and not options.dry_run:
         match_users(warehouse, contract, settings, run_id)
     if not options.dry_run:
-        report.resolved = resolve_pending(warehouse, client, contract, recorder)
+        report.resolved = resolve_pending(warehouse, client, contract, recorder).looked_up
         if not contract.match_only:
             report.adopted = adopt_existing(warehouse, client, contract, settings, recorder)
+            detect_ssm_deletes(warehouse, client, contract, recorder, report)
 
     with warehouse() as con:
         defaults = _defaults(con, settings)
@@ -645,6 +832,7 @@ def push_resource(
             op.operation = planning.REFRESH
         for op in deletes:
             op.operation = planning.RELEASE
+            op.reason = "no longer a rep in Sage; SSM users are never deleted by the connector"
         updates, deletes = [], []
     needs_admin = [
         op.ext_id
@@ -658,6 +846,8 @@ def push_resource(
             "user's id, e-mail or full name."
         )
 
+    refresh = [op for op in plan.ops if op.operation == planning.REFRESH]
+    release = [op for op in plan.ops if op.operation == planning.RELEASE]
     report.desired = plan.desired
     report.plan_counts = dict(plan.counts)
     report.planned = len(creates) + len(updates) + len(deletes)
@@ -665,20 +855,19 @@ def push_resource(
     deferred = plan.of(planning.DEFERRED)
     report.deferred = len(deferred)
     report.deferred_sample = [(op.ext_id, op.reason) for op in deferred[: options.failure_sample]]
-    skipped = [op for op in plan.ops if op.operation.startswith("skip")]
+    # A release is a delete the connector declines (not its record): reported as skipped.
+    skipped = [op for op in plan.ops if op.operation.startswith("skip")] + release
     report.skipped = len(skipped)
     report.skipped_sample = [(op.ext_id, op.reason) for op in skipped[: options.failure_sample]]
 
     if options.dry_run:
-        return finish("dry run: plan stored in sync.plans, nothing written to SSM")
+        return "dry run: plan stored in sync.plans, nothing written to SSM"
     refusal = options.breaker.refusal(plan, options.allow_mass_delete)
     if refusal:
         report.refused = refusal
-        return finish(refusal)
+        return refusal
 
     # Ledger-only moves, no API call.
-    refresh = [op for op in plan.ops if op.operation == planning.REFRESH]
-    release = [op for op in plan.ops if op.operation == planning.RELEASE]
     recorder.commit(
         rows=[
             *(
@@ -697,16 +886,13 @@ def push_resource(
                 ledger.LedgerRow(op.ext_id, op.ssm_id, ledger.RELEASED, None, None, False)
                 for op in release
             ),
-        ]
+        ],
+        changes=[
+            ledger.Change(contract.name, op.ext_id, op.ssm_id, "delete", "skipped", (), op.reason)
+            for op in release
+        ],
     )
-    try:
-        _apply_creates(client, contract, creates, recorder, report)
-        _apply_updates(client, contract, updates, recorder, report)
-        _apply_deletes(client, contract, deletes, recorder, report)
-    except SSMError as exc:
-        # The API itself gave up (after the client's retries): what was acknowledged is in the
-        # ledger, pending creates are resolved next run. Record the run, then stop.
-        finish(f"stopped: {exc}")
-        raise
-    report.failures = report.failures[: options.failure_sample]
-    return finish()
+    _create_all(warehouse, client, contract, creates, recorder, report)
+    _apply_updates(client, contract, updates, recorder, report)
+    _apply_deletes(client, contract, deletes, recorder, report)
+    return None

@@ -5,9 +5,16 @@
 * `ssm/push_<resource>`: the push (pool `ssm_api`), after its desired state and its parents'
   pushes, so foreign keys resolve from the parents' ledgers.
 
-Run-wide switches (dry run, mass deletes) are the `ssm_push` resource's config, so one entry of
-run config covers every push asset:
-`{"resources": {"ssm_push": {"config": {"dry_run": true}}}}`.
+The value lists and pushes also write the warehouse outside pool `warehouse`: the warehouse
+resource's file lock makes them wait for a running extract rather than fail on DuckDB's lock.
+
+Run-wide switches (mass deletes, the breaker) are the `ssm_push` resource's config, so one entry
+of run config covers every push asset:
+`{"resources": {"ssm_push": {"config": {"allow_mass_delete": true}}}}`.
+
+A dry run is the `ssm_push_plan` job (pipelines/sync.py), not a run of these assets: it stores
+the plan and records it as an observation of each push asset, so a plan never counts as a push
+for the freshness policies or the automation conditions.
 """
 
 from collections.abc import Iterator
@@ -17,7 +24,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets.ssm import ledger, value_lists
@@ -27,6 +33,7 @@ from assets.ssm.desired import build_desired
 from assets.ssm.plan import DeleteBreaker, desired_table
 from assets.ssm.settings import SyncSettings
 from resources.ssm.resource import SSMResource
+from resources.warehouse import WarehouseResource
 
 GROUP = "ssm"
 VALUE_LISTS_KEY = dg.AssetKey([GROUP, "value_lists"])
@@ -39,9 +46,6 @@ PUSH_FRESHNESS = dg.FreshnessPolicy.time_window(
 class SSMPushSettings(dg.ConfigurableResource):
     """Run-wide switches of the push; override them in a run's config."""
 
-    dry_run: bool = Field(
-        default=False, description="Build and store the plan (sync.plans) without writing SSM."
-    )
     allow_mass_delete: bool = Field(
         default=False, description="Apply deletes even above the delete breaker's limit."
     )
@@ -49,12 +53,15 @@ class SSMPushSettings(dg.ConfigurableResource):
         default=0.05, description="The breaker trips above this share of synced records."
     )
     delete_allowance: int = Field(
-        default=10, description="Deletes always allowed, whatever the share (small companies)."
+        default=0,
+        ge=0,
+        description="Deletes per resource always allowed, whatever the share; 0 (default): the "
+        "share alone applies. A small company that deletes often may set a few.",
     )
 
-    def options(self) -> PushOptions:
+    def options(self, dry_run: bool = False) -> PushOptions:
         return PushOptions(
-            dry_run=self.dry_run,
+            dry_run=dry_run,
             allow_mass_delete=self.allow_mass_delete,
             breaker=DeleteBreaker(share=self.delete_share_limit, allowance=self.delete_allowance),
         )
@@ -73,7 +80,7 @@ def _source_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([schema, name])
 
 
-def _warehouse(resource: DuckDBResource):  # noqa: ANN202 - a context-manager factory
+def _warehouse(resource: WarehouseResource):  # noqa: ANN202 - a context-manager factory
     @contextmanager
     def connect() -> Iterator[duckdb.DuckDBPyConnection]:
         with resource.get_connection() as con:
@@ -105,11 +112,13 @@ def _contract_metadata(contract: ResourceContract) -> dict[str, Any]:
     group_name=GROUP,
     pool="ssm_api",
     kinds={"duckdb"},
+    # No automation condition: every scheduled sync (and every push job) refreshes the lists
+    # before it pushes; a cron of its own would make the automation sensor start a second,
+    # eager push next to the schedule's every 15 minutes.
     description="SSM value lists and users, matched against Sage values by the push.",
-    automation_condition=dg.AutomationCondition.on_cron("*/15 * * * *"),
 )
 def ssm_value_lists(
-    context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with ssm.get_client() as client:
         rows = value_lists.fetch(client)
@@ -136,7 +145,7 @@ def _desired_asset(contract: ResourceContract) -> dg.AssetsDefinition:
         metadata=_contract_metadata(contract),
         automation_condition=dg.AutomationCondition.eager(),
     )
-    def desired(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    def desired(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             stats = build_desired(con, contract, SyncSettings.from_env())
         return dg.MaterializeResult(
@@ -186,6 +195,7 @@ def report_metadata(report: PushReport) -> dict[str, Any]:
         "deferred_sample": table(report.deferred_sample, ("extId", "why")),
         "skipped_sample": table(report.skipped_sample, ("extId", "why")),
         "deleted_in_ssm_sample": ", ".join(report.ssm_deleted_sample) or "none",
+        "notes": "; ".join(report.notes) or "none",
     }
 
 
@@ -209,7 +219,7 @@ def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
     def push(
         context: dg.AssetExecutionContext,
         ssm: SSMResource,
-        warehouse: DuckDBResource,
+        warehouse: WarehouseResource,
         ssm_push: SSMPushSettings,
     ) -> dg.MaterializeResult:
         with ssm.get_client() as client:
@@ -246,8 +256,11 @@ def _dead_letter_check(contract: ResourceContract) -> dg.AssetChecksDefinition:
         name="no_open_dead_letters",
         description="Records SSM rejected and that are still waiting in sync.dead_letters.",
         blocking=False,
+        # It creates the sync tables when missing (a write), so it queues with the other writers
+        # instead of holding a run worker while it waits for the warehouse's file lock.
+        pool="warehouse",
     )
-    def check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             ledger.ensure_tables(con, [])
             rows = con.execute(

@@ -63,6 +63,8 @@ class FieldRule:
     waits, reported as deferred). `keep_when_null`: a null never overwrites SSM (the record
     keeps what it has). `create_default`: the value used at creation when the source is null.
     `custom`: an `Z_` extra field whose name can be renamed through `SSM_CUSTOM_FIELDS`.
+    `user_ext_id` (with `parent="users"`): the value is the matched SSM user's own extId (read
+    with the value lists), or the source value when that user has none, instead of its id.
     """
 
     ssm: str
@@ -78,11 +80,14 @@ class FieldRule:
     keep_when_null: bool = False
     create_default: str | None = None
     custom: bool = False
+    user_ext_id: bool = False
 
     def __post_init__(self) -> None:
         sources = [self.column is not None, self.literal is not None, self.setting is not None]
         if sum(sources) != 1:
             raise ValueError(f"field {self.ssm}: exactly one of column, literal, setting")
+        if self.user_ext_id and self.parent != "users":
+            raise ValueError(f"field {self.ssm}: user_ext_id needs parent='users'")
 
     @property
     def source_text(self) -> str:
@@ -151,8 +156,9 @@ USERS = ResourceContract(
     ),
     read_only="users are not read-only; the connector never edits an existing user",
     delete_policy="never deleted by the connector",
-    conflict_rule="matched to existing SSM users by extId, then by full name (case-insensitive); "
-    "a new (billable) user is created only when `SSM_CREATE_USERS=true`",
+    conflict_rule="matched to existing SSM users by extId first, then by full name, then by "
+    "e-mail (case-insensitive; the lowest id among equals); a new (billable) user is created "
+    "only when `SSM_CREATE_USERS=true`",
     match_only=True,
     notes="unmatched reps are reported in the push metadata; their accounts get the admin user "
     "at creation",
@@ -244,7 +250,8 @@ ACCOUNTS = ResourceContract(
     ),
     read_only="read-only in SSM (`readOnly: true`): SSM edits never reach Sage",
     delete_policy="deleted in Sage → deleted (logically) in SSM, only if the connector created "
-    "it; deleted in SSM → never reaches Sage, not re-created, reported",
+    "it (an adopted account is left live unless `SSM_DELETE_ADOPTED=true`); deleted in SSM → "
+    "never reaches Sage, not re-created, reported",
     conflict_rule="Sage wins: every field is Sage-owned except the rep of an account that had "
     "none in Sage (set once at creation)",
 )
@@ -500,10 +507,13 @@ SALES = ResourceContract(
         FieldRule("accountExtId", "the customer's account code", column="account_ext_id"),
         FieldRule(
             "salesRepExtId",
-            "the rep as Sage names it; the admin user setting when none",
+            "the account's rep, by extId as /sales links users; the admin user's when none",
             column="sales_rep",
+            parent="users",
+            parent_optional=True,
+            user_ext_id=True,
             keep_when_null=True,
-            create_default="admin_user_ref",
+            create_default="admin_user_ext_id",
         ),
         FieldRule(
             "salesRepId",
@@ -675,7 +685,14 @@ def render_markdown() -> str:
         "",
         "Custom `Z_` field names are the defaults; rename them with `SSM_CUSTOM_FIELDS` (a JSON",
         "object, default name → name in your SSM). Settings (`branch`, `client_status`,",
-        "`rep_column`, `admin_user`) are documented in the README.",
+        "`rep_column`, `admin_user`, `delete_adopted`) are documented in the README.",
+        "",
+        "Deletes: the connector deletes in SSM only the records it created. On a resource's",
+        "first push, records SSM already holds under the same key are adopted instead of created",
+        "again; a Sage delete leaves an adopted record live in SSM (reported as a skipped",
+        "delete) unless `SSM_DELETE_ADOPTED=true`. A record deleted in SSM is found by each",
+        "push (records deleted since the previous one), reported, and neither re-created nor",
+        "propagated to Sage.",
         "",
     ]
     for c in CONTRACTS:
@@ -704,7 +721,12 @@ def render_markdown() -> str:
                 rule = f.description
                 if f.lookup:
                     rule += f"; matched in SSM list `{f.lookup.name}` by {f.lookup.key}"
-                if f.parent:
+                if f.user_ext_id:
+                    rule += (
+                        "; the extId of the SSM user the rep matched (the rep as Sage names it "
+                        "when that user has none; null when no user matches)"
+                    )
+                elif f.parent:
                     rule += f"; SSM id of the `{f.parent}` record with that extId"
                     rule += (
                         " (null until it is synced)"

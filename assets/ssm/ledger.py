@@ -9,10 +9,16 @@
 | `state` | `pending_create` (sent, answer not yet recorded), `synced`, `deleted` (deleted by the connector), `ssm_deleted` (deleted in SSM by someone else: never re-created silently), `released` (gone from Sage but not created by the connector: left alone) |
 | `content_hash` | md5 of the acknowledged payload, compared with the desired payload's |
 | `payload` | the acknowledged payload (JSON), to know which fields changed |
-| `created_by_connector` | only those records are ever deleted |
+| `created_by_connector` | only those records are deleted by default; false for the records the first push adopted (found in SSM under the same key) and for matched users |
 
 Rows are written as SSM acknowledges them (at the latest after each bulk batch), so a crash loses
 at most the answers of one batch, and those are recovered from `pending_create` by extId lookup.
+
+`sync.*` tells what every push did: `sync.changes` (every operation and its outcome, one row
+per record), `sync.runs` (one row per resource per run), `sync.run_summary` (a view: one row per
+run, the resources' figures summed, its worst status and the resources that need attention),
+`sync.dead_letters` (records SSM rejected, retried every run) and `sync.plans` (every run's
+plan, dry runs included).
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
+
+from assets.ssm import value_lists
 
 PENDING_CREATE = "pending_create"
 SYNCED = "synced"
@@ -36,13 +44,10 @@ RELEASED = "released"
 SYNC_DDL = """
 CREATE SCHEMA IF NOT EXISTS ssm;
 CREATE SCHEMA IF NOT EXISTS sync;
-CREATE TABLE IF NOT EXISTS ssm.value_lists (
-    list_name VARCHAR NOT NULL, id BIGINT NOT NULL, key VARCHAR NOT NULL, label VARCHAR
-);
 CREATE TABLE IF NOT EXISTS sync.changes (
     run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT,
-    operation VARCHAR,      -- create | update | delete | resolve | adopt
-    outcome VARCHAR,        -- ok | failed | ssm_deleted | not_found | dry_run
+    operation VARCHAR,      -- create | update | delete | resolve | adopt | detect
+    outcome VARCHAR,        -- ok | failed | unknown | not_sent | ssm_deleted | not_found | skipped
     changed_fields VARCHAR, -- JSON list of the fields sent
     message VARCHAR, request VARCHAR, changed_at TIMESTAMP
 );
@@ -65,6 +70,30 @@ CREATE TABLE IF NOT EXISTS sync.plans (
     run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT, operation VARCHAR,
     changed_fields VARCHAR, reason VARCHAR, payload VARCHAR, planned_at TIMESTAMP
 );
+-- One row per run (a Dagster run pushes each resource in its own step, all under one run_id).
+CREATE VIEW IF NOT EXISTS sync.run_summary AS
+SELECT
+    run_id,
+    min(started_at) AS started_at,
+    max(finished_at) AS finished_at,
+    bool_or(dry_run) AS dry_run,
+    CASE
+        WHEN bool_or(status = 'stopped') THEN 'stopped'
+        WHEN bool_or(status = 'refused') THEN 'refused'
+        WHEN bool_or(status = 'failed_records') THEN 'failed_records'
+        WHEN bool_and(status = 'dry_run') THEN 'dry_run'
+        ELSE 'ok'
+    END AS status,
+    count(*) AS resources,
+    string_agg(CASE WHEN status NOT IN ('ok', 'dry_run') THEN resource || ': ' || status END,
+               ', ' ORDER BY resource) AS attention,
+    sum(desired) AS desired, sum(planned) AS planned, sum(created) AS created,
+    sum(updated) AS updated, sum(deleted) AS deleted, sum(unchanged) AS unchanged,
+    sum(deferred) AS deferred, sum(skipped) AS skipped, sum(failed) AS failed,
+    sum(ssm_deleted) AS ssm_deleted, sum(resolved) AS resolved, sum(api_calls) AS api_calls,
+    sum(write_calls) AS write_calls, sum(seconds) AS seconds
+FROM sync.runs
+GROUP BY run_id;
 """
 
 
@@ -73,6 +102,7 @@ def ledger_table(resource: str) -> str:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, resources: Iterable[str]) -> None:
+    con.execute(value_lists.DDL)
     con.execute(SYNC_DDL)
     for resource in resources:
         con.execute(
@@ -306,9 +336,12 @@ def resolve_dead_letters(
             )
 
 
+DeadLetterAction = Literal["requeue", "discard"]
+
+
 def manage_dead_letters(
     con: duckdb.DuckDBPyConnection,
-    action: str,
+    action: DeadLetterAction,
     resource: str | None,
     ext_ids: Sequence[str],
 ) -> int:

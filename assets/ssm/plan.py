@@ -9,6 +9,7 @@ the desired payload with the acknowledged one, so an update sends only what chan
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,9 @@ UPDATE = "update"
 DELETE = "delete"
 DEFERRED = "deferred"
 RESOLVE = "resolve"  # a pending create of a crashed run: look it up by extId first
-RELEASE = "release"  # gone from Sage, not created by the connector: forget it, touch nothing
+# Gone from Sage, not created by the connector (adopted, or a matched user): left live in SSM,
+# reported as a skipped delete.
+RELEASE = "release"
 SKIP_SSM_DELETED = "skip_ssm_deleted"
 SKIP_DISCARDED = "skip_discarded"
 UNCHANGED = "unchanged"
@@ -82,6 +85,17 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
                 f"ON {alias}.ext_id = CAST({source} AS VARCHAR) AND {alias}.state = 'synced'"
             )
             value = f"{alias}.ssm_id"
+            if rule.user_ext_id:
+                user = f"u{i}"
+                joins.append(
+                    f"LEFT JOIN (SELECT id, min(item_value) AS ext_id FROM ssm.value_lists "  # noqa: S608
+                    f"WHERE list_name = 'users' AND item_field = 'extId' GROUP BY id) {user} "
+                    f"ON {user}.id = {alias}.ssm_id"
+                )
+                value = (
+                    f"CASE WHEN {alias}.ssm_id IS NOT NULL "
+                    f"THEN coalesce({user}.ext_id, CAST({source} AS VARCHAR)) END"
+                )
             if not rule.parent_optional:
                 waits.append(
                     f"CASE WHEN {source} IS NOT NULL AND {alias}.ssm_id IS NULL "
@@ -100,6 +114,7 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
 
 
 def classify_sql(contract: ResourceContract, settings: SyncSettings) -> str:
+    ours = "true" if settings.delete_adopted else "l.created_by_connector"
     return f"""
         WITH d AS ({payload_sql(contract, settings)}),
         l AS (SELECT * FROM {ledger.ledger_table(contract.name)}),
@@ -110,7 +125,7 @@ def classify_sql(contract: ResourceContract, settings: SyncSettings) -> str:
                l.created_by_connector, d.waiting_for,
                CASE
                  WHEN d.ext_id IS NULL THEN CASE
-                     WHEN l.state = 'synced' AND l.created_by_connector THEN '{DELETE}'
+                     WHEN l.state = 'synced' AND {ours} THEN '{DELETE}'
                      WHEN l.state = 'synced' THEN '{RELEASE}'
                      WHEN l.state = 'pending_create' THEN '{RESOLVE}'
                      ELSE NULL END
@@ -257,8 +272,13 @@ def build_plan(
             op.reason = f"waits for {waiting}"
         elif operation == DELETE:
             op.reason = "deleted in Sage"
+        elif operation == RELEASE and contract.match_only:
+            op.reason = "no longer a rep in Sage; SSM users are never deleted by the connector"
         elif operation == RELEASE:
-            op.reason = "gone from Sage; not created by the connector, left alone"
+            op.reason = (
+                "deleted in Sage, but adopted from SSM rather than created by the connector: "
+                "left live in SSM (SSM_DELETE_ADOPTED=true deletes adopted records)"
+            )
         elif operation == RESOLVE:
             op.reason = "create of an interrupted run: looked up by extId before re-creating"
         elif operation == SKIP_SSM_DELETED:
@@ -277,18 +297,29 @@ def build_plan(
 
 @dataclass(frozen=True)
 class DeleteBreaker:
-    """Refuses a push whose deletes exceed a share of what is synced (a half-empty extract)."""
+    """Refuses a push whose deletes exceed a share of what is synced (a half-empty extract).
+
+    `allowance` is a number of deletes always let through, whatever the share. It is 0 unless
+    configured: a fixed floor would let most of a small entity go (10 of 12 records), so by
+    default the share alone applies, and a small company that deletes often sets a small
+    floor (or allows a run's deletes) explicitly.
+    """
 
     share: float = 0.05
-    allowance: int = 10  # a handful of deletes never trips it on a small company
+    allowance: int = 0
+
+    def limit(self, synced: int) -> int:
+        # The epsilon keeps an exact share (5 of 100) inside the limit despite float rounding.
+        return max(self.allowance, math.floor(self.share * synced + 1e-9))
 
     def refusal(self, plan: Plan, allowed: bool) -> str | None:
         deletes = plan.counts[DELETE]
-        limit = max(self.allowance, int(self.share * plan.synced_before))
+        limit = self.limit(plan.synced_before)
         if allowed or deletes <= limit:
             return None
+        floor = f", floor {self.allowance}" if self.allowance else ""
         return (
             f"Refused to push {plan.resource}: {deletes} of {plan.synced_before} synced records "
-            f"would be deleted, more than the {self.share:.0%} limit ({limit}); check the Sage "
-            f"extract, or run again with allow_mass_delete=true if the deletes are real."
+            f"would be deleted, more than the {self.share:.0%} limit ({limit}{floor}); check the "
+            f"Sage extract, or run again with allow_mass_delete=true if the deletes are real."
         )

@@ -8,6 +8,7 @@
 | `SSM_BRANCH` | the default branch | the branch (id or description) new accounts and orders are filed under |
 | `SSM_CLIENT_STATUS` | `Client` | the account status (description) of a Sage customer |
 | `SSM_CREATE_USERS` | `false` | create SSM users for unmatched Sage reps (users are billable) |
+| `SSM_DELETE_ADOPTED` | `false` | also delete, when Sage deletes them, the records the first push adopted (found in SSM under the same key, not created by the connector) |
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from dataclasses import dataclass, field
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes"}
+
+
 @dataclass(frozen=True)
 class SyncSettings:
     rep_column: str = "analysis_2"
@@ -29,6 +34,9 @@ class SyncSettings:
     branch: str | None = None
     client_status: str = "Client"
     create_users: bool = False
+    # Adopted records were made by someone else (the vendor's connector, an import): by default
+    # a Sage delete leaves them live in SSM, as the connector deletes only what it created.
+    delete_adopted: bool = False
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.rep_column):
@@ -56,5 +64,6 @@ class SyncSettings:
             admin_user=env.get("SSM_ADMIN_USER", "1").strip(),
             branch=env.get("SSM_BRANCH") or None,
             client_status=env.get("SSM_CLIENT_STATUS", "Client"),
-            create_users=env.get("SSM_CREATE_USERS", "false").lower() in {"1", "true", "yes"},
+            create_users=_flag(env.get("SSM_CREATE_USERS", "false")),
+            delete_adopted=_flag(env.get("SSM_DELETE_ADOPTED", "false")),
         )

@@ -1,19 +1,25 @@
-"""The push as Dagster assets: materialized with real resources, metadata explains the push."""
+"""The push as Dagster assets: materialized with real resources, metadata explains the push;
+the dry-run and dead-letter jobs run in process."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
+import duckdb
+import pytest
 
 from assets import ssm as ssm_layer
 from assets.ssm.assets import SSMPushSettings
 from pipelines import sync
+from pipelines.definitions import defs as connector
 from resources.ssm.resource import SSMResource
+from resources.warehouse import WarehouseResource
 from sandbox.ssm.testing import SandboxProcess
-from tests.ssm.conftest import ssm_records
-from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY
+from tests.ssm.conftest import ssm_records, ssm_writes
+from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 
 SELECTION = [
     "ssm/value_lists",
@@ -26,7 +32,10 @@ SELECTION = [
 ]
 
 
-def _resources(warehouse: Path, sandbox: SandboxProcess, dry_run: bool) -> dict[str, object]:
+PUSH_ACCOUNTS = dg.AssetKey(["ssm", "push_accounts"])
+
+
+def _resources(warehouse: Path, sandbox: SandboxProcess) -> dict[str, object]:
     return {
         "ssm": SSMResource(
             base_url=sandbox.base_url,
@@ -34,8 +43,8 @@ def _resources(warehouse: Path, sandbox: SandboxProcess, dry_run: bool) -> dict[
             private_key=PRIVATE_KEY,
             requests_per_second=200,
         ),
-        "warehouse": DuckDBResource(database=str(warehouse)),
-        "ssm_push": SSMPushSettings(dry_run=dry_run),
+        "warehouse": WarehouseResource(database=str(warehouse)),
+        "ssm_push": SSMPushSettings(),
     }
 
 
@@ -43,18 +52,35 @@ def test_push_assets_materialize_and_explain_themselves(
     warehouse: Path, sandbox: SandboxProcess
 ) -> None:
     assets = [*ssm_layer.defs.assets]  # type: ignore[misc]
-    dry = dg.materialize(
-        assets, selection=SELECTION, resources=_resources(warehouse, sandbox, dry_run=True)
-    )
-    assert dry.success and ssm_records(sandbox, "accounts") == []
-    result = dg.materialize(
-        assets, selection=SELECTION, resources=_resources(warehouse, sandbox, dry_run=False)
-    )
+    resources = _resources(warehouse, sandbox)
+    with dg.DagsterInstance.ephemeral() as instance:
+        desired = [key for key in SELECTION if "/push_" not in key]
+        assert dg.materialize(
+            assets, selection=desired, resources=resources, instance=instance
+        ).success
+        # A dry run observes the push assets: the plan is visible, nothing counts as pushed.
+        plan = sync.ssm_push_plan.execute_in_process(
+            run_config={
+                "ops": {"plan_ssm_pushes": {"config": {"entities": ["users", "rates", "accounts"]}}}
+            },
+            resources=resources,
+            instance=instance,
+        )
+        assert plan.success
+        observed = {
+            o.asset_key: o.metadata for o in plan.asset_observations_for_node("plan_ssm_pushes")
+        }
+        assert observed[PUSH_ACCOUNTS]["status"].value == "dry_run"
+        assert observed[PUSH_ACCOUNTS]["plan"].value == {"create": 12}
+        assert instance.get_latest_materialization_event(PUSH_ACCOUNTS) is None
+        assert ssm_records(sandbox, "accounts") == [] and ssm_writes(sandbox) == 0
+
+        result = dg.materialize(assets, selection=SELECTION, resources=resources, instance=instance)
     assert result.success
     meta = next(
         m.metadata
         for m in result.get_asset_materialization_events()
-        if m.asset_key == dg.AssetKey(["ssm", "push_accounts"])
+        if m.asset_key == PUSH_ACCOUNTS
         for m in [m.event_specific_data.materialization]  # type: ignore[union-attr]
     )
     assert meta["created"].value == 12 and meta["failed"].value == 0
@@ -65,7 +91,7 @@ def test_push_assets_materialize_and_explain_themselves(
 def test_sync_definitions_load(tmp_path: Path) -> None:
     resources = dg.Definitions(
         resources={
-            "warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb")),
+            "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
             "ssm": SSMResource(
                 base_url="http://127.0.0.1:9/api/v4", public_key="p", private_key="k"
             ),
@@ -78,3 +104,67 @@ def test_sync_definitions_load(tmp_path: Path) -> None:
     assert defs.resolve_schedule_def("sage_ssm_sync_every_15_minutes").cron_schedule == (
         "*/15 * * * *"
     )
+
+
+def test_dead_letter_job_discards_and_requeues(warehouse: Path, sandbox: SandboxProcess) -> None:
+    def dead_letters() -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(warehouse)) as con:
+            return con.execute("SELECT ext_id, status, attempts FROM sync.dead_letters").fetchall()
+
+    def run(config: dict[str, Any]) -> int:
+        result = sync.ssm_dead_letters.execute_in_process(
+            run_config={"ops": {"manage_dead_letters": {"config": config}}},
+            resources={"warehouse": WarehouseResource(database=str(warehouse))},
+        )
+        return int(result.output_for_node("manage_dead_letters"))
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET company_name = repeat('x', 300) "
+            "WHERE account_reference = 'CUST005'"
+        )
+    push_all(warehouse, sandbox.base_url)
+    push_all(warehouse, sandbox.base_url)
+    assert dead_letters() == [("CUST005", "open", 2)]
+
+    # Discarded: later pushes skip it (no write) until its Sage record changes.
+    assert run({"action": "discard", "entity": "accounts", "ext_ids": ["CUST005"]}) == 1
+    assert dead_letters() == [("CUST005", "discarded", 2)]
+    writes = ssm_writes(sandbox)
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    assert (reports["accounts"].skipped, reports["accounts"].failed) == (1, 0)
+    assert ssm_writes(sandbox) == writes and dead_letters() == [("CUST005", "discarded", 2)]
+
+    # Re-queued: open again with its attempts reset, and retried by the next push.
+    assert run({"action": "requeue", "entity": "accounts", "all": True}) == 1
+    assert dead_letters() == [("CUST005", "open", 0)]
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    assert reports["accounts"].failed == 1 and dead_letters() == [("CUST005", "open", 1)]
+
+    with pytest.raises(dg.DagsterInvalidConfigError, match="action"):
+        run({"action": "delete", "all": True})
+
+
+def test_only_new_sage_data_starts_a_push_between_scheduled_syncs() -> None:
+    """The schedule refreshes the value lists before it pushes: no cron of their own makes the
+    automation sensor start a second push every 15 minutes."""
+    instance = dg.DagsterInstance.ephemeral()
+    for key in connector.resolve_asset_graph().materializable_asset_keys:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    target = sync.push_automation.asset_selection
+    start = datetime.now(UTC)
+    first = dg.evaluate_automation_conditions(
+        defs=connector, instance=instance, asset_selection=target, evaluation_time=start
+    )
+    cursor = first.cursor
+    for minutes in (16, 31):  # two cron ticks pass, nothing else happens
+        tick = dg.evaluate_automation_conditions(
+            defs=connector,
+            instance=instance,
+            asset_selection=target,
+            cursor=cursor,
+            evaluation_time=start + timedelta(minutes=minutes),
+        )
+        requested = [r.key.to_user_string() for r in tick.results if r.true_subset.size]
+        assert requested == [], minutes
+        cursor = tick.cursor

@@ -9,8 +9,11 @@ import duckdb
 import httpx
 
 from assets.ssm.apply import PushOptions
+from assets.ssm.plan import DELETE, DeleteBreaker, Plan
+from assets.ssm.settings import SyncSettings
 from resources.ssm.client import SSMClient
 from sandbox.ssm.testing import SandboxProcess
+from tests.ssm.compare import fk_id
 from tests.ssm.conftest import ssm_records, ssm_writes
 from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 
@@ -89,6 +92,14 @@ def test_initial_sync_then_a_rerun_writes_nothing(warehouse: Path, sandbox: Sand
     assert all(r.planned == 0 and r.completion_ratio == 1.0 for r in reports.values())
     assert reports["accounts"].unchanged == 12
     assert api_calls > 0  # reads only: login and value lists
+    with duckdb.connect(str(warehouse)) as con:
+        runs = con.execute(
+            "SELECT status, resources, planned, created, write_calls FROM sync.run_summary "
+            "ORDER BY started_at"
+        ).fetchall()
+    total = sum(EXPECTED.values())
+    assert runs[0][:4] == ("ok", 10, total, total) and runs[0][4] > 0
+    assert runs[1] == ("ok", 10, 0, 0, 0)
 
 
 def test_ten_changes_reach_ssm_and_nothing_else(warehouse: Path, sandbox: SandboxProcess) -> None:
@@ -112,7 +123,9 @@ def test_ten_changes_reach_ssm_and_nothing_else(warehouse: Path, sandbox: Sandbo
     )
     con.close()
     writes_before = ssm_writes(sandbox)
-    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    # 2 of 12 accounts is over the breaker's 5%: a tiny company sets a small floor explicitly.
+    small_company = PushOptions(breaker=DeleteBreaker(allowance=2))
+    reports, _, _ = push_all(warehouse, sandbox.base_url, options=small_company)
 
     changed = {n: (r.created, r.updated, r.deleted) for n, r in reports.items() if r.planned}
     assert changed == {
@@ -232,3 +245,138 @@ def test_first_push_adopts_what_ssm_already_holds(warehouse: Path, sandbox: Sand
     writes_before = ssm_writes(sandbox)
     push_all(warehouse, sandbox.base_url)
     assert ssm_writes(sandbox) == writes_before
+
+
+def _plan(synced: int, deletes: int) -> Plan:
+    return Plan("accounts", synced - deletes, synced, Counter({DELETE: deletes}), [])
+
+
+def test_breaker_lets_5_percent_through_and_refuses_more() -> None:
+    breaker = DeleteBreaker()  # 5%, no floor
+    assert breaker.refusal(_plan(100, 5), allowed=False) is None  # exactly 5%
+    assert breaker.refusal(_plan(40, 2), allowed=False) is None  # 5%
+    assert breaker.refusal(_plan(39, 1), allowed=False) is None  # 2.6%
+    refusal = breaker.refusal(_plan(100, 6), allowed=False)  # 6%
+    assert refusal and "6 of 100" in refusal and "allow_mass_delete" in refusal
+    assert breaker.refusal(_plan(40, 3), allowed=False)  # 7.5%
+    # A small entity: one delete of 12 is 8%, refused unless a floor is configured.
+    assert breaker.refusal(_plan(12, 1), allowed=False)
+    assert DeleteBreaker(allowance=1).refusal(_plan(12, 1), allowed=False) is None
+    assert DeleteBreaker(allowance=1).refusal(_plan(12, 2), allowed=False)
+    assert breaker.refusal(_plan(12, 12), allowed=True) is None
+
+
+def test_adopted_record_deleted_in_sage_stays_live_in_ssm(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    """Deletes only of records this connector created: an adopted one is reported, not deleted."""
+    with SSMClient(sandbox.base_url, PUBLIC_KEY, PRIVATE_KEY, requests_per_second=200) as client:
+        old = {"branchId": 1, "salesRepId1": 2, "statusId": 1}
+        adopted = client.create("accounts", {**old, "name": "Vendor's", "extId": "CUST012"})
+        also_adopted = client.create("accounts", {**old, "name": "Vendor's", "extId": "CUST011"})
+    push_all(warehouse, sandbox.base_url)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET deleted_at = now() WHERE account_reference = 'CUST012'"
+        )
+    writes_before = ssm_writes(sandbox)
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    accounts = reports["accounts"]
+    assert (accounts.deleted, accounts.skipped, accounts.planned) == (0, 1, 0)
+    assert accounts.skipped_sample[0][0] == "CUST012"
+    assert "adopted" in accounts.skipped_sample[0][1]
+    assert ssm_writes(sandbox) == writes_before
+    assert adopted in {a["id"] for a in ssm_records(sandbox, "accounts")}
+    with duckdb.connect(str(warehouse)) as con:
+        change = con.execute(
+            "SELECT operation, outcome, ssm_id, message FROM sync.changes "
+            "WHERE ext_id = 'CUST012' AND operation = 'delete'"
+        ).fetchall()
+    assert [c[:3] for c in change] == [("delete", "skipped", adopted)]
+    assert "SSM_DELETE_ADOPTED" in change[0][3]
+    # Reported once: the next run has nothing to say about it.
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    assert reports["accounts"].skipped == 0
+
+    # The setting lets Sage deletes reach adopted records (1 of 11 is over 5%: allowed here).
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET deleted_at = now() WHERE account_reference = 'CUST011'"
+        )
+    reports, _, _ = push_all(
+        warehouse, sandbox.base_url,
+        settings=SyncSettings(delete_adopted=True),
+        options=PushOptions(allow_mass_delete=True),
+    )  # fmt: skip
+    assert reports["accounts"].deleted == 1
+    assert also_adopted not in {a["id"] for a in ssm_records(sandbox, "accounts")}
+
+
+def test_reps_match_by_ext_id_then_full_name_and_are_never_reassigned(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    with SSMClient(sandbox.base_url, PUBLIC_KEY, PRIVATE_KEY, requests_per_second=200) as client:
+        # Erin carries Alice's rep code as extId: the code is hers, whoever is named like it.
+        erin = client.create(
+            "users",
+            {
+                "name": "Erin",
+                "lastName": "Shaw",
+                "email": "erin@x.example",
+                "extId": "ALICE CARTER",
+            },
+        )
+        client.update("users", 4, {"extId": "R-CHLOE"})  # Chloe Patel
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET analysis_2 = ' r-chloe ' WHERE account_reference = 'CUST003'"
+        )
+    push_all(warehouse, sandbox.base_url)
+    reps = {a["extId"]: a["salesRepId1"]["id"] for a in ssm_records(sandbox, "accounts")}
+    assert reps["CUST001"] == erin  # "Alice Carter": Erin's extId before Alice's full name
+    assert reps["CUST002"] == 3  # "Ben Hughes": full name (Ben has no extId)
+    assert reps["CUST003"] == 4  # "r-chloe": Chloe's extId, case and blanks aside
+    assert reps["CUST004"] == 1  # "Dora Unmatched": no user, the admin at creation
+    # /sales links its rep by extId: the matched user's own extId.
+    sales = {s["extId"]: s for s in ssm_records(sandbox, "sales")}
+    assert sales["1001"]["salesRepExtId"] == "ALICE CARTER"
+    assert fk_id(sales["1001"]["salesRepId"]) == erin
+    assert sales["1003"]["salesRepExtId"] == "R-CHLOE"
+    assert sales["1002"]["salesRepExtId"] == "Ben Hughes"  # Ben has none: the rep as Sage says
+
+    # A rep cleared in Sage: SSM keeps the owner, and nothing is written.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET analysis_2 = NULL WHERE account_reference = 'CUST002'"
+        )
+    writes_before = ssm_writes(sandbox)
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    assert ssm_writes(sandbox) == writes_before
+    assert reports["accounts"].planned == 0
+    account = next(a for a in ssm_records(sandbox, "accounts") if a["extId"] == "CUST002")
+    assert account["salesRepId1"]["id"] == 3
+
+
+def test_ssm_side_delete_of_an_unchanged_record_is_reported_on_the_next_run(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    push_all(warehouse, sandbox.base_url)
+    contact = next(c for c in ssm_records(sandbox, "contacts") if c["extId"] == "CUST003/3")
+    assert httpx.delete(f"{sandbox.control_url}/act-as/2/contacts/{contact['id']}").is_success
+    writes_before = ssm_writes(sandbox)
+    reports, _, _ = push_all(warehouse, sandbox.base_url)  # Sage unchanged
+    contacts = reports["contacts"]
+    assert (contacts.ssm_deleted, contacts.ssm_deleted_sample) == (1, ["CUST003/3"])
+    assert contacts.planned == 0 and ssm_writes(sandbox) == writes_before
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute(
+            "SELECT operation, outcome, ssm_id, message LIKE '%by user 2%' FROM sync.changes "
+            "WHERE ext_id = 'CUST003/3' AND operation = 'detect'"
+        ).fetchall() == [("detect", "ssm_deleted", contact["id"], True)]
+        assert con.execute(
+            "SELECT state FROM ssm.synced_contacts WHERE ext_id = 'CUST003/3'"
+        ).fetchone() == ("ssm_deleted",)
+    # Reported once, then skipped: never re-created, never sent to Sage.
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    assert reports["contacts"].ssm_deleted == 0 and reports["contacts"].skipped == 1
+    assert "CUST003/3" not in {c["extId"] for c in ssm_records(sandbox, "contacts")}
