@@ -6,6 +6,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DAGSTER_HOME := $(CURDIR)
+# Where dagster.yaml keeps the instance (runs, event and step logs): absolute, so that every
+# process (webserver, daemon, run workers) finds the same one whatever its working directory.
+export DAGSTER_INSTANCE_DIR ?= $(abspath $(or $(DATA_DIR),$(CURDIR)/data))/dagster
 export PATH := $(HOME)/.local/bin:$(PATH)
 # The SSM sandbox's documented local keys; a real tenant's keys come from the environment or .env.
 export SSM_PUBLIC_KEY ?= sandbox-public
@@ -16,13 +19,18 @@ RUN := $(UV) run --frozen
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 
+# uv from pip; without pip, pip from ensurepip (absent from Debian's system python, but cheap to
+# try), else from apt as root. Older pips lack --break-system-packages, newer Debians require it.
+PIP_INSTALL_UV := { python3 -m pip install --user --quiet uv 2>/dev/null \
+	  || python3 -m pip install --user --quiet --break-system-packages uv 2>/dev/null; }
 uv:
 	@command -v $(UV) >/dev/null 2>&1 || { \
 	  echo "installing uv (not found on PATH)"; \
-	  python3 -m pip install --user --quiet uv 2>/dev/null \
-	  || python3 -m pip install --user --quiet --break-system-packages uv 2>/dev/null \
+	  $(PIP_INSTALL_UV) \
+	  || { python3 -m ensurepip --user >/dev/null 2>&1 && $(PIP_INSTALL_UV); } \
 	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-pip >/dev/null \
-	       && python3 -m pip install --user --quiet --break-system-packages uv; }; }
+	       && $(PIP_INSTALL_UV); } \
+	  || { echo "cannot install uv: install python3-pip (as root) or uv itself (https://docs.astral.sh/uv/), then run make again" >&2; exit 1; }; }
 
 install: uv
 	$(UV) sync --frozen --inexact

@@ -30,13 +30,13 @@ def backfill_range(months: int = MONTHS) -> tuple[str, str, int]:
 
 def run_backfill(company: str, workdir: str, months: int = MONTHS) -> dict[str, Any]:
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
     from assets.sage import defs as sage_defs
     from assets.sage.catalogue import BY_TABLE
     from bench.contenders import odbc_connection_string
     from bench.sync import summarise_run
     from resources.sage import SageSourceResource
+    from resources.warehouse import WarehouseResource
 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -49,7 +49,7 @@ def run_backfill(company: str, workdir: str, months: int = MONTHS) -> dict[str, 
         dg.Definitions(
             jobs=[job],
             resources={
-                "warehouse": DuckDBResource(database=str(warehouse)),
+                "warehouse": WarehouseResource(database=str(warehouse)),
                 "sage": SageSourceResource(odbc_connection=odbc_connection_string(Path(company))),
             },
         ),

@@ -95,12 +95,12 @@ def bench_definitions(
 ) -> Any:
     """The project's assets with the bench's resources and the sync job."""
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
     from assets import derived, sage, ssm, staging
     from bench.contenders import odbc_connection_string
     from resources.sage import SageSourceResource
     from resources.ssm import SSMResource
+    from resources.warehouse import WarehouseResource
 
     return dg.Definitions.merge(
         sage.defs,
@@ -110,7 +110,7 @@ def bench_definitions(
         dg.Definitions(
             jobs=[_sync_job()],
             resources={
-                "warehouse": DuckDBResource(database=str(warehouse)),
+                "warehouse": WarehouseResource(database=str(warehouse)),
                 "sage": SageSourceResource(odbc_connection=odbc_connection_string(company)),
                 "ssm": SSMResource(
                     base_url=base_url,

@@ -102,6 +102,8 @@ def demo_instance() -> dg.DagsterInstance:
     """The project's instance (DAGSTER_HOME, as `make demo`/`make dev` set it), else a local
     persistent one under DATA_DIR/dagster, so `python -m pipelines.demo` runs on its own."""
     if os.environ.get("DAGSTER_HOME"):
+        # dagster.yaml keeps the instance under DAGSTER_INSTANCE_DIR (the Makefile sets it).
+        os.environ.setdefault("DAGSTER_INSTANCE_DIR", str(settings.data_dir() / "dagster"))
         return dg.DagsterInstance.get()
     home = settings.data_dir() / "dagster"
     home.mkdir(parents=True, exist_ok=True)

@@ -5,21 +5,35 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from pipelines import settings
 from resources.sage import SageSourceResource
 from resources.ssm import SSMResource
+from resources.warehouse import WarehouseResource
 
 
-def warehouse() -> DuckDBResource:
-    return DuckDBResource(database=settings.warehouse_path())
+def warehouse() -> WarehouseResource:
+    """The DuckDB file; each connection waits its turn on the file's lock (SSM pushes, checks
+    and sensors open it outside the `warehouse` pool)."""
+    return WarehouseResource(
+        database=settings.warehouse_path(),
+        lock_timeout_seconds=settings.warehouse_lock_timeout_seconds(),
+    )
 
 
 def sage() -> SageSourceResource:
-    """ODBC when SAGE_ODBC_CONNECTION is set (a secret: passed as EnvVar), else the SQLAlchemy URL."""
+    """ODBC when SAGE_ODBC_CONNECTION is set, else the SQLAlchemy URL.
+
+    Both are passed as EnvVar when set (an ODBC string holds PWD, a Postgres URL may hold a
+    password), so they never land in run config or the UI; only the demo default is literal.
+    """
     if os.environ.get("SAGE_ODBC_CONNECTION"):
-        return SageSourceResource(odbc_connection=dg.EnvVar("SAGE_ODBC_CONNECTION"))
+        return SageSourceResource(
+            odbc_connection=dg.EnvVar("SAGE_ODBC_CONNECTION"),
+            odbc_encoding=os.environ.get("SAGE_ODBC_ENCODING", "auto"),
+        )
+    if os.environ.get("SAGE_DATABASE_URL"):
+        return SageSourceResource(database_url=dg.EnvVar("SAGE_DATABASE_URL"))
     return SageSourceResource(database_url=settings.sage_database_url())
 
 

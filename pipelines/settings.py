@@ -22,12 +22,18 @@ def demo_company_path() -> Path:
 
 
 def sage_database_url() -> str:
-    """SQLAlchemy URL of the Sage source when no ODBC connection string is set."""
+    """SQLAlchemy URL of the Sage source when no ODBC connection string is set (a set
+    SAGE_DATABASE_URL reaches the resource as an EnvVar: it may hold a password)."""
     return os.environ.get("SAGE_DATABASE_URL", f"sqlite:///{demo_company_path()}")
 
 
 def warehouse_path() -> str:
     return os.environ.get("WAREHOUSE_PATH", str(data_dir() / "warehouse.duckdb"))
+
+
+def warehouse_lock_timeout_seconds() -> float:
+    """How long a run waits for another process to release the warehouse file."""
+    return float(os.environ.get("WAREHOUSE_LOCK_TIMEOUT_SECONDS", "7200"))
 
 
 def ssm_base_url() -> str:

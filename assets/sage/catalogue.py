@@ -112,13 +112,40 @@ class SageTable:
 # most plausible guess. Override per site with SAGE_DELETED_RECORDS_TABLE_IDS, e.g.
 # "SALES_LEDGER=8,STOCK=4" (an id of 0 switches a table's DELETED_RECORDS mapping off); the
 # periodic key scan catches deletes whatever the mapping.
-def _deleted_ids(defaults: dict[str, int]) -> dict[str, int]:
+DELETED_RECORDS_IDS_VARIABLE = "SAGE_DELETED_RECORDS_TABLE_IDS"
+
+
+class CatalogueSettingError(ValueError):
+    """A setting the catalogue reads at import is malformed; the message names it and the fix."""
+
+
+def parse_deleted_record_ids(text: str, defaults: dict[str, int]) -> dict[str, int]:
+    """`defaults` overridden by the `TABLE=ID,…` pairs of `text`; tables mapped to 0 dropped."""
     ids = dict(defaults)
-    for pair in os.environ.get("SAGE_DELETED_RECORDS_TABLE_IDS", "").split(","):
-        if "=" in pair:
-            table, _, value = pair.partition("=")
-            ids[table.strip().upper()] = int(value)
+    for item in text.split(","):
+        if not item.strip():
+            continue  # "SALES_LEDGER=8," or an empty variable
+        table, sign, value = (part.strip() for part in item.partition("="))
+        problem = None
+        if not sign or not table:
+            problem = "is not TABLE=ID"
+        elif table.upper() not in CRM_TABLES:
+            problem = f"names {table}, which is not a Sage table the connector reads"
+        elif not value.isdigit():
+            problem = f"gives {value or 'no id'!r} where a whole number of 0 or more belongs"
+        if problem:
+            # Read at import: a bare int() traceback would hide which variable is wrong.
+            raise CatalogueSettingError(
+                f"{DELETED_RECORDS_IDS_VARIABLE} item {item.strip()!r} {problem}: write the "
+                f"variable as comma-separated TABLE=ID pairs such as SALES_LEDGER=8,STOCK=4 "
+                f"(an id of 0 switches a table off)."
+            )
+        ids[table.upper()] = int(value)
     return {t: i for t, i in ids.items() if i}
+
+
+def _deleted_ids(defaults: dict[str, int]) -> dict[str, int]:
+    return parse_deleted_record_ids(os.environ.get(DELETED_RECORDS_IDS_VARIABLE, ""), defaults)
 
 
 DELETED_RECORDS_TABLE_IDS = _deleted_ids(

@@ -69,12 +69,17 @@ def _to_int(v: Any) -> int:
     return int(v)
 
 
+def _date_text(v: Any) -> str:
+    # Some drivers pad a raw date with NULs.
+    return _to_text(v).strip().rstrip("\x00")
+
+
 def _to_date(v: Any) -> dt.date:
     if isinstance(v, dt.datetime):
         return v.date()
     if isinstance(v, dt.date):
         return v
-    text = _to_text(v).strip()
+    text = _date_text(v)
     # Drivers render a DATE as 'YYYY-MM-DD' or with a midnight time part.
     return dt.datetime.fromisoformat(text).date() if len(text) > 10 else dt.date.fromisoformat(text)
 
@@ -84,13 +89,13 @@ def _to_timestamp(v: Any) -> dt.datetime:
         return v
     if isinstance(v, dt.date):
         return dt.datetime(v.year, v.month, v.day)
-    return dt.datetime.fromisoformat(_to_text(v).strip())
+    return dt.datetime.fromisoformat(_date_text(v))
 
 
 def _to_time(v: Any) -> dt.time:
     if isinstance(v, dt.time):
         return v
-    return dt.time.fromisoformat(_to_text(v).strip())
+    return dt.time.fromisoformat(_date_text(v))
 
 
 _SLOW: dict[str, tuple[Callable[[Any], Any], str]] = {

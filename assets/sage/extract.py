@@ -35,6 +35,7 @@ from typing import Literal, TypeVar
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, INCREMENTAL_COLUMN, ByDate, ByParent, SageTable
@@ -51,6 +52,10 @@ FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 # Chunks fetched ahead of the one being staged (each holds chunk_rows rows as Python tuples).
 PREFETCH_CHUNKS = 2
+
+# Screened chunks are inserted into the staging table together, up to this many rows or bytes.
+STAGE_ROWS = 50_000
+STAGE_BYTES = 32 * 2**20
 
 T = TypeVar("T")
 
@@ -185,6 +190,7 @@ class TableExtract:
         self.result = ExtractResult(table=table.table, mode=plan.mode)
         self._next_row = 0
         self._max_modified: dt.datetime | None = None
+        self._first_load = False
 
     # --------------------------------------------------------------------------- what to read
     def _selects(self, watermark: dt.datetime | None) -> tuple[list[SageSelect], str | None]:
@@ -221,10 +227,19 @@ class TableExtract:
             rows_to_arrow(rows, columns)
             for rows in self.source.stream(select, self.plan.chunk_rows)
         )
+        pending: list[pa.Table] = []
         for chunk, bad_values in prefetched(converted):
-            self._stage_chunk(chunk, bad_values)
+            pending.append(self._screen_chunk(chunk, bad_values))
+            if sum(t.num_rows for t in pending) >= STAGE_ROWS or (
+                sum(t.nbytes for t in pending) >= STAGE_BYTES
+            ):
+                self._insert_staged(pending)
+                pending = []
+        if pending:
+            self._insert_staged(pending)
 
-    def _stage_chunk(self, chunk: pa.Table, bad_values: list[BadValue]) -> None:
+    def _screen_chunk(self, chunk: pa.Table, bad_values: list[BadValue]) -> pa.Table:
+        """The chunk with its read order (`_row`) and verdict (`_bad`); failures recorded."""
         failures = [(b.row, b.column, b.reason, b.value) for b in bad_values]
         failures += [
             (f.row, f.column, f.reason, f.value) for f in validate_chunk(self.table, chunk)
@@ -237,17 +252,37 @@ class TableExtract:
         self._next_row += n
         chunk = chunk.append_column("_row", pa.array(np.arange(first, first + n, dtype=np.int64)))
         chunk = chunk.append_column("_bad", pa.array(bad))
-        self.db.register("_chunk", chunk)
-        try:
-            self.db.execute("INSERT INTO _stage SELECT * FROM _chunk")
-        finally:
-            self.db.unregister("_chunk")
         if failures:
             self.db.executemany(
                 "INSERT INTO _failures VALUES (?, ?, ?, ?)",
                 [(first + row, col, reason, value) for row, col, reason, value in failures],
             )
         self.result.rows_read += n
+        return chunk
+
+    def _insert_staged(self, chunks: list[pa.Table]) -> None:
+        # One INSERT per batch of chunks: DuckDB's cost per statement (planning, scanning the
+        # Arrow schema of up to 364 columns) is paid per batch, not per 5,000 rows.
+        batch = pa.concat_tables(chunks)
+        if self._first_load:
+            bad = batch.column("_bad")
+            if pc.any(bad).as_py():
+                self._insert("_stage", batch.filter(bad))
+                batch = batch.filter(pc.invert(bad))
+            self.db.register("_chunk", batch)
+            try:
+                wh.load_rows(self.db, self.table, "_chunk", self.now)
+            finally:
+                self.db.unregister("_chunk")
+        else:
+            self._insert("_stage", batch)
+
+    def _insert(self, table: str, batch: pa.Table) -> None:
+        self.db.register("_chunk", batch)
+        try:
+            self.db.execute(f"INSERT INTO {table} SELECT * FROM _chunk")  # noqa: S608 (a temp table)
+        finally:
+            self.db.unregister("_chunk")
 
     def _scan_keys(self) -> None:
         """Read only the key columns of the whole table: every live key Sage still has."""
@@ -272,38 +307,55 @@ class TableExtract:
         result.watermark_before = watermark
         wh.create_staging(db, t)
         selects, vanish_scope = self._selects(watermark)
-        for select in selects:
-            self._stage(select)
-        if (
-            vanish_scope is None
-            and plan.mode == "incremental"
-            and (plan.force_key_scan or runs_since_scan + 1 >= plan.key_scan_every)
-        ):
-            self._scan_keys()
-            vanish_scope = wh.ALL_ROWS
-        result.key_scanned = vanish_scope == wh.ALL_ROWS
-        if t.incremental:
-            self._max_modified = wh.latest_modified(db, self.now + FUTURE_TOLERANCE)
+        self._first_load = wh.is_empty(db, t)
+        # One transaction from the first row read to the watermark: a first load writes the
+        # table as it reads, and a failure must leave it as it was.
         db.execute("BEGIN TRANSACTION")
         try:
-            wh.mark_cross_chunk_duplicates(db, t)
-            result.inserted, result.updated, result.undeleted = wh.merge(db, t, self.now)
-            if vanish_scope is not None:
-                result.deleted += wh.mark_vanished(db, t, vanish_scope, self.now)
-            result.deleted += wh.apply_deleted_records(db, t, BY_TABLE["DELETED_RECORDS"], self.now)
-            result.quarantined = wh.record_quarantine(db, t, self.run_id, self.now)
-            if plan.mode != "window":
-                # A backfill reads by document date, not by modification: it moves no watermark.
-                result.watermark_after = self._max_modified or watermark
-                wh.save_state(db, t, self._max_modified, result.key_scanned, self.now)
-            else:
-                result.watermark_after = watermark
+            for select in selects:
+                self._stage(select)
+            if (
+                vanish_scope is None
+                and plan.mode == "incremental"
+                and (plan.force_key_scan or runs_since_scan + 1 >= plan.key_scan_every)
+            ):
+                self._scan_keys()
+                vanish_scope = wh.ALL_ROWS
+            result.key_scanned = vanish_scope == wh.ALL_ROWS
+            self._apply(vanish_scope, watermark)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         result.live_rows, result.deleted_rows = wh.counts(db, t)
         return result
+
+    def _apply(self, vanish_scope: str | None, watermark: dt.datetime | None) -> None:
+        """Merge the staged rows, soft-delete what vanished, quarantine, move the watermark."""
+        t, db, result = self.table, self.db, self.result
+        limit = self.now + FUTURE_TOLERANCE
+        if self._first_load:
+            wh.unload_duplicates(db, t)
+            result.inserted = wh.loaded_rows(db, t)
+            if t.incremental:
+                self._max_modified = wh.latest_loaded_modified(db, t, limit)
+            if vanish_scope is not None:  # nothing to soft-delete in a table that was empty
+                wh.forget_vanished_quarantine(db, t, vanish_scope)
+        else:
+            wh.mark_cross_chunk_duplicates(db, t)
+            if t.incremental:
+                self._max_modified = wh.latest_modified(db, limit)
+            result.inserted, result.updated, result.undeleted = wh.merge(db, t, self.now)
+            if vanish_scope is not None:
+                result.deleted += wh.mark_vanished(db, t, vanish_scope, self.now)
+        result.deleted += wh.apply_deleted_records(db, t, BY_TABLE["DELETED_RECORDS"], self.now)
+        result.quarantined = wh.record_quarantine(db, t, self.run_id, self.now)
+        if self.plan.mode != "window":
+            # A backfill reads by document date, not by modification: it moves no watermark.
+            result.watermark_after = self._max_modified or watermark
+            wh.save_state(db, t, self._max_modified, result.key_scanned, self.now)
+        else:
+            result.watermark_after = watermark
 
 
 def extract_table(

@@ -18,7 +18,6 @@ import os
 import warnings
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 from dagster_shared.utils.warnings import BetaWarning
 
 from assets.partitions import document_months
@@ -26,6 +25,7 @@ from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, CATALOGUE, SageTable
 from assets.sage.extract import ExtractPlan, ExtractResult, extract_table
 from resources.sage.source import SageSourceError, SageSourceResource
+from resources.warehouse import WarehouseResource
 
 DEFAULT_LOOKBACK_MINUTES = int(os.environ.get("SAGE_LOOKBACK_MINUTES", "10"))
 DEFAULT_KEY_SCAN_EVERY_RUNS = int(os.environ.get("SAGE_KEY_SCAN_EVERY_RUNS", "96"))
@@ -169,7 +169,7 @@ def build_sage_asset(table: SageTable) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         config: SageExtractConfig,
         sage: SageSourceResource,
-        warehouse: DuckDBResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         plan = _plan(context, config, sage.chunk_rows)
         try:

@@ -141,19 +141,10 @@ def merge(
     db: duckdb.DuckDBPyConnection, table: SageTable, now: dt.datetime
 ) -> tuple[int, int, int]:
     """Upsert the good staged rows by key; (inserted, updated, undeleted). Unchanged rows are
-    left alone, so the lookback's re-reads count as nothing. Into an empty table (a first load)
-    every good row is simply inserted."""
+    left alone, so the lookback's re-reads count as nothing."""
     tgt = target(table)
     cols = [q(c.name) for c in table.columns]
     col_list = ", ".join(cols)
-    empty = not db.execute(f"SELECT EXISTS (SELECT 1 FROM {tgt})").fetchall()[0][0]
-    if empty:
-        inserted = db.execute(
-            f"""INSERT INTO {tgt} ({col_list}, deleted_at, loaded_at)
-                SELECT {col_list}, NULL, ? FROM _stage WHERE NOT _bad""",
-            [now],
-        ).fetchall()[0][0]
-        return inserted, 0, 0
     match = _key_match(table, "t", "s")
     changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in cols)
     db.execute(
@@ -179,6 +170,67 @@ def merge(
         [now],
     ).fetchall()[0][0]
     return inserted, updated, undeleted
+
+
+# ------------------------------------------------------------------------------------ first load
+# Into an empty table there is nothing to compare with: good rows go straight into the table
+# (one copy instead of staging then merging), and only the bad ones are staged for quarantine.
+
+
+def is_empty(db: duckdb.DuckDBPyConnection, table: SageTable) -> bool:
+    return not db.execute(f"SELECT EXISTS (SELECT 1 FROM {target(table)})").fetchall()[0][0]
+
+
+def load_rows(
+    db: duckdb.DuckDBPyConnection, table: SageTable, relation: str, now: dt.datetime
+) -> None:
+    """Append the rows of `relation` (the table's columns, in order) as live rows."""
+    cols = ", ".join(q(c.name) for c in table.columns)
+    db.execute(
+        f"INSERT INTO {target(table)} ({cols}, deleted_at, loaded_at) "
+        f"SELECT {cols}, NULL, ? FROM {relation}",
+        [now],
+    )
+
+
+def unload_duplicates(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
+    """First load: keep the first loaded row of each key (the lowest rowid, i.e. read order) and
+    move the others to `_stage` as bad rows with a 'duplicate key' failure."""
+    keys = ", ".join(q(k) for k in table.key)
+    cols = ", ".join(q(c.name) for c in table.columns)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _dupes AS
+            SELECT rowid AS id FROM (
+                SELECT rowid, row_number() OVER (PARTITION BY {keys} ORDER BY rowid) AS n
+                FROM {target(table)}) WHERE n > 1"""
+    )
+    count = db.execute("SELECT count(*) FROM _dupes").fetchall()[0][0]
+    if count:
+        # Negative read positions: they never meet the positions of the staged bad rows.
+        db.execute(
+            f"""INSERT INTO _stage SELECT {cols}, -1 - rowid, true FROM {target(table)}
+                WHERE rowid IN (SELECT id FROM _dupes)"""
+        )
+        db.execute(
+            """INSERT INTO _failures SELECT -1 - id, ?, 'duplicate key', NULL FROM _dupes""",
+            [table.key[0]],
+        )
+        db.execute(f"DELETE FROM {target(table)} WHERE rowid IN (SELECT id FROM _dupes)")
+    return count
+
+
+def latest_loaded_modified(
+    db: duckdb.DuckDBPyConnection, table: SageTable, limit: dt.datetime
+) -> dt.datetime | None:
+    """`latest_modified` of a first load, whose good rows are in the table itself."""
+    return db.execute(
+        f"SELECT max(record_modify_date) FROM {target(table)} WHERE record_modify_date <= ?",
+        [limit],
+    ).fetchall()[0][0]
+
+
+def loaded_rows(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
+    return db.execute(f"SELECT count(*) FROM {target(table)}").fetchall()[0][0]
 
 
 def apply_deleted_records(
@@ -228,14 +280,42 @@ def mark_vanished(
     db: duckdb.DuckDBPyConnection, table: SageTable, scope_sql: str, now: dt.datetime
 ) -> int:
     """Soft-delete live rows within `scope_sql` (over alias t) whose key was not seen: neither
-    staged (good or bad) nor listed by a key scan in `_seen`."""
+    staged (good or bad) nor listed by a key scan in `_seen`; their quarantine entries go too."""
     match = _key_match(table, "t", "s")
-    return db.execute(
+    vanished = db.execute(
         f"""UPDATE {target(table)} AS t SET deleted_at = ?
             WHERE t.deleted_at IS NULL AND ({scope_sql})
               AND NOT EXISTS (SELECT 1 FROM _stage s WHERE {match})
               AND NOT EXISTS (SELECT 1 FROM _seen s WHERE {match})""",
         [now],
+    ).fetchall()[0][0]
+    # Here rather than in the extract: every read that covers a whole scope ends up here.
+    forget_vanished_quarantine(db, table, scope_sql)
+    return vanished
+
+
+def forget_vanished_quarantine(
+    db: duckdb.DuckDBPyConnection, table: SageTable, scope_sql: str
+) -> int:
+    """Delete quarantine entries of `table` whose key this extract did not see (neither staged
+    nor in `_seen`) although it read the whole of `scope_sql`: Sage deleted those rows, so
+    their entries would otherwise keep the quarantine check warning forever.
+
+    Within a backfill window only keys known to lie in it (a warehouse row in the window) are
+    cleared: a bad row that never landed has no date here, and waits for the next key scan.
+    """
+    staged = row_key_sql(table, "s")
+    in_scope = (
+        "true"
+        if scope_sql == ALL_ROWS
+        else f"""EXISTS (SELECT 1 FROM {target(table)} t WHERE ({scope_sql})
+                   AND {row_key_sql(table, "t")} = r.row_key)"""
+    )
+    return db.execute(
+        f"""DELETE FROM {QUARANTINE_TABLE} AS r WHERE r.table_name = ? AND {in_scope}
+              AND NOT EXISTS (SELECT 1 FROM _stage s WHERE {staged} IS NOT DISTINCT FROM r.row_key)
+              AND NOT EXISTS (SELECT 1 FROM _seen s WHERE {staged} IS NOT DISTINCT FROM r.row_key)""",
+        [f"sage.{table.name}"],
     ).fetchall()[0][0]
 
 

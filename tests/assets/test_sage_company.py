@@ -5,11 +5,16 @@ Each company is generated once per module; the full copy check runs once per con
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from assets.sage.catalogue import BY_TABLE
+from resources.sage.source import OdbcConnection, Row, SqlAlchemyConnection
+from resources.sage.sql import SageSelect, render
 from resources.sage_schema import CRM_TABLES
 from sandbox.sage_demo import generate
 from tests.assets.test_sage_extract import assert_same_rows, figures, materialize, query
@@ -105,3 +110,90 @@ def test_bad_rows_are_quarantined_with_their_reason_and_the_good_rows_land(
     assert query(warehouse, "SELECT count(*) FROM sage.sales_ledger")[0][0] == customers - len(
         bad_customers
     )
+
+
+# What the Sage 50 driver accepts: one table, an explicit column list, literal values only.
+_LITERAL = re.compile(r"\{(?:d|ts) '[^']*'\}|'(?:[^']|'')*'")
+_SINGLE_TABLE_SELECT = re.compile(
+    r'SELECT "[A-Z0-9_]+"(?:, "[A-Z0-9_]+")* FROM "(?P<table>[A-Z0-9_]+)"(?: WHERE (?P<where>.+))?',
+    re.DOTALL,
+)
+_NOT_IN_A_WHERE = re.compile(r"\b(?:SELECT|FROM|JOIN|UNION|EXISTS|WITH)\b", re.IGNORECASE)
+
+
+def assert_sage_driver_accepts(sql: str) -> str:
+    """`sql` is a single-table SELECT with an explicit column list, no JOIN, no sub-query and no
+    `?` parameter; returns its table. Literal values are set aside first, so a value that spells
+    a keyword neither hides nor fakes one."""
+    bare = _LITERAL.sub("<literal>", sql)
+    shape = _SINGLE_TABLE_SELECT.fullmatch(bare)
+    assert shape, f"not a single-table SELECT with a column list: {sql}"
+    assert "?" not in bare and "*" not in bare, sql
+    assert not _NOT_IN_A_WHERE.search(shape["where"] or ""), f"join or sub-query: {sql}"
+    return shape["table"]
+
+
+def test_every_query_sent_to_sage_is_one_the_driver_accepts(
+    tiny_company: Path,
+    tmp_path: Path,
+    sqlite_odbc_driver: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every sage asset of the tiny company, in every mode (first load, incremental with a key
+    scan, a month's backfill), read through ODBC as from Sage: each SQL text the connection
+    sends passes the driver's rules. (SQLAlchemy gets the same text but quoted date literals.)"""
+    sent: list[str] = []
+    for connection_class in (OdbcConnection, SqlAlchemyConnection):
+        stream = connection_class.stream
+
+        def recording_stream(
+            self: OdbcConnection | SqlAlchemyConnection,
+            select: SageSelect,
+            chunk_rows: int,
+            _stream: Callable[..., Iterator[list[Row]]] = stream,  # bound per class
+        ) -> Iterator[list[Row]]:
+            sent.append(render(select, self.date_literal_style))  # the text stream() sends
+            return _stream(self, select, chunk_rows)
+
+        monkeypatch.setattr(connection_class, "stream", recording_stream)
+    con = sqlite3.connect(tiny_company)
+    (month,) = con.execute(  # the month of the median invoice: one with documents
+        'SELECT substr("INVOICE_DATE", 1, 7) FROM "INVOICE" ORDER BY "INVOICE_DATE" '
+        'LIMIT 1 OFFSET (SELECT count(*) / 2 FROM "INVOICE")'
+    ).fetchone()
+    con.close()
+    warehouse = tmp_path / "warehouse.duckdb"
+    run = {"warehouse": warehouse, "chunk_rows": 500, "via": "odbc", "driver": sqlite_odbc_driver}
+    materialize(tiny_company, tables=CRM_TABLES, **run)  # first load: everything
+    materialize(tiny_company, tables=CRM_TABLES, config={"key_scan": True}, **run)
+    partitioned = [t for t in CRM_TABLES if BY_TABLE[t].partition is not None]
+    materialize(
+        tiny_company, tables=partitioned, months=(f"{month}-01", f"{month}-01"), **run
+    )  # a backfill: date windows, and the lines of the window's documents by key
+    read = {assert_sage_driver_accepts(sql) for sql in sent}
+    assert read == set(CRM_TABLES)
+    assert any("{ts '" in sql for sql in sent)  # the incremental read's timestamp literal
+    assert any("{d '" in sql for sql in sent)  # the backfill's date window
+    # The backfilled lines are read by their documents' keys, as literal ranges and lists.
+    assert any('FROM "INVOICE_ITEM" WHERE ("INVOICE_NUMBER"' in sql or
+               'FROM "INVOICE_ITEM" WHERE "INVOICE_NUMBER"' in sql for sql in sent)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT * FROM "INVOICE"',
+        'SELECT "A" FROM "INVOICE" i JOIN "INVOICE_ITEM" l ON i."A" = l."A"',
+        'SELECT "A" FROM "INVOICE", "INVOICE_ITEM"',
+        'SELECT "A" FROM "INVOICE" WHERE "A" IN (SELECT "A" FROM "INVOICE_ITEM")',
+        'SELECT "A" FROM "INVOICE" WHERE "A" = ?',
+    ],
+)
+def test_the_driver_rules_refuse_what_sage_refuses(sql: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_sage_driver_accepts(sql)
+
+
+def test_the_driver_rules_see_through_literal_values() -> None:
+    sql = """SELECT "NAME" FROM "SALES_LEDGER" WHERE ("NAME" = 'x'' JOIN (SELECT ?)') OR ("RECORD_MODIFY_DATE" >= {ts '2024-05-01 10:50:00'})"""
+    assert assert_sage_driver_accepts(sql) == "SALES_LEDGER"

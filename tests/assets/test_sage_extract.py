@@ -12,12 +12,12 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 import assets.sage as sage_layer
 from assets.sage.catalogue import BY_TABLE
 from resources.sage import SageSourceResource
 from resources.sage_schema import CRM_TABLES, table_columns
+from resources.warehouse import WarehouseResource
 
 MODIFIED = "2024-05-01 11:00:00"  # the latest RECORD_MODIFY_DATE of the fixture: the watermark
 
@@ -113,7 +113,7 @@ def materialize(
         selection=selection,
         resources={
             "sage": source(db, via, driver, chunk_rows),
-            "warehouse": DuckDBResource(database=str(warehouse)),
+            "warehouse": WarehouseResource(database=str(warehouse)),
         },
         tags=tags,
         run_config=run_config,
@@ -189,9 +189,11 @@ def test_initial_load_copies_every_row(
     assert checks[("sales_ledger", "unique_key")] and checks[("sales_ledger", "quarantined_rows")]
 
 
-def test_incremental_run_changes_exactly_what_changed(company: Path, tmp_path: Path) -> None:
+def test_incremental_run_changes_exactly_what_changed(
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    materialize(company, warehouse, TABLES)
+    materialize(company, warehouse, TABLES, **connection_kind)
     later = "2024-06-01 09:00:00"
     execute(company, 'UPDATE "SALES_LEDGER" SET "NAME" = ?, "RECORD_MODIFY_DATE" = ? WHERE "ACCOUNT_REF" = ?',
             ("A.B.S. Garages Ltd", later, "ABS001"))  # fmt: skip
@@ -204,7 +206,7 @@ def test_incremental_run_changes_exactly_what_changed(company: Path, tmp_path: P
     insert(company, "DELETED_RECORDS", [{"TABLE_ID": 8, "FOREIGN_REF": "KIN001",
            "DELETION_DATE_TIME": later, "RECORD_MODIFY_DATE": later}])  # fmt: skip
 
-    result = materialize(company, warehouse, TABLES)
+    result = materialize(company, warehouse, TABLES, **connection_kind)
     # Read: ABS001 and DUN001 (changed), BRO001 (at the watermark, inside the lookback: unchanged).
     assert figures(result, "SALES_LEDGER") == {
         "mode": "incremental", "rows_read": 3, "inserted": 1, "updated": 1, "undeleted": 0,
@@ -223,46 +225,57 @@ def test_incremental_run_changes_exactly_what_changed(company: Path, tmp_path: P
         ("KIN001", "Kinnerton's", dt.datetime(2024, 6, 1, 9, 0)),  # kept, marked deleted
     ]
     # Nothing changed since: the lookback re-reads rows but changes none of them.
-    again = materialize(company, warehouse, ["SALES_LEDGER"])
+    again = materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     assert figures(again, "SALES_LEDGER") | {"rows_read": 0} == {
         "mode": "incremental", "rows_read": 0, "inserted": 0, "updated": 0, "undeleted": 0,
         "deleted": 0, "quarantined": 0, "rows": 3}  # fmt: skip
 
 
-def test_late_row_inside_the_lookback_is_caught(company: Path, tmp_path: Path) -> None:
+def test_late_row_inside_the_lookback_is_caught(
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    materialize(company, warehouse, ["SALES_LEDGER"])  # watermark 11:00, lookback 10 minutes
+    # watermark 11:00, lookback 10 minutes
+    materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     insert(company, "SALES_LEDGER", [
         {"ACCOUNT_REF": "LATE01", "NAME": "Committed late", "RECORD_MODIFY_DATE": "2024-05-01 10:55:00"},
         {"ACCOUNT_REF": "OLD001", "NAME": "Outside the lookback", "RECORD_MODIFY_DATE": "2024-05-01 10:40:00"},
     ])  # fmt: skip
-    result = materialize(company, warehouse, ["SALES_LEDGER"])
+    result = materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     assert figures(result, "SALES_LEDGER")["inserted"] == 1
     refs = {r[0] for r in query(warehouse, "SELECT account_ref FROM sage.sales_ledger")}
     assert "LATE01" in refs and "OLD001" not in refs
     # A wider lookback, given as run config, reaches it.
-    wider = materialize(company, warehouse, ["SALES_LEDGER"], config={"lookback_minutes": 30})
+    wider = materialize(
+        company, warehouse, ["SALES_LEDGER"], config={"lookback_minutes": 30}, **connection_kind
+    )
     assert figures(wider, "SALES_LEDGER")["inserted"] == 1
 
 
 def test_change_to_an_old_document_is_caught_by_the_unpartitioned_run(
-    company: Path, tmp_path: Path
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
 ) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    materialize(company, warehouse, ["INVOICE"])
+    materialize(company, warehouse, ["INVOICE"], **connection_kind)
     execute(company, 'UPDATE "INVOICE" SET "INVOICE_GROSS" = 0, "RECORD_MODIFY_DATE" = ? '
             'WHERE "INVOICE_NUMBER" = 4', ("2024-06-02 08:00:00",))  # fmt: skip
-    result = materialize(company, warehouse, ["INVOICE"])
+    result = materialize(company, warehouse, ["INVOICE"], **connection_kind)
     assert figures(result, "INVOICE")["updated"] == 1
     assert query(warehouse, "SELECT invoice_gross FROM sage.invoice WHERE invoice_number = 4") == [
         (0.0,)
     ]
 
 
-def test_backfill_of_two_months_loads_exactly_those_months(company: Path, tmp_path: Path) -> None:
+def test_backfill_of_two_months_loads_exactly_those_months(
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     result = materialize(
-        company, warehouse, ["INVOICE", "INVOICE_ITEM"], months=("2024-01-01", "2024-02-01")
+        company,
+        warehouse,
+        ["INVOICE", "INVOICE_ITEM"],
+        months=("2024-01-01", "2024-02-01"),
+        **connection_kind,
     )
     assert query(warehouse, "SELECT invoice_number FROM sage.invoice ORDER BY 1") == [(1,), (2,)]
     assert query(warehouse, "SELECT invoice_number, item_number FROM sage.invoice_item ORDER BY 1, 2") == [
@@ -280,33 +293,39 @@ def test_backfill_of_two_months_loads_exactly_those_months(company: Path, tmp_pa
     )
     # A line deleted in Sage vanishes from its month's reload.
     execute(company, 'DELETE FROM "INVOICE_ITEM" WHERE "ITEMID" = 12')
-    again = materialize(company, warehouse, ["INVOICE_ITEM"], months=("2024-01-01", "2024-01-01"))
+    again = materialize(
+        company, warehouse, ["INVOICE_ITEM"], months=("2024-01-01", "2024-01-01"), **connection_kind
+    )
     assert figures(again, "INVOICE_ITEM")["deleted"] == 1
 
 
 def test_key_scan_marks_vanished_rows_and_a_returning_row_is_undeleted(
-    company: Path, tmp_path: Path
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
 ) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    materialize(company, warehouse, ["SALES_LEDGER"])
+    materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     execute(company, 'DELETE FROM "SALES_LEDGER" WHERE "ACCOUNT_REF" = ?', ("BRO001",))
-    unseen = materialize(company, warehouse, ["SALES_LEDGER"])
+    unseen = materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     assert figures(unseen, "SALES_LEDGER")["deleted"] == 0  # no DELETED_RECORDS row, no scan due
-    scanned = materialize(company, warehouse, ["SALES_LEDGER"], config={"key_scan": True})
+    scanned = materialize(
+        company, warehouse, ["SALES_LEDGER"], config={"key_scan": True}, **connection_kind
+    )
     assert figures(scanned, "SALES_LEDGER")["deleted"] == 1
     insert(company, "SALES_LEDGER", [{"ACCOUNT_REF": "BRO001", "NAME": "Bronson again",
                                       "RECORD_MODIFY_DATE": "2024-06-03 10:00:00"}])  # fmt: skip
-    back = materialize(company, warehouse, ["SALES_LEDGER"])
+    back = materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     assert figures(back, "SALES_LEDGER") | {"rows_read": 0} == {
         "mode": "incremental", "rows_read": 0, "inserted": 0, "updated": 1, "undeleted": 1,
         "deleted": 0, "quarantined": 0, "rows": 3}  # fmt: skip
 
 
-def test_full_reload_table_soft_deletes_vanished_keys(company: Path, tmp_path: Path) -> None:
+def test_full_reload_table_soft_deletes_vanished_keys(
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    materialize(company, warehouse, ["TAX_CODE"])
+    materialize(company, warehouse, ["TAX_CODE"], **connection_kind)
     execute(company, 'DELETE FROM "TAX_CODE" WHERE "TAX_CODE" = ?', ("T0",))
-    result = materialize(company, warehouse, ["TAX_CODE"])
+    result = materialize(company, warehouse, ["TAX_CODE"], **connection_kind)
     assert figures(result, "TAX_CODE")["deleted"] == 1
     assert query(warehouse, "SELECT tax_code FROM sage.tax_code WHERE deleted_at IS NOT NULL") == [
         ("T0",)
@@ -354,6 +373,59 @@ def test_bad_rows_go_to_quarantine_and_the_good_rows_land(company: Path, tmp_pat
     assert query(warehouse, "SELECT count(*) FROM quarantine.rows WHERE row_key = 'BAD002'") == [
         (0,)
     ]
+
+
+def quarantined_keys(warehouse: Path, table: str) -> list[str | None]:
+    return [
+        key
+        for (key,) in query(
+            warehouse,
+            f"SELECT row_key FROM quarantine.rows WHERE table_name = 'sage.{table}' ORDER BY 1",
+        )
+    ]
+
+
+def test_quarantine_forgets_rows_deleted_in_sage_at_a_key_scan_and_a_full_reload(
+    company: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    insert(company, "SALES_LEDGER", [
+        {"ACCOUNT_REF": "BAD001", "NAME": "Bad mail", "E_MAIL": "not an address", "RECORD_MODIFY_DATE": MODIFIED},
+        {"ACCOUNT_REF": "BAD002", "NAME": "x" * 61, "RECORD_MODIFY_DATE": MODIFIED},
+    ])  # fmt: skip
+    materialize(company, warehouse, ["SALES_LEDGER"])
+    assert quarantined_keys(warehouse, "sales_ledger") == ["BAD001", "BAD002"]
+    execute(company, 'DELETE FROM "SALES_LEDGER" WHERE "ACCOUNT_REF" = ?', ("BAD001",))
+    # An incremental read cannot tell a deleted row from an unchanged one: the entry stays.
+    materialize(company, warehouse, ["SALES_LEDGER"])
+    assert quarantined_keys(warehouse, "sales_ledger") == ["BAD001", "BAD002"]
+    # The key scan lists every key Sage still has: BAD001 is gone, BAD002 is still there (bad).
+    scanned = materialize(company, warehouse, ["SALES_LEDGER"], config={"key_scan": True})
+    assert quarantined_keys(warehouse, "sales_ledger") == ["BAD002"]
+    checks = {c.check_name: c.passed for c in scanned.get_asset_check_evaluations()}
+    assert not checks["quarantined_rows"]
+    execute(company, 'DELETE FROM "SALES_LEDGER" WHERE "ACCOUNT_REF" = ?', ("BAD002",))
+    reloaded = materialize(company, warehouse, ["SALES_LEDGER"], config={"full_refresh": True})
+    assert quarantined_keys(warehouse, "sales_ledger") == []
+    checks = {c.check_name: c.passed for c in reloaded.get_asset_check_evaluations()}
+    assert checks["quarantined_rows"]
+
+
+def test_backfill_forgets_quarantined_documents_of_its_months_only(
+    company: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    materialize(company, warehouse, ["INVOICE"])
+    # Invoices 1 (January) and 2 (February) are edited into bad rows; their good versions stay.
+    execute(company, 'UPDATE "INVOICE" SET "NOTES_1" = ?, "RECORD_MODIFY_DATE" = ? '
+            'WHERE "INVOICE_NUMBER" IN (1, 2)', ("x" * 61, "2024-06-01 09:00:00"))  # fmt: skip
+    materialize(company, warehouse, ["INVOICE"])
+    assert quarantined_keys(warehouse, "invoice") == ["1", "2"]
+    execute(company, 'DELETE FROM "INVOICE" WHERE "INVOICE_NUMBER" = 1')
+    january = materialize(company, warehouse, ["INVOICE"], months=("2024-01-01", "2024-01-01"))
+    assert figures(january, "INVOICE")["deleted"] == 1
+    # January was read whole, so invoice 1's entry goes; February was not read, so 2's stays.
+    assert quarantined_keys(warehouse, "invoice") == ["2"]
 
 
 def test_missing_table_stops_the_run_with_one_sentence(company: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -79,6 +80,34 @@ def test_unreachable_dsn_names_cause_and_fix_without_password(sqlite_odbc_driver
     _one_sentence(message)
     assert "DSN=SageLine50v29" in message and "ODBC administrator" in message
     assert "topsecret" not in message and "MANAGER" not in message
+
+
+@pytest.mark.parametrize(
+    ("state", "driver_said"),
+    [
+        (
+            "28000",
+            "[28000] [Sage][ODBC] Invalid logon for DSN=SageLine50v29;UID=MANAGER;PWD=hunter2",
+        ),
+        ("08004", "[08004] Sage 50 refused the connection (UID=MANAGER; PWD=hunter2)"),
+        ("HY000", "[HY000] Password incorrect: PWD=hunter2 (SQLDriverConnect)"),
+    ],
+)
+def test_wrong_credentials_name_the_fix_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, pyodbc_module: ModuleType, state: str, driver_said: str
+) -> None:
+    def refuse(connection_string: str, **_: object) -> None:
+        raise pyodbc_module.Error(state, driver_said)
+
+    monkeypatch.setattr(pyodbc_module, "connect", refuse)
+    with pytest.raises(SageSourceError) as caught:
+        OdbcConnection("DSN=SageLine50v29;UID=MANAGER;PWD=hunter2")
+    message = str(caught.value)
+    _one_sentence(message)
+    assert ". " not in message  # one sentence, not a paragraph
+    assert "password" in message.lower() and "DSN=SageLine50v29" in message  # the cause
+    assert "SAGE_ODBC_CONNECTION" in message and "PWD" in message  # the fix
+    assert "hunter2" not in message
 
 
 def test_unreachable_data_folder(tmp_path: Path, sqlite_odbc_driver: str) -> None:

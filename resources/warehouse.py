@@ -1,0 +1,178 @@
+"""The DuckDB warehouse, opened so that a busy file makes a run wait, never fail.
+
+DuckDB lets one process write a database file, and refuses a read-only process while another one
+writes. The Dagster pool `warehouse` serialises the sage, staging and derived assets, but the SSM
+pushes (pool `ssm_api`), asset checks and sensors open the same file from other processes, and
+dagster-duckdb only retries a refused connect for about 100 s (10 backoffs from 0.1 s, doubling).
+So every connection first takes an OS lock on `<database>.lock` (exclusive to write, shared to
+read) and holds it until the connection closes: the next writer queues behind a long extract.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+# Room for the longest writer we expect (a large company's first load or a multi-year backfill).
+DEFAULT_LOCK_TIMEOUT_SECONDS = 2 * 3600.0
+# Poll interval while waiting: flock has no timeout of its own, and a signal-based timeout only
+# works on the main thread (sensors run on others).
+_POLL_SECONDS = (0.05, 0.5)
+# dagster-duckdb's retries of a refused connect (0.1 s doubling, ~100 s in all), kept for a
+# process that opens the file without the lock (a duckdb CLI left open).
+_CONNECT_RETRIES = 10
+
+
+class WarehouseBusyError(Exception):
+    """Another process held the warehouse for longer than the resource was allowed to wait."""
+
+
+@dataclass
+class _FileLock:
+    """This process's hold on one warehouse's lock file, shared by all its open connections.
+
+    flock locks belong to an open file, so a second open in the same process would wait for
+    itself: a process opens each lock file once and counts its connections (nested or threads).
+    """
+
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    fd: int | None = None
+    exclusive: bool = False
+    connections: int = 0
+
+
+# One small entry per warehouse file this process opened; never removed, so threads never race
+# on a stale entry.
+_file_locks: dict[str, _FileLock] = {}
+_registry_guard = threading.Lock()
+
+
+def _forget_parent_locks() -> None:
+    """A forked child owns neither its parent's locks nor a thread lock held at fork time."""
+    global _registry_guard
+    _file_locks.clear()
+    _registry_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parent_locks)
+
+
+def lock_path(database: str) -> Path | None:
+    """The lock file of a DuckDB database, or None when there is no local file to share
+    (in-memory, MotherDuck)."""
+    if not database or database == ":memory:" or database.startswith(("md:", "motherduck:")):
+        return None
+    return Path(f"{database}.lock").resolve()
+
+
+def _busy(database: str, timeout_seconds: float) -> WarehouseBusyError:
+    return WarehouseBusyError(
+        f"The warehouse {database} stayed locked by another run for {timeout_seconds:g} s: let "
+        f"that run finish (or raise WAREHOUSE_LOCK_TIMEOUT_SECONDS) and start this one again."
+    )
+
+
+def _flock(fd: int, exclusive: bool, database: str, timeout_seconds: float) -> None:
+    """Take the OS lock, polling until `timeout_seconds` have passed."""
+    mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    deadline = time.monotonic() + timeout_seconds
+    delay = _POLL_SECONDS[0]
+    while True:
+        try:
+            fcntl.flock(fd, mode)
+            return
+        except BlockingIOError:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _busy(database, timeout_seconds) from None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, _POLL_SECONDS[1])
+
+
+@contextmanager
+def warehouse_lock(database: str, *, read_only: bool, timeout_seconds: float) -> Iterator[None]:
+    """Hold `<database>.lock` (shared when `read_only`, else exclusive) for the `with` block."""
+    path = lock_path(database)
+    if path is None:
+        yield
+        return
+    with _registry_guard:
+        lock = _file_locks.setdefault(str(path), _FileLock())
+    if not lock.guard.acquire(timeout=max(timeout_seconds, 0)):
+        raise _busy(database, timeout_seconds)  # another thread here is still waiting for it
+    try:
+        if lock.connections:
+            if not read_only and not lock.exclusive:
+                # DuckDB refuses a writing connection beside a read-only one in one process.
+                raise WarehouseBusyError(
+                    f"This process reads the warehouse {database} through a read-only "
+                    f"connection: close it before opening one that writes."
+                )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _flock(fd, not read_only, database, timeout_seconds)
+            except BaseException:
+                os.close(fd)
+                raise
+            lock.fd, lock.exclusive = fd, not read_only
+        lock.connections += 1
+    finally:
+        lock.guard.release()
+    try:
+        yield
+    finally:
+        with lock.guard:
+            lock.connections -= 1
+            if not lock.connections and lock.fd is not None:
+                fcntl.flock(lock.fd, fcntl.LOCK_UN)
+                os.close(lock.fd)
+                lock.fd = None
+
+
+def _connect(
+    database: str, read_only: bool, config: dict[str, object]
+) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, retried while another opener (one without the lock) holds the file."""
+    delay = 0.1
+    for _ in range(_CONNECT_RETRIES):
+        try:
+            return duckdb.connect(database, read_only=read_only, config=config)
+        except (RuntimeError, duckdb.IOException):
+            time.sleep(delay)
+            delay *= 2
+    return duckdb.connect(database, read_only=read_only, config=config)  # the last word
+
+
+class WarehouseResource(DuckDBResource):
+    """The DuckDB warehouse; every connection waits for its turn on the file (see the module)."""
+
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        description="How long a connection waits for another process to release the warehouse.",
+    )
+
+    @contextmanager
+    def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection that writes (the default) or only reads the warehouse; the file lock is
+        held until the connection closes."""
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        with warehouse_lock(
+            self.database, read_only=read_only, timeout_seconds=self.lock_timeout_seconds
+        ):
+            con = _connect(self.database, read_only, config)
+            try:
+                yield con
+            finally:
+                con.close()

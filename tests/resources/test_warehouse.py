@@ -1,0 +1,171 @@
+"""The warehouse resource: processes take turns on the DuckDB file instead of failing on its lock."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import os
+import time
+from multiprocessing.synchronize import Barrier, Event
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from resources.warehouse import WarehouseBusyError, WarehouseResource
+
+EXTRACT_HOLDS_SECONDS = 3.0
+
+
+def _open_warehouse(
+    database: str,
+    who: str,
+    read_only: bool,
+    hold_seconds: float,
+    started: Barrier,
+    extract_holds: Event,
+    results: Any,
+) -> None:
+    """One process of the test: open the warehouse through the resource, write (or read), hold.
+
+    Every refusal DuckDB gives (its lock conflict) is counted, even one the resource's retry
+    would hide: with the file lock, a process waits before DuckDB ever sees a conflict.
+    """
+    conflicts = 0
+    connect = duckdb.connect
+
+    def counting_connect(*args: Any, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+        nonlocal conflicts
+        try:
+            return connect(*args, **kwargs)
+        except duckdb.IOException:
+            conflicts += 1
+            raise
+
+    duckdb.connect = counting_connect  # type: ignore[assignment]
+    started.wait(timeout=60)
+    if who != "extract":
+        extract_holds.wait(timeout=60)
+    try:
+        with WarehouseResource(database=database).get_connection(read_only=read_only) as con:
+            if read_only:
+                seen = con.execute("SELECT who FROM writes ORDER BY written_at").fetchall()
+            else:
+                con.execute("CREATE TABLE IF NOT EXISTS writes (who VARCHAR, written_at DOUBLE)")
+                con.execute("INSERT INTO writes VALUES (?, ?)", [who, time.time()])
+                seen = []
+            if who == "extract":
+                extract_holds.set()
+            time.sleep(hold_seconds)
+        results.put((who, "ok", conflicts, seen))
+    except Exception as exc:  # reported to the test, which shows it
+        results.put((who, f"{type(exc).__name__}: {exc}", conflicts, []))
+    finally:
+        extract_holds.set()  # a failed extract must not leave the others waiting
+
+
+def test_processes_take_turns_on_the_warehouse_while_an_extract_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An extract writes and holds the warehouse for a few seconds in its own process; meanwhile
+    a push (another writer, pool `ssm_api`: this test's process) and a check (a reader, a third
+    process) open it. Both wait for the extract, then succeed; none meets DuckDB's lock."""
+    database = str(tmp_path / "warehouse.duckdb")
+    spawn = multiprocessing.get_context("spawn")
+    started, extract_holds, results = spawn.Barrier(3), spawn.Event(), spawn.Queue()
+    others = [
+        spawn.Process(
+            target=_open_warehouse,
+            args=(database, who, read_only, hold, started, extract_holds, results),
+        )
+        for who, read_only, hold in [
+            ("extract", False, EXTRACT_HOLDS_SECONDS),
+            ("check", True, 0.0),
+        ]
+    ]
+    for process in others:
+        process.start()
+    # This process counts its conflicts too: restore the real connect after the test.
+    monkeypatch.setattr(duckdb, "connect", duckdb.connect)
+    _open_warehouse(database, "push", False, 0.0, started, extract_holds, results)
+    outcomes = {who: (status, conflicts, seen) for who, status, conflicts, seen in
+                (results.get(timeout=60) for _ in range(3))}  # fmt: skip
+    for process in others:
+        process.join(timeout=30)
+    assert {who: outcome[:2] for who, outcome in outcomes.items()} == {
+        "extract": ("ok", 0),
+        "push": ("ok", 0),
+        "check": ("ok", 0),
+    }
+    with duckdb.connect(database, read_only=True) as con:
+        writes = dict(con.execute("SELECT who, written_at FROM writes").fetchall())
+    # The push wrote only once the extract had let go of the file; the check saw the extract's.
+    assert writes["push"] - writes["extract"] >= EXTRACT_HOLDS_SECONDS * 0.9
+    assert ("extract",) in outcomes["check"][2]
+
+
+def _lock_file(database: Path) -> int:
+    return os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT)
+
+
+def _can_lock(database: Path, mode: int) -> bool:
+    """Whether another open file (as another process would) gets the lock right now."""
+    fd = _lock_file(database)
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_writer_holds_exclusive_reader_shared_and_both_release_on_close(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    warehouse = WarehouseResource(database=str(database))
+    with warehouse.get_connection() as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+        assert not _can_lock(database, fcntl.LOCK_SH)
+    assert _can_lock(database, fcntl.LOCK_EX)
+    with warehouse.get_connection(read_only=True) as con:
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+        assert _can_lock(database, fcntl.LOCK_SH) and not _can_lock(database, fcntl.LOCK_EX)
+    assert _can_lock(database, fcntl.LOCK_EX)
+
+
+def test_nested_connections_of_one_process_do_not_wait_for_themselves(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(database=str(tmp_path / "w.duckdb"), lock_timeout_seconds=1)
+    with warehouse.get_connection() as outer, warehouse.get_connection() as inner:
+        inner.execute("CREATE TABLE t AS SELECT 1 AS x")
+        assert outer.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+def test_a_warehouse_held_too_long_stops_with_one_sentence(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    other_run = _lock_file(database)
+    fcntl.flock(other_run, fcntl.LOCK_EX)
+    try:
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusyError) as caught:
+            with WarehouseResource(
+                database=str(database), lock_timeout_seconds=0.3
+            ).get_connection():
+                pass
+        assert 0.3 <= time.monotonic() - started < 5
+    finally:
+        os.close(other_run)
+    message = str(caught.value)
+    assert message.endswith(".") and message.count(". ") == 0 and "\n" not in message
+    assert str(database) in message and "WAREHOUSE_LOCK_TIMEOUT_SECONDS" in message
+    # The lock is not left behind by the failed attempt.
+    assert _can_lock(database, fcntl.LOCK_EX)
+
+
+def test_in_memory_warehouse_needs_no_lock_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with WarehouseResource(database=":memory:").get_connection() as con:
+        assert con.execute("SELECT 42").fetchall() == [(42,)]
+    assert list(tmp_path.iterdir()) == []
