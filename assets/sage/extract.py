@@ -29,6 +29,7 @@ import datetime as dt
 import queue
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -269,18 +270,21 @@ class TableExtract:
             if pc.any(bad).as_py():
                 self._insert("_stage", batch.filter(bad))
                 batch = batch.filter(pc.invert(bad))
-            self.db.register("_chunk", batch)
-            try:
-                wh.load_rows(self.db, self.table, "_chunk", self.now)
-            finally:
-                self.db.unregister("_chunk")
+            with self._registered(batch) as name:
+                wh.load_rows(self.db, self.table, name, self.now)
         else:
             self._insert("_stage", batch)
 
     def _insert(self, table: str, batch: pa.Table) -> None:
+        with self._registered(batch) as name:
+            self.db.execute(f"INSERT INTO {table} SELECT * FROM {name}")  # noqa: S608 (temp tables)
+
+    @contextmanager
+    def _registered(self, batch: pa.Table) -> Iterator[str]:
+        """`batch` as a relation DuckDB can read, by the name yielded, for the block's length."""
         self.db.register("_chunk", batch)
         try:
-            self.db.execute(f"INSERT INTO {table} SELECT * FROM _chunk")  # noqa: S608 (a temp table)
+            yield "_chunk"
         finally:
             self.db.unregister("_chunk")
 
@@ -292,11 +296,8 @@ class TableExtract:
         key_columns.sort(key=lambda c: self.table.key.index(c.name))
         for rows in prefetched(self.source.stream(select, self.plan.chunk_rows)):
             keys, _ = rows_to_arrow(rows, key_columns)
-            self.db.register("_keys", keys)
-            try:
-                wh.insert_keys(self.db, "_keys", self.table.key)
-            finally:
-                self.db.unregister("_keys")
+            with self._registered(keys) as name:
+                wh.insert_keys(self.db, name, self.table.key)
 
     # --------------------------------------------------------------------------------- running
     def run(self) -> ExtractResult:
@@ -336,7 +337,7 @@ class TableExtract:
         limit = self.now + FUTURE_TOLERANCE
         if self._first_load:
             wh.unload_duplicates(db, t)
-            result.inserted = wh.loaded_rows(db, t)
+            result.inserted = wh.counts(db, t)[0]  # every row of the table is new and live
             if t.incremental:
                 self._max_modified = wh.latest_loaded_modified(db, t, limit)
             if vanish_scope is not None:  # nothing to soft-delete in a table that was empty

@@ -229,10 +229,6 @@ def latest_loaded_modified(
     ).fetchall()[0][0]
 
 
-def loaded_rows(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
-    return db.execute(f"SELECT count(*) FROM {target(table)}").fetchall()[0][0]
-
-
 def apply_deleted_records(
     db: duckdb.DuckDBPyConnection, table: SageTable, deleted_records: SageTable, now: dt.datetime
 ) -> int:

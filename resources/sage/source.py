@@ -35,13 +35,20 @@ def mask_secrets(text: str) -> str:
     return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}=***", text)
 
 
-def odbc_target(connection_string: str) -> str:
-    """What to name in a message: the DSN, driver and data path, never the credentials."""
-    shown = []
+def _pairs(connection_string: str) -> Iterator[tuple[str, str]]:
+    """The KEY=value pairs of an ODBC connection string, keys as written, both stripped."""
     for pair in connection_string.split(";"):
         key, _, value = pair.partition("=")
-        if key.strip().upper() in {"DSN", "DRIVER", "DIR", "DATABASE"}:
-            shown.append(f"{key.strip()}={value.strip()}")
+        yield key.strip(), value.strip()
+
+
+def odbc_target(connection_string: str) -> str:
+    """What to name in a message: the DSN, driver and data path, never the credentials."""
+    shown = [
+        f"{key}={value}"
+        for key, value in _pairs(connection_string)
+        if key.upper() in {"DSN", "DRIVER", "DIR", "DATABASE"}
+    ]
     return ";".join(shown) or "no DSN or Driver given"
 
 
@@ -178,7 +185,8 @@ class OdbcConnection:
             raise SageSourceError(self._connect_message(exc)) from None
         self._dates = _RawDates(self._conn, pyodbc) if dates_as_text else None
         if encoding is not None:
-            # Text columns (SQL_CHAR) in the driver's code page; pyodbc's default is UTF-8.
+            # Text columns (SQL_CHAR) in the driver's code page; unset, pyodbc keeps its own
+            # default, under which the SQLite driver hands over UTF-8.
             self._conn.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
         self._encoding = encoding or "utf-8"
 
@@ -314,14 +322,10 @@ class SqlAlchemyConnection:
 
 
 def odbc_encoding(connection_string: str, setting: str) -> str | None:
-    """The code page to decode text columns with (None: pyodbc's UTF-8)."""
+    """The code page to decode text columns with (None: pyodbc's default)."""
     if setting != "auto":
         return setting
-    named = [
-        value.lower()
-        for key, _, value in (pair.partition("=") for pair in connection_string.split(";"))
-        if key.strip().upper() in {"DSN", "DRIVER"}
-    ]
+    named = [v.lower() for k, v in _pairs(connection_string) if k.upper() in {"DSN", "DRIVER"}]
     return "cp1252" if any("sage" in value for value in named) else None
 
 
