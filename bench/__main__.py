@@ -2,8 +2,9 @@
 
 All on one generated demo company per size (seed 1), each measurement in its own process:
 
-1. extract of every `sage` table into DuckDB: the raw pyodbc driver loop (the limit), the
-   connector's extractor, dlt's sql_database (pyarrow backend; the peer); rows/s, peak RSS;
+1. extract of every `sage` table into DuckDB: the raw pyodbc driver loop (the limit), a raw
+   arrow-odbc block-fetch loop (the driver's bulk limit), the connector's extractor, dlt's
+   sql_database (pyarrow backend; the peer); rows/s, peak RSS;
 2. the initial sync and incremental cycles after k changed Sage records (Dagster, SSM sandbox
    at the plan's 4 requests/s): wall time, rows read from Sage, SSM API calls;
 3. the initial push's records/s against 4 x bulk batch size, and the SSM client's own bound;
@@ -31,7 +32,7 @@ from bench import machine, report
 from bench.contenders import ODBC_OPTIONS
 from bench.isolate import PROJECT_ROOT, TaskFailed, TaskOutcome, run_task
 
-CONTENDERS = ("raw_driver", "connector", "dlt")
+CONTENDERS = report.EXTRACT_CONTENDERS
 SSM_RATE = 4.0  # requests/s of the entry SSM plan
 
 
@@ -98,7 +99,7 @@ def _outcome(outcome: TaskOutcome) -> dict[str, Any]:
 
 
 def measure_extract(size: str, path: Path, rounds: int, work: Path) -> dict[str, Any]:
-    """`rounds` rounds of the three contenders; ratios pair by pair within each round."""
+    """`rounds` rounds of every contender; ratios pair by pair within each round."""
     runs: list[dict[str, dict[str, Any]]] = []
     for n in range(rounds):
         one: dict[str, dict[str, Any]] = {}

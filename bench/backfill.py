@@ -35,8 +35,8 @@ def run_backfill(company: str, workdir: str, months: int = MONTHS) -> dict[str, 
     from assets.sage.catalogue import BY_TABLE
     from bench.contenders import odbc_connection_string
     from bench.sync import summarise_run
+    from pipelines import resources
     from resources.sage import SageSourceResource
-    from resources.warehouse import WarehouseResource
 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -49,7 +49,7 @@ def run_backfill(company: str, workdir: str, months: int = MONTHS) -> dict[str, 
         dg.Definitions(
             jobs=[job],
             resources={
-                "warehouse": WarehouseResource(database=str(warehouse)),
+                "warehouse": resources.warehouse(str(warehouse)),  # the product's settings
                 "sage": SageSourceResource(odbc_connection=odbc_connection_string(Path(company))),
             },
         ),

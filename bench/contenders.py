@@ -1,9 +1,13 @@
 """The three ways of loading every `sage` table of a company into DuckDB that the bench compares.
 
-* `raw_driver`: the limit. A bare pyodbc `fetchmany` loop over the connector's own queries
-  (the same SQL text, the same ODBC driver, the same chunk size), keeping nothing.
+* `raw_driver`: the limit the issue names. A bare pyodbc `fetchmany` loop over the connector's
+  own queries (the same SQL text, the same ODBC driver, the same chunk size), keeping nothing.
+* `raw_bulk_driver`: the driver's limit with block fetches. A bare arrow-odbc loop over the same
+  queries, binding dates as text like the connector, keeping nothing: what the connector's
+  default reader costs before any conversion, validation or DuckDB work.
 * `connector`: the connector's extractor (`assets.sage.extract.extract_table`, what each
-  `sage/<table>` asset runs) in full mode, into a fresh DuckDB file, through ODBC.
+  `sage/<table>` asset runs) in full mode, through ODBC with its default reader, into a fresh
+  DuckDB file opened with the product's warehouse settings (lock, memory limit).
 * `dlt_sql_database`: the peer. dlt's `sql_database` source with the pyarrow backend into
   DuckDB, the way a data engineer would load the same tables with dlt. dlt reads through
   SQLAlchemy (there is no SQLAlchemy dialect for the Sage ODBC driver), so here it reads the
@@ -67,10 +71,36 @@ def raw_driver(company: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
     return {"rows": sum(rows_by_table.values()), "seconds": seconds, "rows_by_table": rows_by_table}
 
 
-def connector(company: Path, warehouse: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
-    import duckdb
+def raw_bulk_driver(company: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
+    import arrow_odbc
+    import pyarrow as pa
 
+    from resources.sage.source import LONGEST_TEXT, TRANSIT_BYTES
+
+    def dates_as_text(schema: pa.Schema) -> pa.Schema:
+        return pa.schema(
+            [f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in schema]
+        )
+
+    rows_by_table: dict[str, int] = {}
+    started = time.perf_counter()
+    connection = arrow_odbc.connect(odbc_connection_string(company))
+    for table, sql in full_queries():
+        batches = connection.read_arrow_batches(
+            sql,
+            batch_size=chunk_rows,
+            max_bytes_per_batch=TRANSIT_BYTES,
+            max_text_size=4 * LONGEST_TEXT,
+            map_schema=dates_as_text,
+        )
+        rows_by_table[table] = sum(batch.num_rows for batch in batches)
+    seconds = time.perf_counter() - started
+    return {"rows": sum(rows_by_table.values()), "seconds": seconds, "rows_by_table": rows_by_table}
+
+
+def connector(company: Path, warehouse: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
     from assets.sage.extract import ExtractPlan, extract_table
+    from pipelines import resources
     from resources.sage.source import SageSourceResource
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +112,7 @@ def connector(company: Path, warehouse: Path, chunk_rows: int = CHUNK_ROWS) -> d
     rows_by_table: dict[str, int] = {}
     quarantined = 0
     started = time.perf_counter()
-    with source.connect() as sage, duckdb.connect(str(warehouse)) as db:
+    with source.connect() as sage, resources.warehouse(str(warehouse)).get_connection() as db:
         for table in _tables():
             result = extract_table(table, sage, db, plan, run_id="bench")
             rows_by_table[table.table] = result.rows_read

@@ -36,10 +36,13 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+EXTRACT_CONTENDERS = ("raw_driver", "raw_bulk_driver", "connector", "dlt")
+
+
 def summarise_extract(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Medians per contender and of the per-round ratios connector/raw and connector/dlt."""
     summary: dict[str, Any] = {"rounds": len(rounds)}
-    for name in ("raw_driver", "connector", "dlt"):
+    for name in EXTRACT_CONTENDERS:
         ok = [r[name] for r in rounds if "error" not in r.get(name, {"error": 1})]
         summary[name] = {
             "ok_rounds": len(ok),
@@ -57,6 +60,7 @@ def summarise_extract(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]
         ]
 
     summary["connector_vs_raw"] = _median(ratios("raw_driver"))
+    summary["connector_vs_raw_bulk"] = _median(ratios("raw_bulk_driver"))
     summary["connector_vs_dlt"] = _median(ratios("dlt"))
     return summary
 
@@ -280,12 +284,15 @@ def _extract_section(results: dict[str, Any]) -> list[str]:
         ]
         rows = []
         labels = {
-            "raw_driver": "raw pyodbc fetchmany loop (the limit)",
-            "connector": "connector extractor (validate, merge, quarantine)",
+            "raw_driver": "raw pyodbc fetchmany loop (the limit the issue names)",
+            "raw_bulk_driver": "raw arrow-odbc block-fetch loop (the driver's bulk limit)",
+            "connector": "connector extractor (arrow-odbc; validate, merge, quarantine)",
             "dlt": "dlt sql_database, pyarrow backend (the peer)",
         }
         for name, label in labels.items():
-            c = s[name]
+            c = s.get(name)
+            if c is None:  # results from before the contender existed
+                continue
             rows.append(
                 (
                     label,
@@ -298,7 +305,8 @@ def _extract_section(results: dict[str, Any]) -> list[str]:
             )
         lines += _table(("contender", "rows", "seconds", "rows/s", "peak RSS MiB", "ok"), rows)
         lines += [
-            f"connector / raw driver: **{_n(s['connector_vs_raw'], 2)}**; "
+            f"connector / raw pyodbc loop: **{_n(s['connector_vs_raw'], 2)}**; "
+            f"connector / raw arrow-odbc loop: **{_n(s.get('connector_vs_raw_bulk'), 2)}**; "
             f"connector / dlt: **{_n(s['connector_vs_dlt'], 2)}**.",
             "",
         ]

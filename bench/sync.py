@@ -98,9 +98,9 @@ def bench_definitions(
 
     from assets import derived, sage, ssm, staging
     from bench.contenders import odbc_connection_string
+    from pipelines import resources
     from resources.sage import SageSourceResource
     from resources.ssm import SSMResource
-    from resources.warehouse import WarehouseResource
 
     return dg.Definitions.merge(
         sage.defs,
@@ -110,7 +110,7 @@ def bench_definitions(
         dg.Definitions(
             jobs=[_sync_job()],
             resources={
-                "warehouse": WarehouseResource(database=str(warehouse)),
+                "warehouse": resources.warehouse(str(warehouse)),  # the product's settings
                 "sage": SageSourceResource(odbc_connection=odbc_connection_string(company)),
                 "ssm": SSMResource(
                     base_url=base_url,

@@ -21,6 +21,12 @@ def _raw(p: dict[str, Any]) -> dict[str, Any]:
     return raw_driver(Path(p["company"]))
 
 
+def _raw_bulk(p: dict[str, Any]) -> dict[str, Any]:
+    from bench.contenders import raw_bulk_driver
+
+    return raw_bulk_driver(Path(p["company"]))
+
+
 def _connector(p: dict[str, Any]) -> dict[str, Any]:
     from bench.contenders import connector
 
@@ -53,6 +59,7 @@ def _transport(p: dict[str, Any]) -> dict[str, Any]:
 
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "raw_driver": _raw,
+    "raw_bulk_driver": _raw_bulk,
     "connector": _connector,
     "dlt": _dlt,
     "sync": _sync,

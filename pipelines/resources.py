@@ -12,12 +12,13 @@ from resources.ssm import SSMResource
 from resources.warehouse import WarehouseResource
 
 
-def warehouse() -> WarehouseResource:
-    """The DuckDB file; each connection waits its turn on the file's lock (SSM pushes, checks
-    and sensors open it outside the `warehouse` pool)."""
+def warehouse(database: str | None = None) -> WarehouseResource:
+    """The DuckDB file (WAREHOUSE_PATH unless given); each connection waits its turn on the
+    file's lock (SSM pushes, checks and sensors open it outside the `warehouse` pool)."""
     return WarehouseResource(
-        database=settings.warehouse_path(),
+        database=database or settings.warehouse_path(),
         lock_timeout_seconds=settings.warehouse_lock_timeout_seconds(),
+        connection_config={"memory_limit": settings.warehouse_memory_limit()},
     )
 
 
@@ -31,6 +32,7 @@ def sage() -> SageSourceResource:
         return SageSourceResource(
             odbc_connection=dg.EnvVar("SAGE_ODBC_CONNECTION"),
             odbc_encoding=os.environ.get("SAGE_ODBC_ENCODING", "auto"),
+            odbc_reader=settings.sage_odbc_reader(),
         )
     if os.environ.get("SAGE_DATABASE_URL"):
         return SageSourceResource(database_url=dg.EnvVar("SAGE_DATABASE_URL"))

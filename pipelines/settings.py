@@ -27,6 +27,18 @@ def sage_database_url() -> str:
     return os.environ.get("SAGE_DATABASE_URL", f"sqlite:///{demo_company_path()}")
 
 
+ODBC_READERS = ("auto", "arrow-odbc", "pyodbc")
+
+
+def sage_odbc_reader() -> str:
+    """How ODBC rows are fetched: in blocks through arrow-odbc, row by row through pyodbc, or
+    `auto` (arrow-odbc, falling back to pyodbc if the driver refuses block fetches)."""
+    value = os.environ.get("SAGE_ODBC_READER", "auto").strip().lower()
+    if value not in ODBC_READERS:
+        raise ValueError(f"SAGE_ODBC_READER is {value!r}: set it to auto, arrow-odbc or pyodbc.")
+    return value
+
+
 def warehouse_path() -> str:
     return os.environ.get("WAREHOUSE_PATH", str(data_dir() / "warehouse.duckdb"))
 
@@ -34,6 +46,12 @@ def warehouse_path() -> str:
 def warehouse_lock_timeout_seconds() -> float:
     """How long a run waits for another process to release the warehouse file."""
     return float(os.environ.get("WAREHOUSE_LOCK_TIMEOUT_SECONDS", "7200"))
+
+
+def warehouse_memory_limit() -> str:
+    """DuckDB's memory limit (its default is 80% of the machine's RAM). The connector often
+    shares a small server with Sage 50; past the limit DuckDB spills to disk instead."""
+    return os.environ.get("WAREHOUSE_MEMORY_LIMIT", "1GB")
 
 
 def ssm_base_url() -> str:

@@ -1,9 +1,11 @@
-"""Driver rows -> Arrow columns typed as the warehouse wants them.
+"""Driver chunks -> Arrow columns typed as the warehouse wants them.
 
-A chunk from `fetchmany` is turned into one Arrow array per column (`zip(*rows)` then
-`pa.array`, which converts in C). Only when that fast path refuses a column (text in a number
-column, an unparseable date) is the column converted value by value; the values that cannot be
-converted become NULL and are reported, so their rows go to quarantine instead of stopping the run.
+A record batch from a bulk fetch has its columns cast in Arrow (dates arrive as text and are
+parsed there). A chunk of rows from `fetchmany` is turned into one Arrow array per column
+(`zip(*rows)` then `pa.array`, which converts in C). Only when that fast path refuses a column
+(text in a number column, an unparseable date) is the column converted value by value; the values
+that cannot be converted become NULL and are reported, so their rows go to quarantine instead of
+stopping the run.
 """
 
 from __future__ import annotations
@@ -158,3 +160,27 @@ def rows_to_arrow(
         convert_column(values, col, bad) for values, col in zip(by_column, columns, strict=True)
     ]
     return pa.Table.from_arrays(arrays, names=[c.name.lower() for c in columns]), bad
+
+
+def batch_to_arrow(
+    batch: pa.RecordBatch, columns: Sequence[SageColumn]
+) -> tuple[pa.Table, list[BadValue]]:
+    """A bulk-fetched batch (columns in `columns` order) as `rows_to_arrow` returns a chunk."""
+    bad: list[BadValue] = []
+    arrays = []
+    for array, column in zip(batch.columns, columns, strict=True):
+        arrow_type = ARROW_TYPES[column.duckdb_type]
+        try:
+            arrays.append(array if array.type == arrow_type else pc.cast(array, arrow_type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            arrays.append(convert_column(array.to_pylist(), column, bad))
+    return pa.Table.from_arrays(arrays, names=[c.name.lower() for c in columns]), bad
+
+
+def to_arrow(
+    chunk: Sequence[Sequence[Any]] | pa.RecordBatch, columns: Sequence[SageColumn]
+) -> tuple[pa.Table, list[BadValue]]:
+    """Any chunk a Sage connection streams, as an Arrow table plus its bad values."""
+    if isinstance(chunk, pa.RecordBatch):
+        return batch_to_arrow(chunk, columns)
+    return rows_to_arrow(chunk, columns)

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, INCREMENTAL_COLUMN, ByDate, ByParent, SageTable
-from assets.sage.convert import BadValue, rows_to_arrow
+from assets.sage.convert import BadValue, to_arrow
 from assets.sage.validation import validate_chunk
 from resources.sage.source import SageConnection
 from resources.sage.sql import AllOf, AnyOf, Compare, IsNull, SageSelect, key_runs
@@ -146,6 +146,8 @@ class ExtractResult:
     watermark_after: dt.datetime | None = None
     key_scanned: bool = False
     queries: list[str] = field(default_factory=list)
+    reader: str = ""
+    reader_note: str = ""
 
 
 def _window_condition(column: str, window: tuple[dt.date, dt.date]) -> AllOf:
@@ -161,12 +163,12 @@ def _parent_keys(
     select = SageSelect(
         parent.table, (how.link,), _window_condition(parent.partition.column, plan.window)
     )
-    return [
-        row[0]
-        for chunk in source.stream(select, plan.chunk_rows)
-        for row in chunk
-        if row[0] is not None
-    ]
+    link = [c for c in parent.columns if c.name == how.link]
+    keys: list[int] = []
+    for chunk in source.stream(select, plan.chunk_rows):
+        links, _ = to_arrow(chunk, link)  # a link that is not a number is the line's problem
+        keys += links.column(0).drop_null().to_pylist()
+    return keys
 
 
 class TableExtract:
@@ -225,8 +227,7 @@ class TableExtract:
         self.result.queries.append(select.where.__class__.__name__ if select.where else "all")
         columns = self.table.columns
         converted = (
-            rows_to_arrow(rows, columns)
-            for rows in self.source.stream(select, self.plan.chunk_rows)
+            to_arrow(chunk, columns) for chunk in self.source.stream(select, self.plan.chunk_rows)
         )
         pending: list[pa.Table] = []
         for chunk, bad_values in prefetched(converted):
@@ -294,8 +295,8 @@ class TableExtract:
         self.result.queries.append("key scan")
         key_columns = [c for c in self.table.columns if c.name in self.table.key]
         key_columns.sort(key=lambda c: self.table.key.index(c.name))
-        for rows in prefetched(self.source.stream(select, self.plan.chunk_rows)):
-            keys, _ = rows_to_arrow(rows, key_columns)
+        for chunk in prefetched(self.source.stream(select, self.plan.chunk_rows)):
+            keys, _ = to_arrow(chunk, key_columns)
             with self._registered(keys) as name:
                 wh.insert_keys(self.db, name, self.table.key)
 
@@ -329,6 +330,7 @@ class TableExtract:
             db.execute("ROLLBACK")
             raise
         result.live_rows, result.deleted_rows = wh.counts(db, t)
+        result.reader, result.reader_note = self.source.reader, self.source.reader_note
         return result
 
     def _apply(self, vanish_scope: str | None, watermark: dt.datetime | None) -> None:

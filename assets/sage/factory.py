@@ -119,8 +119,11 @@ def _metadata(table: SageTable, result: ExtractResult, plan: ExtractPlan) -> dic
         "soft_deleted_rows": result.deleted_rows,
         "key_scan": result.key_scanned,
         "queries": len(result.queries),
+        "reader": result.reader,
         "dagster/column_lineage": column_lineage(table),
     }
+    if result.reader_note:
+        metadata["reader_note"] = result.reader_note
     if result.watermark_after is not None:
         metadata["watermark"] = result.watermark_after.isoformat(sep=" ")
     if plan.window:

@@ -38,11 +38,11 @@ def tiny_bad_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return company
 
 
-@pytest.mark.parametrize("via", ["sqlalchemy", "odbc"])
+@pytest.mark.parametrize("via", ["sqlalchemy", "odbc", "pyodbc"])
 def test_every_sage_table_matches_the_tiny_company(
     tiny_company: Path, tmp_path: Path, via: str, request: pytest.FixtureRequest
 ) -> None:
-    driver = request.getfixturevalue("sqlite_odbc_driver") if via == "odbc" else "SQLite3"
+    driver = request.getfixturevalue("sqlite_odbc_driver") if via != "sqlalchemy" else "SQLite3"
     company = tiny_company
     warehouse = tmp_path / "warehouse.duckdb"
     result = materialize(company, warehouse, CRM_TABLES, via=via, driver=driver, chunk_rows=500)
@@ -52,6 +52,12 @@ def test_every_sage_table_matches_the_tiny_company(
         assert assert_same_rows(company, warehouse, table) == expected, table
         assert figures(result, table)["quarantined"] == 0, table
     con.close()
+    # The reader asked for did the reading: no silent fallback to row-by-row fetching.
+    readers = {
+        e.materialization.metadata["reader"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert readers == {{"odbc": "arrow-odbc"}.get(via, via)}
 
 
 def test_bad_rows_are_quarantined_with_their_reason_and_the_good_rows_land(

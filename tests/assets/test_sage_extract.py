@@ -80,9 +80,11 @@ def company(tmp_path: Path) -> Path:
 
 
 def source(db: Path, via: str, driver: str = "SQLite3", chunk_rows: int = 2) -> SageSourceResource:
-    if via == "odbc":
+    if via in ("odbc", "pyodbc"):  # the default reader (arrow-odbc), or pyodbc row by row
         return SageSourceResource(
-            odbc_connection=f"Driver={driver};Database={db}", chunk_rows=chunk_rows
+            odbc_connection=f"Driver={driver};Database={db}",
+            chunk_rows=chunk_rows,
+            odbc_reader="pyodbc" if via == "pyodbc" else "auto",
         )
     return SageSourceResource(database_url=f"sqlite:///{db}", chunk_rows=chunk_rows)
 
@@ -167,11 +169,11 @@ def assert_same_rows(db: Path, warehouse: Path, table: str) -> int:
 TABLES = ("DELETED_RECORDS", "SALES_LEDGER", "INVOICE", "INVOICE_ITEM", "TAX_CODE")
 
 
-@pytest.mark.parametrize("via", ["sqlalchemy", "odbc"])
+@pytest.mark.parametrize("via", ["sqlalchemy", "odbc", "pyodbc"])
 def test_initial_load_copies_every_row(
     company: Path, tmp_path: Path, via: str, request: pytest.FixtureRequest
 ) -> None:
-    driver = request.getfixturevalue("sqlite_odbc_driver") if via == "odbc" else "SQLite3"
+    driver = request.getfixturevalue("sqlite_odbc_driver") if via != "sqlalchemy" else "SQLite3"
     warehouse = tmp_path / "warehouse.duckdb"
     result = materialize(company, warehouse, TABLES, via=via, driver=driver)
     assert figures(result, "SALES_LEDGER") == {

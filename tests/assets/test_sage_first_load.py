@@ -24,6 +24,7 @@ class _Rows:
     """A Sage connection that hands out given SALES_LEDGER rows, and may break off after some."""
 
     date_literal_style = "quoted"
+    reader, reader_note = "test rows", ""
 
     def __init__(self, refs: Sequence[str | None], fail_after_chunks: int | None = None) -> None:
         names = LEDGER.column_names

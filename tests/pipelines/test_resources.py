@@ -47,3 +47,13 @@ def test_the_warehouse_is_the_locking_resource(
 def test_dead_letter_checks_queue_with_the_warehouse_writers() -> None:
     # They create the sync tables when missing: a write, so pool `warehouse` like the others.
     assert {check.node_def.pool for check in ASSET_CHECKS} == {"warehouse"}
+
+
+def test_the_odbc_reader_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGE_ODBC_CONNECTION", "DSN=SageLine50v29;UID=MANAGER;PWD=hunter2")
+    assert resources.sage().odbc_reader == "auto"
+    monkeypatch.setenv("SAGE_ODBC_READER", "PyODBC ")
+    assert resources.sage().odbc_reader == "pyodbc"
+    monkeypatch.setenv("SAGE_ODBC_READER", "turbodbc")
+    with pytest.raises(ValueError, match=r"^SAGE_ODBC_READER is 'turbodbc': set it to auto, "):
+        resources.sage()

@@ -67,7 +67,7 @@ def test_the_sqlite_driver_hands_the_same_text_before_and_after_the_switch(
     con.executemany('INSERT INTO "AUDIT_USAGE" VALUES (?, ?)', list(enumerate(dates)))
     con.commit()
     con.close()
-    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}")
+    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader="pyodbc")
     try:
         rows = [
             tuple(r)
@@ -88,8 +88,9 @@ def test_the_code_page_defaults_to_cp1252_only_for_a_sage_driver() -> None:
     assert odbc_encoding("DSN=SageLine50v29", "utf-8") == "utf-8"
 
 
+@pytest.mark.parametrize("reader", ["arrow-odbc", "pyodbc"])
 def test_text_in_another_code_page_stops_with_the_setting_to_change(
-    tmp_path: Path, sqlite_odbc_driver: str
+    tmp_path: Path, sqlite_odbc_driver: str, reader: str
 ) -> None:
     db = tmp_path / "company.sqlite"
     con = sqlite3.connect(db)
@@ -99,15 +100,49 @@ def test_text_in_another_code_page_stops_with_the_setting_to_change(
     con.commit()
     con.close()
     select = SageSelect("STOCK", ("STOCK_CODE", "DESCRIPTION"))
-    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", encoding="utf-8")
+    connection = OdbcConnection(
+        f"Driver={sqlite_odbc_driver};Database={db}", encoding="utf-8", reader=reader
+    )
     try:
         with pytest.raises(SageSourceError, match="SAGE_ODBC_ENCODING") as raised:
             list(connection.stream(select, 10))
     finally:
         connection.close()
     assert "cp1252" in str(raised.value) and "\n" not in str(raised.value)
-    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", encoding="cp1252")
+    if reader == "arrow-odbc":
+        # arrow-odbc fetches such a driver's text wide (UTF-16) and lets the driver manager convert
+        # from its code page; the SQLite driver, which assumes UTF-8, cannot act that out.
+        wide = OdbcConnection(
+            f"Driver={sqlite_odbc_driver};Database={db}", encoding="cp1252", reader=reader
+        )
+        assert wide._bulk is not None and wide._bulk._encoding.name == "UTF16"
+        wide.close()
+        return
+    connection = OdbcConnection(
+        f"Driver={sqlite_odbc_driver};Database={db}", encoding="cp1252", reader=reader
+    )
     try:
         assert [tuple(r) for c in connection.stream(select, 10) for r in c] == [("C1", "Café €£5")]
     finally:
         connection.close()
+
+
+def test_a_wide_bulk_fetch_hands_over_text_intact(tmp_path: Path, sqlite_odbc_driver: str) -> None:
+    """The path a Sage driver's text takes under arrow-odbc (UTF-16), here through SQLite's."""
+    db = tmp_path / "company.sqlite"
+    con = sqlite3.connect(db)
+    con.execute('CREATE TABLE "STOCK" ("STOCK_CODE" VARCHAR, "DESCRIPTION" VARCHAR)')
+    con.execute("INSERT INTO \"STOCK\" VALUES ('C1', 'Café “Société” £5 €')")
+    con.commit()
+    con.close()
+    connection = OdbcConnection(
+        f"Driver={sqlite_odbc_driver};Database={db}", encoding="cp1252", reader="arrow-odbc"
+    )
+    try:
+        select = SageSelect("STOCK", ("STOCK_CODE", "DESCRIPTION"))
+        batches = list(connection.stream(select, 10))
+    finally:
+        connection.close()
+    assert [b.to_pylist() for b in batches] == [
+        [{"STOCK_CODE": "C1", "DESCRIPTION": "Café “Société” £5 €"}]
+    ]

@@ -7,9 +7,11 @@ import sqlite3
 from pathlib import Path
 from types import ModuleType
 
+import pyarrow as pa
 import pytest
 
 from resources.sage.source import (
+    Chunk,
     OdbcConnection,
     SageSourceError,
     SageSourceResource,
@@ -34,6 +36,13 @@ def _company(path: Path) -> Path:
     return path
 
 
+def rows_of(chunk: Chunk) -> list[tuple]:
+    """A streamed chunk as tuples, whichever reader fetched it."""
+    if isinstance(chunk, pa.RecordBatch):
+        return [tuple(row.values()) for row in chunk.to_pylist()]
+    return [tuple(row) for row in chunk]
+
+
 def _one_sentence(message: str) -> None:
     assert message.endswith(".")
     assert "\n" not in message and "Traceback" not in message
@@ -46,14 +55,16 @@ def test_mask_secrets() -> None:
     assert mask_secrets("Password = hunter2; DIR=C:\\ACCDATA") == "Password=***; DIR=C:\\ACCDATA"
 
 
+@pytest.mark.parametrize("reader", ["arrow-odbc", "pyodbc"])
 def test_odbc_streams_chunks_and_hands_dates_over_as_text(
-    tmp_path: Path, sqlite_odbc_driver: str
+    tmp_path: Path, sqlite_odbc_driver: str, reader: str
 ) -> None:
     db = _company(tmp_path / "company.sqlite")
-    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}")
+    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader=reader)
     try:
         select = SageSelect("INVOICE", ("INVOICE_NUMBER", "INVOICE_DATE", "RECORD_MODIFY_DATE"))
-        chunks = [[tuple(r) for r in c] for c in connection.stream(select, 2)]
+        chunks = [rows_of(c) for c in connection.stream(select, 2)]
+        assert connection.reader == reader and connection.reader_note == ""
     finally:
         connection.close()
     # Raw text, so that the extractor (not the driver) decides '2024-02-30' is not a date.
@@ -173,3 +184,72 @@ def test_dates_outside_text_are_decoded_from_driver_structs() -> None:
     )
     assert _raw_date(b"2024-05-01") == "2024-05-01"
     assert dt.date.fromisoformat(_raw_date(b"2024-05-01") or "") == dt.date(2024, 5, 1)
+
+
+class _Refused(Exception):
+    """Shaped like arrow_odbc.Error: what a driver without block cursors answers a bulk fetch."""
+
+
+def _refuse_bulk(connection: OdbcConnection, monkeypatch: pytest.MonkeyPatch, after: int) -> None:
+    """Make the bulk reader fail after delivering `after` batches."""
+    bulk = connection._bulk
+    assert bulk is not None
+    real = bulk.batches
+
+    def batches(sql: str, chunk_rows: int):  # type: ignore[no-untyped-def]
+        for n, batch in enumerate(real(sql, chunk_rows)):
+            if n == after:
+                break
+            yield batch
+        raise _Refused("[HYC00] Optional feature not implemented (SQL_ATTR_ROW_ARRAY_SIZE) PWD=pw9")
+
+    monkeypatch.setattr(bulk, "batches", batches)
+    monkeypatch.setattr(bulk, "error", _Refused)
+
+
+def test_auto_falls_back_to_pyodbc_when_the_driver_refuses_a_bulk_fetch(
+    tmp_path: Path, sqlite_odbc_driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _company(tmp_path / "company.sqlite")
+    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader="auto")
+    assert connection.reader == "arrow-odbc"
+    _refuse_bulk(connection, monkeypatch, after=0)
+    try:
+        select = SageSelect("INVOICE", ("INVOICE_NUMBER", "INVOICE_DATE"))
+        rows = [r for c in connection.stream(select, 2) for r in rows_of(c)]
+        assert rows == [(1, "2024-01-15"), (2, "2024-02-30"), (3, None)]  # every row, once
+        assert connection.reader == "pyodbc" and connection._bulk is None  # for good
+        assert "HYC00" in connection.reader_note and "pw9" not in connection.reader_note
+        assert [len(c) for c in connection.stream(select, 2)] == [2, 1]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("reader", ["auto", "arrow-odbc"])
+def test_a_bulk_fetch_broken_off_midway_stops_the_run_instead_of_reading_twice(
+    tmp_path: Path, sqlite_odbc_driver: str, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    db = _company(tmp_path / "company.sqlite")
+    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader=reader)
+    _refuse_bulk(connection, monkeypatch, after=1)
+    try:
+        select = SageSelect("INVOICE", ("INVOICE_NUMBER", "INVOICE_DATE"))
+        with pytest.raises(SageSourceError, match="broke off the query on INVOICE") as caught:
+            list(connection.stream(select, 2))
+    finally:
+        connection.close()
+    _one_sentence(str(caught.value))
+    assert "pw9" not in str(caught.value)
+
+
+def test_an_explicit_arrow_odbc_reader_does_not_fall_back(
+    tmp_path: Path, sqlite_odbc_driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _company(tmp_path / "company.sqlite")
+    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader="arrow-odbc")
+    _refuse_bulk(connection, monkeypatch, after=0)
+    try:
+        with pytest.raises(SageSourceError, match="HYC00"):
+            list(connection.stream(SageSelect("INVOICE", ("INVOICE_NUMBER",)), 2))
+    finally:
+        connection.close()

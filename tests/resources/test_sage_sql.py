@@ -22,6 +22,7 @@ from resources.sage.sql import (
     literal,
     render,
 )
+from tests.resources.test_sage_source import rows_of
 
 INJECTION = "x' OR '1'='1"
 
@@ -104,7 +105,7 @@ def _accounts_db(path: Path) -> Path:
 
 
 def _rows(connection: object, select: SageSelect) -> list[tuple]:
-    return [tuple(r) for chunk in connection.stream(select, 10) for r in chunk]  # type: ignore[attr-defined]
+    return [r for chunk in connection.stream(select, 10) for r in rows_of(chunk)]  # type: ignore[attr-defined]
 
 
 def test_a_quote_in_a_value_cannot_change_the_query(tmp_path: Path) -> None:
