@@ -73,14 +73,8 @@ def raw_driver(company: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
 
 def raw_bulk_driver(company: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
     import arrow_odbc
-    import pyarrow as pa
 
-    from resources.sage.source import LONGEST_TEXT, TRANSIT_BYTES
-
-    def dates_as_text(schema: pa.Schema) -> pa.Schema:
-        return pa.schema(
-            [f.with_type(pa.string()) if pa.types.is_temporal(f.type) else f for f in schema]
-        )
+    from resources.sage.source import LONGEST_TEXT, TRANSIT_BYTES, dates_as_text
 
     rows_by_table: dict[str, int] = {}
     started = time.perf_counter()

@@ -18,6 +18,7 @@ PACKAGES = (
     "duckdb",
     "pyarrow",
     "pyodbc",
+    "arrow-odbc",
     "sqlalchemy",
     "httpx",
     "dlt",

@@ -486,8 +486,11 @@ def _method_section() -> list[str]:
         "process's `ru_maxrss` (from `os.wait4`), so it is per contender.",
         "- Seconds are timed inside the process around the work (imports and process start "
         "excluded), the same way for every contender.",
-        "- The raw loop sends the connector's own SQL text (`resources.sage.sql.render`) "
-        "through the same SQLite ODBC driver with the same `fetchmany` chunk and keeps nothing. "
+        "- The raw loops send the connector's own SQL text (`resources.sage.sql.render`) "
+        "through the same SQLite ODBC driver, 5,000 rows at a time, and keep nothing: pyodbc's "
+        "`fetchmany`, and arrow-odbc's block fetch with the connector's transit buffer and dates "
+        "bound as text. The connector runs with its defaults (arrow-odbc reader, the warehouse "
+        "resource's lock and `WAREHOUSE_MEMORY_LIMIT`). "
         "dlt reads the same tables through SQLAlchemy's sqlite3 (no Sage ODBC dialect exists), "
         "which spares it the ODBC layer. ODBC contenders connect with `StepAPI=1`, so the "
         "SQLite driver streams rows as the Sage driver does instead of buffering each result "

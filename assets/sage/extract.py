@@ -15,12 +15,11 @@ table, soft-deletes the rows it names. Staging, merge, deletes, quarantine and t
 in one transaction.
 
 Speed: a producer thread fetches the next chunk from the driver and turns it into Arrow columns
-while this thread screens and stages the previous one (Arrow compute and DuckDB release the GIL,
-so the two overlap; the Python-object work stays in one thread, as two threads contending for
-the GIL on every value would be slower than one); at most
-`PREFETCH_CHUNKS` chunks wait in between, so memory stays bounded by the chunk size. Conversion
-and the rule screen are vectorised (Arrow), pandera only sees the rows the screen flags, and a
-first load into an empty table skips the change comparison.
+while this thread screens and stages the previous one. With the default ODBC reader (arrow-odbc)
+the fetch runs in native code without the GIL, so the two truly overlap; Arrow compute and DuckDB
+release the GIL too. At most `PREFETCH_CHUNKS` chunks wait in between, so memory stays bounded by
+the chunk size. Conversion and the rule screen are vectorised (Arrow), pandera only sees the rows
+the screen flags, and a first load into an empty table skips the change comparison.
 """
 
 from __future__ import annotations
