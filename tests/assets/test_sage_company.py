@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assets.sage.catalogue import BY_TABLE
-from resources.sage.source import OdbcConnection, Row, SqlAlchemyConnection
+from resources.sage.source import Chunk, OdbcConnection, SqlAlchemyConnection
 from resources.sage.sql import SageSelect, render
 from resources.sage_schema import CRM_TABLES
 from sandbox.sage_demo import generate
@@ -156,8 +156,8 @@ def test_every_query_sent_to_sage_is_one_the_driver_accepts(
             self: OdbcConnection | SqlAlchemyConnection,
             select: SageSelect,
             chunk_rows: int,
-            _stream: Callable[..., Iterator[list[Row]]] = stream,  # bound per class
-        ) -> Iterator[list[Row]]:
+            _stream: Callable[..., Iterator[Chunk]] = stream,  # bound per class
+        ) -> Iterator[Chunk]:
             sent.append(render(select, self.date_literal_style))  # the text stream() sends
             return _stream(self, select, chunk_rows)
 

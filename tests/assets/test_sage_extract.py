@@ -334,7 +334,9 @@ def test_full_reload_table_soft_deletes_vanished_keys(
     ]
 
 
-def test_bad_rows_go_to_quarantine_and_the_good_rows_land(company: Path, tmp_path: Path) -> None:
+def test_bad_rows_go_to_quarantine_and_the_good_rows_land(
+    company: Path, tmp_path: Path, connection_kind: dict[str, str]
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     insert(company, "SALES_LEDGER", [
         {"ACCOUNT_REF": "BAD001", "NAME": "Bad date", "DATE_ACCOUNT_OPENED": "2019-02-30", "RECORD_MODIFY_DATE": MODIFIED},
@@ -346,14 +348,20 @@ def test_bad_rows_go_to_quarantine_and_the_good_rows_land(company: Path, tmp_pat
         {"ACCOUNT_REF": "ABS001", "NAME": "Duplicate", "RECORD_MODIFY_DATE": MODIFIED},
         {"ACCOUNT_REF": "BAD006", "NAME": "Text in a number", "BALANCE": "lots", "RECORD_MODIFY_DATE": MODIFIED},
     ])  # fmt: skip
-    result = materialize(company, warehouse, ["SALES_LEDGER"])
-    assert figures(result, "SALES_LEDGER")["inserted"] == 3
-    assert query(warehouse, "SELECT account_ref, name FROM sage.sales_ledger ORDER BY 1") == [
-        ("ABS001", "A.B.S. Garages"), ("BRO001", "Bronson"), ("KIN001", "Kinnerton's")]  # fmt: skip
-    assert query(
-        warehouse, "SELECT row_key, column_name, reason, value FROM quarantine.rows "
-        "WHERE table_name = 'sage.sales_ledger' ORDER BY 1 NULLS LAST, 2"
-    ) == [
+    result = materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
+    # Text in a number column exists only in a SQLite stand-in (Sage's columns are typed): read
+    # as a number, the SQLite ODBC driver hands over NULL for it, to pyodbc and arrow-odbc alike.
+    via_odbc = connection_kind["via"] != "sqlalchemy"
+    live = [("ABS001", "A.B.S. Garages"), ("BRO001", "Bronson"), ("KIN001", "Kinnerton's")]
+    if via_odbc:
+        live.insert(1, ("BAD006", "Text in a number"))
+    assert figures(result, "SALES_LEDGER")["inserted"] == len(live)
+    assert query(warehouse, "SELECT account_ref, name FROM sage.sales_ledger ORDER BY 1") == live
+    if via_odbc:
+        assert query(
+            warehouse, "SELECT balance FROM sage.sales_ledger WHERE account_ref = 'BAD006'"
+        ) == [(None,)]
+    quarantined = [
         ("ABS001", "ACCOUNT_REF", "duplicate key", None),
         ("BAD001", "DATE_ACCOUNT_OPENED", "not a valid date", "2019-02-30"),
         ("BAD002", "E_MAIL", "not an e-mail address", "not an address"),
@@ -362,7 +370,11 @@ def test_bad_rows_go_to_quarantine_and_the_good_rows_land(company: Path, tmp_pat
         ("BAD005", "INACTIVE_FLAG", "flag not in (0, 1)", "7"),
         ("BAD006", "BALANCE", "not a number", "lots"),
         (None, "ACCOUNT_REF", "key is empty", None),
-    ]  # fmt: skip
+    ]
+    assert query(
+        warehouse, "SELECT row_key, column_name, reason, value FROM quarantine.rows "
+        "WHERE table_name = 'sage.sales_ledger' ORDER BY 1 NULLS LAST, 2"
+    ) == [q for q in quarantined if not (via_odbc and q[0] == "BAD006")]  # fmt: skip
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert not checks["quarantined_rows"].passed
     assert checks["quarantined_rows"].severity == dg.AssetCheckSeverity.WARN
@@ -370,7 +382,7 @@ def test_bad_rows_go_to_quarantine_and_the_good_rows_land(company: Path, tmp_pat
     # A fixed row lands and leaves quarantine.
     execute(company, 'UPDATE "SALES_LEDGER" SET "E_MAIL" = ?, "RECORD_MODIFY_DATE" = ? WHERE "ACCOUNT_REF" = ?',
             ("bad@two.example", "2024-06-01 09:00:00", "BAD002"))  # fmt: skip
-    fixed = materialize(company, warehouse, ["SALES_LEDGER"])
+    fixed = materialize(company, warehouse, ["SALES_LEDGER"], **connection_kind)
     assert figures(fixed, "SALES_LEDGER")["inserted"] == 1
     assert query(warehouse, "SELECT count(*) FROM quarantine.rows WHERE row_key = 'BAD002'") == [
         (0,)
