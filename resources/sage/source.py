@@ -1,4 +1,4 @@
-"""Reading Sage 50: one interface, two implementations (ODBC through pyodbc, any SQLAlchemy URL).
+"""Reading Sage 50: one interface, two implementations (ODBC, any SQLAlchemy URL).
 
 A `SageConnection` checks that a table has the expected columns and streams the rows of a
 `SageSelect` in chunks: lists of plain tuples, or Arrow record batches when the ODBC connection
@@ -301,13 +301,14 @@ class OdbcConnection:
                 login_timeout_seconds=login_timeout_seconds,
             )
         except Exception as exc:  # ImportError, or the driver refusing a second connection
-            reason = f"arrow-odbc could not connect ({mask_secrets(str(exc))})"
+            detail = mask_secrets(" ".join(str(exc).split()))
             if self._reader_setting == "arrow-odbc":
+                self._conn.close()
                 raise SageSourceError(
-                    f"{reason[0].upper()}{reason[1:]} to {self.target}: install arrow-odbc or set "
-                    f"SAGE_ODBC_READER=pyodbc."
+                    f"The arrow-odbc reader could not connect to {self.target} ({detail}): "
+                    f"install arrow-odbc or set SAGE_ODBC_READER=pyodbc."
                 ) from None
-            self._fall_back(reason)
+            self._fall_back(f"arrow-odbc could not connect ({detail})")
             return None
 
     def _fall_back(self, reason: str) -> None:

@@ -253,3 +253,28 @@ def test_an_explicit_arrow_odbc_reader_does_not_fall_back(
             list(connection.stream(SageSelect("INVOICE", ("INVOICE_NUMBER",)), 2))
     finally:
         connection.close()
+
+
+def test_without_arrow_odbc_auto_reads_through_pyodbc_and_explicit_stops(
+    tmp_path: Path, sqlite_odbc_driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resources.sage import source
+
+    def missing(*_: object, **__: object) -> None:
+        raise ImportError("No module named 'arrow_odbc' (PWD=pw9)")
+
+    monkeypatch.setattr(source._BulkReader, "__init__", missing)
+    db = _company(tmp_path / "company.sqlite")
+    connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader="auto")
+    try:
+        assert connection.reader == "pyodbc"
+        assert connection.reader_note.startswith("arrow-odbc could not connect (No module named")
+        assert "pw9" not in connection.reader_note
+        select = SageSelect("INVOICE", ("INVOICE_NUMBER",))
+        assert [r for c in connection.stream(select, 5) for r in rows_of(c)] == [(1,), (2,), (3,)]
+    finally:
+        connection.close()
+    with pytest.raises(SageSourceError) as caught:
+        OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader="arrow-odbc")
+    _one_sentence(str(caught.value))
+    assert "SAGE_ODBC_READER=pyodbc" in str(caught.value) and "pw9" not in str(caught.value)
