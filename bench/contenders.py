@@ -2,9 +2,10 @@
 
 * `raw_driver`: the limit the issue names. A bare pyodbc `fetchmany` loop over the connector's
   own queries (the same SQL text, the same ODBC driver, the same chunk size), keeping nothing.
-* `raw_bulk_driver`: the driver's limit with block fetches. A bare arrow-odbc loop over the same
-  queries, binding dates as text like the connector, keeping nothing: what the connector's
-  default reader costs before any conversion, validation or DuckDB work.
+* `raw_bulk_driver`: the driver's limit with block fetches. A bare loop over the connector's
+  arrow-odbc block fetches (`BulkReader.fetch`: the same transit buffer, dates bound as text) of
+  the same queries, keeping nothing: what the connector's default reader costs before any
+  conversion, validation or DuckDB work.
 * `connector`: the connector's extractor (`assets.sage.extract.extract_table`, what each
   `sage/<table>` asset runs) in full mode, through ODBC with its default reader, into a fresh
   DuckDB file opened with the product's warehouse settings (lock, memory limit).
@@ -72,22 +73,19 @@ def raw_driver(company: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
 
 
 def raw_bulk_driver(company: Path, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
-    import arrow_odbc
-
-    from resources.sage.source import LONGEST_TEXT, TRANSIT_BYTES, dates_as_text
+    from resources.sage.source import BulkReader
 
     rows_by_table: dict[str, int] = {}
     started = time.perf_counter()
-    connection = arrow_odbc.connect(odbc_connection_string(company))
+    reader = BulkReader(
+        odbc_connection_string(company),
+        dates_as_text=True,
+        wide_text=False,
+        login_timeout_seconds=30,
+    )
     for table, sql in full_queries():
-        batches = connection.read_arrow_batches(
-            sql,
-            batch_size=chunk_rows,
-            max_bytes_per_batch=TRANSIT_BYTES,
-            max_text_size=4 * LONGEST_TEXT,
-            map_schema=dates_as_text,
-        )
-        rows_by_table[table] = sum(batch.num_rows for batch in batches)
+        rows_by_table[table] = sum(batch.num_rows for batch in reader.fetch(sql, chunk_rows))
+    reader.close()
     seconds = time.perf_counter() - started
     return {"rows": sum(rows_by_table.values()), "seconds": seconds, "rows_by_table": rows_by_table}
 

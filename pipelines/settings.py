@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import get_args
+
+from resources.sage.source import OdbcReader
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +30,7 @@ def sage_database_url() -> str:
     return os.environ.get("SAGE_DATABASE_URL", f"sqlite:///{demo_company_path()}")
 
 
-ODBC_READERS = ("auto", "arrow-odbc", "pyodbc")
+ODBC_READERS = get_args(OdbcReader)
 
 
 def sage_odbc_reader() -> str:
@@ -35,7 +38,8 @@ def sage_odbc_reader() -> str:
     `auto` (arrow-odbc, falling back to pyodbc if the driver refuses block fetches)."""
     value = os.environ.get("SAGE_ODBC_READER", "auto").strip().lower()
     if value not in ODBC_READERS:
-        raise ValueError(f"SAGE_ODBC_READER is {value!r}: set it to auto, arrow-odbc or pyodbc.")
+        allowed = ", ".join(ODBC_READERS[:-1]) + f" or {ODBC_READERS[-1]}"
+        raise ValueError(f"SAGE_ODBC_READER is {value!r}: set it to {allowed}.")
     return value
 
 

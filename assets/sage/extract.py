@@ -50,7 +50,7 @@ Mode = Literal["incremental", "full", "window"]
 # watermark, or every later change would be missed.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
 
-# Chunks fetched ahead of the one being staged (each holds chunk_rows rows as Python tuples).
+# Chunks fetched and converted ahead of the one being staged (each an Arrow table of chunk_rows).
 PREFETCH_CHUNKS = 2
 
 # Screened chunks are inserted into the staging table together, up to this many rows or bytes.

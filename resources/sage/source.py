@@ -172,7 +172,7 @@ LONGEST_TEXT = 32767
 TRANSIT_BYTES = 32 * 2**20
 
 
-class _BulkReader:
+class BulkReader:
     """Columnar fetch through arrow-odbc: the driver fills blocks of rows (ODBC block cursors) and
     the Arrow arrays are built in native code, with no Python object per value and the GIL free
     while the driver works. pyodbc makes a Python object of every value, which caps a row-by-row
@@ -207,7 +207,7 @@ class _BulkReader:
         shorter, and those are joined up again, as each batch carries a fixed cost downstream."""
         pending: list[pa.RecordBatch] = []
         held = 0
-        for batch in self._fetch(sql, chunk_rows):
+        for batch in self.fetch(sql, chunk_rows):
             pending.append(batch)
             held += batch.num_rows
             if held >= chunk_rows:
@@ -216,7 +216,8 @@ class _BulkReader:
         if pending:
             yield _joined(pending)
 
-    def _fetch(self, sql: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    def fetch(self, sql: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        """The driver's block fetches as they come (the bench's raw loop reads these)."""
         yield from self._connection.read_arrow_batches(
             sql,
             batch_size=chunk_rows,
@@ -285,16 +286,16 @@ class OdbcConnection:
         # `stream`), recording why in `reader_note`.
         self._reader_setting = reader
         self.reader_note = ""
-        self._bulk: _BulkReader | None = None
+        self._bulk: BulkReader | None = None
         if reader != "pyodbc":
             self._bulk = self._open_bulk(connection_string, dates_as_text, login_timeout_seconds)
         self.reader = "arrow-odbc" if self._bulk is not None else "pyodbc"
 
     def _open_bulk(
         self, connection_string: str, dates_as_text: bool, login_timeout_seconds: int
-    ) -> _BulkReader | None:
+    ) -> BulkReader | None:
         try:
-            return _BulkReader(
+            return BulkReader(
                 connection_string,
                 dates_as_text=dates_as_text,
                 wide_text=codecs.lookup(self._encoding).name != "utf-8",

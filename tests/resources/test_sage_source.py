@@ -263,7 +263,7 @@ def test_without_arrow_odbc_auto_reads_through_pyodbc_and_explicit_stops(
     def missing(*_: object, **__: object) -> None:
         raise ImportError("No module named 'arrow_odbc' (PWD=pw9)")
 
-    monkeypatch.setattr(source._BulkReader, "__init__", missing)
+    monkeypatch.setattr(source.BulkReader, "__init__", missing)
     db = _company(tmp_path / "company.sqlite")
     connection = OdbcConnection(f"Driver={sqlite_odbc_driver};Database={db}", reader="auto")
     try:
