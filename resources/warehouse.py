@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import tenacity
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -141,18 +142,17 @@ def warehouse_lock(database: str, *, read_only: bool, timeout_seconds: float) ->
                 lock.fd = None
 
 
+@tenacity.retry(
+    retry=tenacity.retry_if_exception_type((RuntimeError, duckdb.IOException)),
+    wait=tenacity.wait_exponential(multiplier=0.1, exp_base=2, max=float("inf")),
+    stop=tenacity.stop_after_attempt(_CONNECT_RETRIES + 1),
+    reraise=True,
+)
 def _connect(
     database: str, read_only: bool, config: dict[str, object]
 ) -> duckdb.DuckDBPyConnection:
     """duckdb.connect, retried while another opener (one without the lock) holds the file."""
-    delay = 0.1
-    for _ in range(_CONNECT_RETRIES):
-        try:
-            return duckdb.connect(database, read_only=read_only, config=config)
-        except (RuntimeError, duckdb.IOException):
-            time.sleep(delay)
-            delay *= 2
-    return duckdb.connect(database, read_only=read_only, config=config)  # the last word
+    return duckdb.connect(database, read_only=read_only, config=config)
 
 
 class WarehouseResource(DuckDBResource):
