@@ -1,4 +1,10 @@
-"""The one Definitions of the connector: per-layer definitions merged with the resources."""
+"""The one Definitions of the connector: per-layer definitions merged with the resources.
+
+Every job runs its steps in the run's own process (the in-process executor). The steps of a sync
+follow one another anyway (DuckDB has one writer, the SSM API one rate), and the default
+multiprocess executor started a fresh Python process per step: 101 imports of the project and
+resource set-ups made a 1-minute sync take 26 minutes (docs/architecture.md, "Executor").
+"""
 
 import dagster as dg
 
@@ -13,5 +19,5 @@ defs = dg.Definitions.merge(
     ssm.defs,
     inbox.defs,
     sync.defs,
-    dg.Definitions(resources=all_resources()),
+    dg.Definitions(resources=all_resources(), executor=dg.in_process_executor),
 )

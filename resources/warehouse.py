@@ -15,14 +15,15 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import tenacity
+from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 # Room for the longest writer we expect (a large company's first load or a multi-year backfill).
 DEFAULT_LOCK_TIMEOUT_SECONDS = 2 * 3600.0
@@ -156,23 +157,73 @@ def _connect(
 
 
 class WarehouseResource(DuckDBResource):
-    """The DuckDB warehouse; every connection waits for its turn on the file (see the module)."""
+    """The DuckDB warehouse; every connection waits for its turn on the file (see the module).
+
+    Inside a Dagster run the resource keeps one connection for the whole run: the first
+    `get_connection` opens the file (and takes its lock), later ones get a cursor of it, and the
+    run's end closes it. A sync asks for a connection about 160 times, and each open and close of
+    the file (with its checkpoint) cost ~30 ms. Outside a run (tests, scripts) every
+    `get_connection` opens and closes its own connection, as before.
+    """
 
     lock_timeout_seconds: float = Field(
         default=DEFAULT_LOCK_TIMEOUT_SECONDS,
         description="How long a connection waits for another process to release the warehouse.",
     )
+    _in_run: bool = PrivateAttr(default=False)
+    _run_connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _run_hold: ExitStack | None = PrivateAttr(default=None)
+    _run_guard: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._in_run = True
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        with self._run_guard:
+            self._in_run = False
+            hold, self._run_hold, self._run_connection = self._run_hold, None, None
+        if hold is not None:
+            hold.close()
+
+    def _config(self) -> dict[str, object]:
+        return {"custom_user_agent": "dagster", **self.connection_config}
 
     @contextmanager
-    def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection that writes (the default) or only reads the warehouse; the file lock is
-        held until the connection closes."""
-        config = {"custom_user_agent": "dagster", **self.connection_config}
+    def _open(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         with warehouse_lock(
             self.database, read_only=read_only, timeout_seconds=self.lock_timeout_seconds
         ):
-            con = _connect(self.database, read_only, config)
+            con = _connect(self.database, read_only, self._config())
             try:
                 yield con
             finally:
                 con.close()
+
+    def _shared_connection(self) -> duckdb.DuckDBPyConnection:
+        """The run's connection (a writer), opened on first use."""
+        with self._run_guard:
+            if self._run_connection is None:
+                hold = ExitStack()
+                try:
+                    self._run_connection = hold.enter_context(self._open(read_only=False))
+                except BaseException:
+                    hold.close()
+                    raise
+                self._run_hold = hold
+            return self._run_connection
+
+    @contextmanager
+    def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection that writes (the default) or only reads the warehouse; the file lock is
+        held until the connection closes (in a run: until the run ends)."""
+        if not self._in_run:
+            with self._open(read_only) as con:
+                yield con
+            return
+        # A cursor is DuckDB's own connection to the same open database: its own transaction
+        # and temp objects, no reopening of the file.
+        cursor = self._shared_connection().cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()

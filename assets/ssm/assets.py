@@ -121,8 +121,9 @@ def ssm_value_lists(
     context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with ssm.get_client() as client:
+        before = client.api_calls  # the run's client may have called before
         rows = value_lists.fetch(client)
-        calls = client.api_calls
+        calls = client.api_calls - before
     with warehouse.get_connection() as con:
         ledger.ensure_tables(con, [])
         value_lists.store(con, rows)

@@ -66,6 +66,7 @@ OUTCOME_UNKNOWN = -1  # sent, but SSM's answer was lost and could not be settled
 NOT_SENT = -2  # never reached SSM (it was unavailable or throttling), safe to send again
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+_LOGIN_PATH = "login"
 # Transport failures that happen before the request leaves: SSM cannot have acted on them.
 _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectError,
@@ -222,7 +223,8 @@ class SSMClient:
 
     @property
     def write_calls(self) -> int:
-        """POST/PUT/DELETE requests sent (logins included), for run metadata."""
+        """POST/PUT/DELETE requests sent, for run metadata; a login changes nothing in SSM, so
+        it counts as an API call, not as a write."""
         return self._write_calls
 
     def batch_size(self, resource: str, op: Literal["create", "update", "delete"]) -> int:
@@ -802,7 +804,7 @@ class SSMClient:
         self._pacer.acquire()
         with self._count_lock:
             self._api_calls += 1
-            if method in _WRITE_METHODS:
+            if method in _WRITE_METHODS and path != _LOGIN_PATH:
                 self._write_calls += 1
         return self._http.request(method, path, params=params, json=json_body, headers=headers)
 
@@ -826,7 +828,7 @@ class SSMClient:
         for attempt in range(1, self.max_attempts + 1):
             retry_after = 0.0
             try:
-                response = self._transmit("POST", "login", None, body, {})
+                response = self._transmit("POST", _LOGIN_PATH, None, body, {})
             except httpx.UnsupportedProtocol as exc:
                 raise SSMConfigurationError(f"SSM_BASE_URL is not usable: {exc}") from None
             except httpx.TransportError as exc:

@@ -88,7 +88,7 @@ def test_initial_sync_then_a_rerun_writes_nothing(warehouse: Path, sandbox: Sand
     writes_before = ssm_writes(sandbox)
     reports, api_calls, write_calls = push_all(warehouse, sandbox.base_url)
     assert ssm_writes(sandbox) == writes_before
-    assert write_calls == 1  # the login: the client counts every POST, and no other write
+    assert write_calls == 0  # the login is an API call, not a write
     assert all(r.planned == 0 and r.completion_ratio == 1.0 for r in reports.values())
     assert reports["accounts"].unchanged == 12
     assert api_calls > 0  # reads only: login and value lists
@@ -204,7 +204,7 @@ def test_dry_run_plans_without_writing_and_breaker_refuses_mass_delete(
     reports, _, write_calls = push_all(
         warehouse, sandbox.base_url, options=PushOptions(dry_run=True)
     )
-    assert write_calls == 1 and ssm_writes(sandbox) == 0  # the login only
+    assert write_calls == 0 and ssm_writes(sandbox) == 0
     assert reports["accounts"].plan_counts == {"create": 12}
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute(
