@@ -1,20 +1,28 @@
-"""Scheduling of the one-way sync: the 15-minute job, pushes on fresh staging data, dead letters.
+"""Scheduling of the one-way sync: the 15-minute job, a sync after Sage backfills, dead letters.
 
 * `sage_ssm_sync`: every asset of the groups sage, staging, derived and ssm (selected by group,
-  so it follows whatever the asset list becomes), every 15 minutes. SSM calls run in pool
-  `ssm_api` and warehouse writes in pool `warehouse` (both limit 1, dagster.yaml), so a
-  backfill and the schedule can overlap without exceeding the API's rate or DuckDB's writer.
+  so it follows whatever the asset list becomes), every 15 minutes, ending with
+  `ssm/run_summary`. Its steps run in the run's process (pipelines/definitions.py), and the pools
+  `warehouse` and `ssm_api` (limit 1, granularity `run`, dagster.yaml) let the run queue start
+  only one run that uses them at a time: a second sync, a backfill or a push waits QUEUED.
+* The schedule skips its tick, with the reason, while a sync is queued or running, so a slow
+  sync never piles up more of them.
+* `sync_after_sage_update`: when a run that loaded Sage data without pushing it succeeds (a
+  backfill of months, a table materialized by hand), one `sage_ssm_sync` rebuilds staging and
+  derived and pushes, unless a sync queued or started after that run will do it anyway. It
+  reacts to successful runs only, so a cancelled or failed run never sets off a rebuild.
 * `ssm_push`: the push alone (group ssm), on demand.
 * `ssm_push_plan`: a dry run. Plans every push from the current desired state without writing
   SSM (the plan in `sync.plans`, an observation on each push asset), so it never counts as a
-  push for freshness or automation.
-* `ssm_automation`: evaluates the automation conditions of staging, derived and ssm (eager), so
-  a backfilled month of a `sage` table is rebuilt into staging and derived and pushed without
-  waiting for the next tick (the scheduled run itself triggers nothing twice: eager ignores
-  upstream updates made by a run that also targeted the asset).
+  push for freshness.
 * `ssm_dead_letters`: re-queues or discards dead letters on request.
+
+Every run says what it is in the tag `sync/kind`: `first` or `incremental` for a sync (set by the
+schedule or the sensor, and by `ssm/run_summary` for a sync started from the UI), `push`,
+`dry_run`, `dead_letters`.
 """
 
+import time
 from typing import Literal
 
 import dagster as dg
@@ -26,47 +34,125 @@ from assets.ssm.assets import SSMPushSettings, push_key, report_metadata
 from assets.ssm.contract import PUSHED
 from assets.ssm.plan import desired_table
 from assets.ssm.settings import SyncSettings
+from assets.ssm.summary import KIND_TAG
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
 SYNC_JOB = "sage_ssm_sync"
+PUSH_JOB = "ssm_push"
 SYNC_GROUPS = ("sage", "staging", "derived", "ssm")
+# Runs that push: the schedule and the sensor leave them alone while one is queued or running.
+PUSHING_JOBS = (SYNC_JOB, PUSH_JOB)
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+BACKFILL_TAG = "dagster/backfill"
 
 sync_job = dg.define_asset_job(
     SYNC_JOB,
     selection=dg.AssetSelection.groups(*SYNC_GROUPS),
-    description="Extract Sage, build staging and derived, push what changed to SSM.",
-    run_tags={"sync/kind": "incremental"},
+    description="Extract Sage, build staging and derived, push what changed to SSM, summarise "
+    "(ssm/run_summary). Launch it from the launchpad with no config: a sync.",
+    run_tags={KIND_TAG: "sync"},
 )
 
 push_job = dg.define_asset_job(
-    "ssm_push",
+    PUSH_JOB,
     selection=dg.AssetSelection.groups("ssm"),
     description="Push the current desired state to SSM (ssm_push_plan for a dry run).",
-    run_tags={"sync/kind": "push"},
+    run_tags={KIND_TAG: "push"},
 )
 
-sync_schedule = dg.ScheduleDefinition(
+
+def pushes_in_flight(instance: dg.DagsterInstance) -> list[dg.RunRecord]:
+    """Sync and push runs queued or running, oldest first."""
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=None, statuses=IN_FLIGHT), ascending=True
+    )
+    return [r for r in records if r.dagster_run.job_name in PUSHING_JOBS]
+
+
+def _describe(record: dg.RunRecord) -> str:
+    run = record.dagster_run
+    since = record.start_time or record.create_timestamp.timestamp()
+    minutes = (time.time() - since) / 60
+    return f"{run.job_name} run {run.run_id[:8]} is {run.status.value.lower()} ({minutes:.0f} min)"
+
+
+def _kind(instance: dg.DagsterInstance) -> str:
+    """`first` until a sync has succeeded on this instance (ssm/run_summary corrects it from the
+    warehouse when the two disagree)."""
+    done = instance.get_run_records(
+        dg.RunsFilter(job_name=SYNC_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
+    return "incremental" if done else "first"
+
+
+@dg.schedule(
     name="sage_ssm_sync_every_15_minutes",
     cron_schedule="*/15 * * * *",
     target=sync_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="The one-way sync every 15 minutes, as the connector promises.",
+    description="The one-way sync every 15 minutes, as the connector promises; a tick is "
+    "skipped, with the reason, while a sync or push is still queued or running.",
 )
+def sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    busy = pushes_in_flight(context.instance)
+    if busy:
+        return dg.SkipReason(
+            f"{_describe(busy[0])}: this tick is skipped; the next tick starts a sync once it "
+            "is done."
+        )
+    return dg.RunRequest(tags={KIND_TAG: _kind(context.instance)})
 
-AUTOMATED_GROUPS = ("staging", "derived", "ssm")
 
-push_automation = dg.AutomationConditionSensorDefinition(
-    "ssm_automation",
-    target=dg.AssetSelection.groups(*AUTOMATED_GROUPS),
+def _sage_update_without_push(run: dg.DagsterRun) -> bool:
+    """The run loaded `sage` (or rebuilt staging/derived) but did not push it all."""
+    selection = run.asset_selection or frozenset()
+    layers = {key.path[0] for key in selection}
+    pushed = {push_key(c) for c in PUSHED} <= selection
+    return bool(layers & {"sage", "staging", "derived"}) and not pushed
+
+
+@dg.run_status_sensor(
+    name="sync_after_sage_update",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    request_job=sync_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    run_tags={"sync/kind": "automation"},
-    description=(
-        "Rebuilds staging and derived and pushes as soon as new Sage data lands outside the "
-        "schedule, e.g. a backfilled month (staging, derived and the push assets are eager)."
-    ),
+    minimum_interval_seconds=30,
+    description="After a run that loaded Sage data without pushing it (a backfill of months, "
+    "a table materialized by hand) succeeds: one sync, so the new data reaches SSM without "
+    "waiting for the schedule. Never after a cancelled or failed run.",
 )
+def sync_after_sage_update(
+    context: dg.RunStatusSensorContext,
+) -> dg.RunRequest | dg.SkipReason:
+    run = context.dagster_run
+    if run.job_name in PUSHING_JOBS or not _sage_update_without_push(run):
+        return dg.SkipReason(f"run {run.run_id[:8]} pushed its own data or loaded no Sage data")
+    backfill = run.tags.get(BACKFILL_TAG)
+    instance = context.instance
+    if backfill:
+        running = instance.get_run_records(
+            dg.RunsFilter(tags={BACKFILL_TAG: backfill}, statuses=IN_FLIGHT), limit=1
+        )
+        if running:
+            return dg.SkipReason(
+                f"backfill {backfill} still has runs to go: its last run starts the sync"
+            )
+    finished = instance.get_run_record_by_id(run.run_id)
+    ended = finished.end_time if finished and finished.end_time else 0.0
+    for record in pushes_in_flight(instance):
+        if record.create_timestamp.timestamp() >= ended:
+            return dg.SkipReason(f"{_describe(record)} and will push run {run.run_id[:8]}'s data")
+    return dg.RunRequest(
+        run_key=f"after-{backfill or run.run_id}",
+        tags={KIND_TAG: _kind(instance), "sync/after_run": run.run_id},
+    )
 
 
 class DeadLetterRequest(dg.Config):
@@ -100,7 +186,10 @@ def manage_dead_letters(
     return count
 
 
-@dg.job(description="Re-queue or discard dead letters (run config: action, entity, ext_ids, all).")
+@dg.job(
+    description="Re-queue or discard dead letters (run config: action, entity, ext_ids, all).",
+    tags={KIND_TAG: "dead_letters"},
+)
 def ssm_dead_letters() -> None:
     manage_dead_letters()
 
@@ -153,7 +242,7 @@ def plan_ssm_pushes(
 @dg.job(
     description="Dry run: plan every push from the current desired state (sync.plans) and "
     "record it on the push assets as an observation; nothing is written to SSM.",
-    tags={"sync/kind": "dry_run"},
+    tags={KIND_TAG: "dry_run"},
 )
 def ssm_push_plan() -> None:
     plan_ssm_pushes()
@@ -162,5 +251,5 @@ def ssm_push_plan() -> None:
 defs = dg.Definitions(
     jobs=[sync_job, push_job, ssm_dead_letters, ssm_push_plan],
     schedules=[sync_schedule],
-    sensors=[push_automation],
+    sensors=[sync_after_sage_update],
 )

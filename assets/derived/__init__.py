@@ -12,13 +12,7 @@ from assets.staging.factory import build_invariant_checks, build_table_assets
 
 SQL_DIR = Path(__file__).with_name("sql")
 
-# Rebuilt as soon as the staging sections they read are (staging is unpartitioned: plain eager).
-derived_assets = build_table_assets(
-    DERIVED,
-    schema="derived",
-    sql_dir=SQL_DIR,
-    automation_condition=dg.AutomationCondition.eager(),
-)
+derived_assets = build_table_assets(DERIVED, schema="derived", sql_dir=SQL_DIR)
 derived_checks = build_invariant_checks(INVARIANTS)
 
 defs = dg.Definitions(assets=derived_assets, asset_checks=derived_checks)

@@ -8,23 +8,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.sage.catalogue import CATALOGUE as SAGE_TABLES
 from assets.staging.catalogue import SECTIONS
 from assets.staging.checks import INVARIANTS
-from assets.staging.factory import (
-    build_invariant_checks,
-    build_table_assets,
-    eager_over_partitioned,
-)
+from assets.staging.factory import build_invariant_checks, build_table_assets
 
 SQL_DIR = Path(__file__).with_name("sql")
 
-# Sections stay unpartitioned but follow a backfilled month of their sources right away.
-AUTOMATION = eager_over_partitioned(t.asset_key for t in SAGE_TABLES if t.partition is not None)
-
-staging_assets = build_table_assets(
-    SECTIONS, schema="staging", sql_dir=SQL_DIR, automation_condition=AUTOMATION
-)
+# Unpartitioned; after a backfill of months, the sensor sync_after_sage_update rebuilds them.
+staging_assets = build_table_assets(SECTIONS, schema="staging", sql_dir=SQL_DIR)
 staging_checks = build_invariant_checks(INVARIANTS)
 
 defs = dg.Definitions(assets=staging_assets, asset_checks=staging_checks)

@@ -3,7 +3,6 @@ the dry-run and dead-letter jobs run in process."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import pytest
 
 from assets import ssm as ssm_layer
 from assets.ssm.assets import SSMPushSettings
+from assets.ssm.summary import KIND_TAG, PushRow, attention
 from pipelines import sync
-from pipelines.definitions import defs as connector
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 from sandbox.ssm.testing import SandboxProcess
@@ -145,26 +144,58 @@ def test_dead_letter_job_discards_and_requeues(warehouse: Path, sandbox: Sandbox
         run({"action": "delete", "all": True})
 
 
-def test_only_new_sage_data_starts_a_push_between_scheduled_syncs() -> None:
-    """The schedule refreshes the value lists before it pushes: no cron of their own makes the
-    automation sensor start a second push every 15 minutes."""
-    instance = dg.DagsterInstance.ephemeral()
-    for key in connector.resolve_asset_graph().materializable_asset_keys:
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
-    target = sync.push_automation.asset_selection
-    start = datetime.now(UTC)
-    first = dg.evaluate_automation_conditions(
-        defs=connector, instance=instance, asset_selection=target, evaluation_time=start
+def test_the_run_summary_tables_every_push_and_names_the_run(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    assets = [*ssm_layer.defs.assets]  # type: ignore[misc]
+    resources = _resources(warehouse, sandbox)
+    selection = [*SELECTION, "ssm/run_summary"]
+
+    def run(instance: dg.DagsterInstance) -> tuple[dict[str, Any], dict[str, Any], str]:
+        result = dg.materialize(assets, selection=selection, resources=resources, instance=instance)
+        assert result.success
+        by_key = {
+            e.asset_key.to_user_string(): {k: v.value for k, v in e.metadata.items()}
+            for e in (
+                m.event_specific_data.materialization
+                for m in result.get_asset_materialization_events()
+            )  # type: ignore[union-attr]
+        }
+        tags = instance.get_run_by_id(result.run_id).tags  # type: ignore[union-attr]
+        return by_key["ssm/run_summary"], by_key, tags[KIND_TAG]
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        summary, pushes, kind = run(instance)
+        assert kind == "first"
+        # The summary's figures are the pushes' own, summed over the resources the run pushed.
+        for figure in ("created", "updated", "deleted", "unchanged", "api_calls", "write_calls"):
+            assert summary[figure] == sum(m[figure] for k, m in pushes.items() if "/push_" in k), (
+                figure
+            )
+        assert summary["created"] == 12 + pushes["ssm/push_rates"]["created"]
+        table = summary["pushes"]
+        assert table.splitlines()[0].startswith("| resource | desired | created |")
+        assert {"| accounts |", "| rates |", "| users |"} <= {
+            line[: line.index("|", 2) + 1] for line in table.splitlines()[2:]
+        }
+        assert summary["attention"] == "none"
+
+        again, _, kind = run(instance)
+        assert kind == "incremental"
+        # Nothing changed: no write, and the one login of the run is not counted as one.
+        assert again["write_calls"] == 0 and again["created"] == 0
+
+
+def test_attention_names_refused_pushes_and_dead_letters() -> None:
+    figures = dict.fromkeys(("desired", "created", "updated", "deleted", "unchanged"), 1)
+    ok = PushRow("rates", "ok", {**figures, "deferred": 0, "failed": 0}, 0, None)
+    refused = PushRow(
+        "accounts", "refused", {**figures, "deferred": 0, "failed": 0}, 0, "12 of 12 deletes"
     )
-    cursor = first.cursor
-    for minutes in (16, 31):  # two cron ticks pass, nothing else happens
-        tick = dg.evaluate_automation_conditions(
-            defs=connector,
-            instance=instance,
-            asset_selection=target,
-            cursor=cursor,
-            evaluation_time=start + timedelta(minutes=minutes),
-        )
-        requested = [r.key.to_user_string() for r in tick.results if r.true_subset.size]
-        assert requested == [], minutes
-        cursor = tick.cursor
+    rejected = PushRow(
+        "contacts", "failed_records", {**figures, "deferred": 0, "failed": 2}, 3, None
+    )
+    assert attention([ok, refused, rejected]) == [
+        "accounts: refused by the delete breaker (12 of 12 deletes)",
+        "contacts: 2 rejected this run, 3 open dead letters (job ssm_dead_letters)",
+    ]
