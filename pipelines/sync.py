@@ -8,9 +8,13 @@
 * The schedule skips its tick, with the reason, while a sync is queued or running, so a slow
   sync never piles up more of them.
 * `sync_after_sage_update`: when a run that loaded Sage data without pushing it succeeds (a
-  backfill of months, a table materialized by hand), one `sage_ssm_sync` rebuilds staging and
-  derived and pushes, unless a sync queued or started after that run will do it anyway. It
-  reacts to successful runs only, so a cancelled or failed run never sets off a rebuild.
+  backfill of months, a table materialized by hand), or a `sync_now` run, one `sage_ssm_sync`
+  rebuilds staging and derived and pushes, unless a sync that has yet to start (or started after
+  that run) will do it anyway. It reacts to successful runs only, so a cancelled or failed run
+  never sets off a rebuild.
+* `sync_now`: the one-click manual sync. `sage_ssm_sync` holds monthly-partitioned tables, so the
+  UI offers a partition backfill (or warns) when it is launched directly; this unpartitioned job
+  does nothing but ask, and the sensor starts the sync.
 * `ssm_push`: the push alone (group ssm), on demand.
 * `ssm_push_plan`: a dry run. Plans every push from the current desired state without writing
   SSM (the plan in `sync.plans`, an observation on each push asset), so it never counts as a
@@ -118,21 +122,65 @@ def _sage_update_without_push(run: dg.DagsterRun) -> bool:
     return bool(layers & {"sage", "staging", "derived"}) and not pushed
 
 
+SYNC_NOW_JOB = "sync_now"
+NOT_STARTED = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
+
+
+@dg.op(description="Asks for a sync: the sensor sync_after_sage_update starts sage_ssm_sync.")
+def request_sync(context: dg.OpExecutionContext) -> None:
+    busy = pushes_in_flight(context.instance)
+    context.log.info(
+        "A sync follows within a minute"
+        + (f"; it waits for {_describe(busy[0])}" if busy else "")
+        + " (sensor sync_after_sage_update)."
+    )
+
+
+@dg.job(
+    name=SYNC_NOW_JOB,
+    description="Sync now: one click on Launch Run starts sage_ssm_sync (through the sensor "
+    "sync_after_sage_update), with no partition to pick. sage_ssm_sync holds partitioned "
+    "tables, so the UI asks for a partition when it is launched directly.",
+    tags={KIND_TAG: "request"},
+)
+def sync_now() -> None:
+    request_sync()
+
+
+def _covering_sync(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.RunRecord | None:
+    """A sync or push that has yet to start, or started after `run` ended: it will read what
+    `run` loaded (or answer its request) anyway."""
+    finished = instance.get_run_record_by_id(run.run_id)
+    ended = 0.0
+    if finished is not None:
+        ended = (
+            finished.end_time
+            or max(finished.create_timestamp, finished.update_timestamp).timestamp()
+        )
+    for record in pushes_in_flight(instance):
+        status = record.dagster_run.status
+        if status in NOT_STARTED or record.create_timestamp.timestamp() > ended:
+            return record
+    return None
+
+
 @dg.run_status_sensor(
     name="sync_after_sage_update",
     run_status=dg.DagsterRunStatus.SUCCESS,
     request_job=sync_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="After a run that loaded Sage data without pushing it (a backfill of months, "
-    "a table materialized by hand) succeeds: one sync, so the new data reaches SSM without "
-    "waiting for the schedule. Never after a cancelled or failed run.",
+    description="One sync after a run that loaded Sage data without pushing it (a backfill of "
+    "months, a table materialized by hand) succeeds, or after a `sync_now` run, so the data "
+    "reaches SSM without waiting for the schedule. Never after a cancelled or failed run, and "
+    "not when a sync that has yet to start will do it anyway.",
 )
 def sync_after_sage_update(
     context: dg.RunStatusSensorContext,
 ) -> dg.RunRequest | dg.SkipReason:
     run = context.dagster_run
-    if run.job_name in PUSHING_JOBS or not _sage_update_without_push(run):
+    requested = run.job_name == SYNC_NOW_JOB
+    if not requested and (run.job_name in PUSHING_JOBS or not _sage_update_without_push(run)):
         return dg.SkipReason(f"run {run.run_id[:8]} pushed its own data or loaded no Sage data")
     backfill = run.tags.get(BACKFILL_TAG)
     instance = context.instance
@@ -144,11 +192,9 @@ def sync_after_sage_update(
             return dg.SkipReason(
                 f"backfill {backfill} still has runs to go: its last run starts the sync"
             )
-    finished = instance.get_run_record_by_id(run.run_id)
-    ended = finished.end_time if finished and finished.end_time else 0.0
-    for record in pushes_in_flight(instance):
-        if record.create_timestamp.timestamp() >= ended:
-            return dg.SkipReason(f"{_describe(record)} and will push run {run.run_id[:8]}'s data")
+    covering = _covering_sync(instance, run)
+    if covering is not None:
+        return dg.SkipReason(f"{_describe(covering)} and covers run {run.run_id[:8]}")
     return dg.RunRequest(
         run_key=f"after-{backfill or run.run_id}",
         tags={KIND_TAG: _kind(instance), "sync/after_run": run.run_id},
@@ -249,7 +295,7 @@ def ssm_push_plan() -> None:
 
 
 defs = dg.Definitions(
-    jobs=[sync_job, push_job, ssm_dead_letters, ssm_push_plan],
+    jobs=[sync_job, sync_now, push_job, ssm_dead_letters, ssm_push_plan],
     schedules=[sync_schedule],
     sensors=[sync_after_sage_update],
 )

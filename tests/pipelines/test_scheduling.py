@@ -146,6 +146,28 @@ def test_runs_that_pushed_or_loaded_nothing_from_sage_start_nothing(
         assert isinstance(sensor_tick(instance, run), dg.SkipReason), run.job_name
 
 
+def test_sync_now_starts_a_sync_behind_a_running_one_but_not_beside_a_queued_one(
+    instance: dg.DagsterInstance,
+) -> None:
+    running = record(instance, dg.DagsterRunStatus.STARTED)
+    asked = record(instance, dg.DagsterRunStatus.SUCCESS, sync.SYNC_NOW_JOB, None)
+    request = sensor_tick(instance, asked)
+    # The running sync may have read Sage before the click: a new one queues behind it.
+    assert isinstance(request, dg.RunRequest) and request.run_key == f"after-{asked.run_id}"
+    instance.report_run_canceled(running)
+    queued = record(instance, dg.DagsterRunStatus.QUEUED)
+    again = record(instance, dg.DagsterRunStatus.SUCCESS, sync.SYNC_NOW_JOB, None)
+    skipped = sensor_tick(instance, again)
+    assert isinstance(skipped, dg.SkipReason) and queued.run_id[:8] in (skipped.skip_message or "")
+
+
+def test_sync_now_is_one_click_without_a_partition(instance: dg.DagsterInstance) -> None:
+    job = defs.resolve_job_def(sync.SYNC_NOW_JOB)
+    assert job.partitions_def is None
+    assert job.execute_in_process(instance=instance).success  # no config to fill in
+    assert defs.resolve_job_def(sync.SYNC_JOB).partitions_def is not None  # why it exists
+
+
 def test_no_asset_starts_itself() -> None:
     """Only the schedule and the sensor start runs: no automation condition would rebuild, beside
     a live sync, what it is about to build."""
