@@ -12,6 +12,7 @@ OH, OL = "staging.sales_order_headers", "staging.sales_order_lines"
 DM, VR = "staging.discount_matrix", "staging.vat_rates"
 CPL, NPL, PR = "staging.customer_price_lists", "staging.named_price_lists", "staging.price_records"
 PI, PLM, CUR = "staging.product_items", "staging.price_list_metadata", "staging.currencies"
+NOT_STOCKED = "null when Sage does not track the item's stock"
 
 STOCK = SqlTable(
     name="stock",
@@ -21,16 +22,36 @@ STOCK = SqlTable(
     ),
     reads=(SL,),
     key=("product_reference",),
+    field_map=("Stock Levels (by Warehouse)",),
     columns=(
         col("product_reference", f"{SL}.product_reference"),
         col("warehouse_code", f"{SL}.warehouse_code"),
         col("is_stocked", f"{SL}.is_stocked"),
-        col("physical_stock", f"{SL}.quantity_in_stock", f"{SL}.is_stocked"),
         col(
-            "free_stock", f"{SL}.quantity_in_stock", f"{SL}.quantity_allocated", f"{SL}.is_stocked"
+            "physical_stock",
+            f"{SL}.quantity_in_stock",
+            f"{SL}.is_stocked",
+            description=f"Total physical items on hand (quantity in stock); {NOT_STOCKED}",
         ),
-        col("quantity_allocated", f"{SL}.quantity_allocated", f"{SL}.is_stocked"),
-        col("quantity_on_order", f"{SL}.quantity_on_order", f"{SL}.is_stocked"),
+        col(
+            "free_stock",
+            f"{SL}.quantity_in_stock",
+            f"{SL}.quantity_allocated",
+            f"{SL}.is_stocked",
+            description=f"Available to promise: quantity in stock - allocated; {NOT_STOCKED}",
+        ),
+        col(
+            "quantity_allocated",
+            f"{SL}.quantity_allocated",
+            f"{SL}.is_stocked",
+            description=f"Stock reserved against sales orders; {NOT_STOCKED}",
+        ),
+        col(
+            "quantity_on_order",
+            f"{SL}.quantity_on_order",
+            f"{SL}.is_stocked",
+            description=f"Outstanding purchase orders; {NOT_STOCKED}",
+        ),
         col("deleted_at", f"{SL}.deleted_at"),
     ),
 )
@@ -44,30 +65,98 @@ INVOICE_PAYMENT_STATUS = SqlTable(
     ),
     reads=(AH, AS, AU, HIST, CUST),
     key=("header_number",),
+    field_map=("Sales Payments (Current Audit Trail)",),
     columns=(
-        col("header_number", f"{AH}.header_number", f"{HIST}.header_number"),
-        col("source"),
-        col("invoice_number", f"{AH}.invoice_reference", f"{HIST}.invoice_number"),
-        col("invoice_number_numeric", f"{AH}.invoice_reference", f"{HIST}.invoice_number"),
-        col("account_reference", f"{AH}.account_reference", f"{HIST}.account_reference"),
-        col("type", f"{AH}.type", f"{HIST}.type"),
-        col("invoice_or_credit", f"{AH}.type", f"{HIST}.type"),
-        col("invoice_date", f"{AH}.date", f"{HIST}.invoice_date"),
-        col("gross_amount", f"{AH}.gross_amount", f"{HIST}.gross_amount"),
-        col("amount_paid", f"{AH}.amount_paid", f"{HIST}.gross_amount"),
-        col("outstanding_amount", f"{AH}.outstanding"),
         col(
-            "allocated_amount", f"{AU}.amount", f"{AU}.split_cross_reference", f"{AS}.split_number"
+            "header_number",
+            f"{AH}.header_number",
+            f"{HIST}.header_number",
+            description="The document's audit trail transaction (live or cleared)",
         ),
-        col("status", f"{AH}.outstanding", f"{AH}.gross_amount"),
-        col("paid_flag", f"{AH}.outstanding", f"{HIST}.paid_flag"),
-        col("last_payment_date", f"{AH}.date", f"{AU}.split_number", f"{HIST}.paid_date"),
-        col("paid_date", f"{AH}.date", f"{AU}.split_number", f"{HIST}.paid_date"),
+        col("source", description="'audit_trail' (live) or 'audit_history' (cleared: paid)"),
+        col("invoice_number", f"{AH}.invoice_reference", f"{HIST}.invoice_number"),
+        col(
+            "invoice_number_numeric",
+            f"{AH}.invoice_reference",
+            f"{HIST}.invoice_number",
+            description="The invoice / credit note number as a number (null when not numeric)",
+        ),
+        col(
+            "account_reference",
+            f"{AH}.account_reference",
+            f"{HIST}.account_reference",
+            description="Customer account",
+        ),
+        col(
+            "type",
+            f"{AH}.type",
+            f"{HIST}.type",
+            description="SI (invoice) or SC (credit note)",
+        ),
+        col("invoice_or_credit", f"{AH}.type", f"{HIST}.type"),
+        col(
+            "invoice_date",
+            f"{AH}.date",
+            f"{HIST}.invoice_date",
+            description="The document's date",
+        ),
+        col(
+            "gross_amount",
+            f"{AH}.gross_amount",
+            f"{HIST}.gross_amount",
+            description="The document's gross amount",
+        ),
+        col(
+            "amount_paid",
+            f"{AH}.amount_paid",
+            f"{HIST}.gross_amount",
+            description="Amount paid (all of it once cleared into the history)",
+        ),
+        col(
+            "outstanding_amount",
+            f"{AH}.outstanding",
+            description="Amount still outstanding (0 once cleared into the history)",
+        ),
+        col(
+            "allocated_amount",
+            f"{AU}.amount",
+            f"{AU}.split_cross_reference",
+            f"{AS}.split_number",
+            description="Sum of the live allocations to the document, each counted once",
+        ),
+        col(
+            "status",
+            f"{AH}.outstanding",
+            f"{AH}.gross_amount",
+            description="paid (nothing outstanding), part-paid or unpaid",
+        ),
+        col(
+            "paid_flag",
+            f"{AH}.outstanding",
+            f"{HIST}.paid_flag",
+            description="Whether the document is fully paid",
+        ),
+        col(
+            "last_payment_date",
+            f"{AH}.date",
+            f"{AU}.split_number",
+            f"{HIST}.paid_date",
+            description="Date of the latest paying transaction",
+        ),
+        col(
+            "paid_date",
+            f"{AH}.date",
+            f"{AU}.split_number",
+            f"{HIST}.paid_date",
+            description="Date of the latest paying transaction, once fully paid; else null",
+        ),
         col(
             "payment_due_date",
             f"{AH}.date",
             f"{CUST}.payment_due_days",
             f"{CUST}.payment_due_from",
+            description="The invoice date plus the customer's payment terms; null for a credit "
+            "note",
         ),
     ),
     notes=(
@@ -99,6 +188,7 @@ SALES_ORDER_TOTALS = SqlTable(
     ),
     reads=(OH, OL),
     key=("order_number_accounts_id",),
+    field_map=("Sales Order",),
     columns=(
         col("order_number_accounts_id", f"{OH}.order_number_accounts_id"),
         col("order_date", f"{OH}.order_date"),
@@ -120,7 +210,7 @@ SALES_ORDER_TOTALS = SqlTable(
         col("carriage_gross_foreign", f"{OH}.carriage_gross_foreign"),
         col("currency_code", f"{OH}.currency_code"),
         col("allocated_status", f"{OH}.allocated_status"),
-        col("line_count", f"{OL}.line_number"),
+        col("line_count", f"{OL}.line_number", description="Number of live lines"),
         col("deleted_at", f"{OH}.deleted_at"),
     ),
 )
@@ -144,6 +234,8 @@ DISCOUNT_MATRIX = SqlTable(
             "quantity_breaks",
             *(f"{DM}.quantity_break_{n}" for n in range(1, 11)),
             *(f"{DM}.discount_rate_{n}" for n in range(1, 11)),
+            description="The band's non-empty levels in order: the quantity from which the "
+            "discount % applies",
         ),
         col("deleted_at", f"{DM}.deleted_at"),
     ),
@@ -162,15 +254,60 @@ PRICE_LISTS = SqlTable(
     reads=(CPL, NPL, PR, PI, PLM, CUR),
     key=("type", "price_list_code", "product_reference"),
     columns=(
-        col("type", f"{CPL}.type", f"{NPL}.type"),
-        col("price_list_code", f"{CPL}.price_list_code", f"{NPL}.price_list_code"),
-        col("product_reference", f"{CPL}.product_reference", f"{NPL}.product_reference"),
-        col("description", f"{CPL}.description", f"{NPL}.description"),
-        col("currency_code", f"{CPL}.currency_code", f"{NPL}.currency_code"),
-        col("calculation_method", f"{CPL}.calc_method", f"{NPL}.calc_method"),
-        col("calculation_value", f"{CPL}.calc_value", f"{NPL}.calc_value"),
-        col("stored_price", f"{CPL}.selling_price", f"{NPL}.selling_price"),
-        col("base_sales_price", f"{CPL}.base_sales_price", f"{NPL}.base_sales_price"),
+        col(
+            "type",
+            f"{CPL}.type",
+            f"{NPL}.type",
+            description="S: a customer's special price; P: a named price list",
+        ),
+        col(
+            "price_list_code",
+            f"{CPL}.price_list_code",
+            f"{NPL}.price_list_code",
+            description="The customer's account code (S) or the price list's code (P)",
+        ),
+        col(
+            "product_reference",
+            f"{CPL}.product_reference",
+            f"{NPL}.product_reference",
+            description="Product the price applies to",
+        ),
+        col(
+            "description",
+            f"{CPL}.description",
+            f"{NPL}.description",
+            description="Product description",
+        ),
+        col(
+            "currency_code",
+            f"{CPL}.currency_code",
+            f"{NPL}.currency_code",
+            description="The list's currency: the customer's (S) or the price list's (P)",
+        ),
+        col(
+            "calculation_method",
+            f"{CPL}.calc_method",
+            f"{NPL}.calc_method",
+            description="Sage's CALC_METHOD: how the price is derived",
+        ),
+        col(
+            "calculation_value",
+            f"{CPL}.calc_value",
+            f"{NPL}.calc_value",
+            description="Percentage or value the calculation uses",
+        ),
+        col(
+            "stored_price",
+            f"{CPL}.selling_price",
+            f"{NPL}.selling_price",
+            description="The price Sage stored when the list was last calculated",
+        ),
+        col(
+            "base_sales_price",
+            f"{CPL}.base_sales_price",
+            f"{NPL}.base_sales_price",
+            description="The product's standard sales price (base currency)",
+        ),
         col(
             "selling_price",
             f"{CPL}.selling_price",
@@ -180,9 +317,23 @@ PRICE_LISTS = SqlTable(
             f"{PLM}.has_static_prices",
             f"{CUR}.exchange_rate",
             f"{CUR}.home_currency",
+            description="The selling price as Sage computes it, in the list's currency: stored, "
+            "or calculated from the product's prices (see the notes)",
         ),
-        col("price_source", f"{PLM}.has_static_prices", f"{CPL}.calc_method", f"{NPL}.calc_method"),
-        col("deleted_at", f"{CPL}.deleted_at", f"{NPL}.deleted_at", f"{PLM}.deleted_at"),
+        col(
+            "price_source",
+            f"{PLM}.has_static_prices",
+            f"{CPL}.calc_method",
+            f"{NPL}.calc_method",
+            description="'stored' or 'calculated': where selling_price comes from",
+        ),
+        col(
+            "deleted_at",
+            f"{CPL}.deleted_at",
+            f"{NPL}.deleted_at",
+            f"{PLM}.deleted_at",
+            description="When the price or its list was deleted in Sage; NULL = live",
+        ),
     ),
     notes=(
         "STORED_PRICE is the price Sage stored when the list was last (re)calculated, in the "
@@ -209,6 +360,7 @@ VAT_RATES = SqlTable(
     ),
     reads=(VR,),
     key=("tax_code", "country_type", "transaction_type"),
+    field_map=("VAT Rates",),
     columns=(
         col("tax_code", f"{VR}.tax_code"),
         col("tax_description", f"{VR}.tax_description"),

@@ -26,6 +26,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from assets.lineage import desired_metadata, field_sage_sources
 from assets.ssm import ledger, value_lists
 from assets.ssm.apply import PushOptions, PushReport, push_resource
 from assets.ssm.contract import PUSHED, ResourceContract
@@ -98,12 +99,16 @@ def _contract_metadata(contract: ResourceContract) -> dict[str, Any]:
         "delete_policy": contract.delete_policy,
         "conflict_rule": contract.conflict_rule,
         "fields": dg.MetadataValue.md(
-            "| SSM field | from | owner |\n|---|---|---|\n"
+            "| SSM field | from | owner | Sage |\n|---|---|---|---|\n"
             + "\n".join(
-                f"| `{f.ssm}` | {f.source_text} | {f.owner.value} |" for f in contract.fields
+                f"| `{f.ssm}` | {f.source_text} | {f.owner.value} | "
+                + (", ".join(f"`{s}`" for s in field_sage_sources(contract, f)) or "—")
+                + " |"
+                for f in contract.fields
             )
         ),
         "contract": dg.MetadataValue.path("docs/sync-contract.md"),
+        "lineage": dg.MetadataValue.path("docs/lineage.md"),
     }
 
 
@@ -143,7 +148,7 @@ def _desired_asset(contract: ResourceContract) -> dg.AssetsDefinition:
         deps=[_source_key(t) for t in contract.sources],
         description=f"What SSM `/{contract.ssm_resource}` should hold: {contract.title}, "
         f"per the sync contract ({desired_table(contract.name)}).",
-        metadata=_contract_metadata(contract),
+        metadata={**_contract_metadata(contract), **desired_metadata(contract)},
         automation_condition=dg.AutomationCondition.eager(),
     )
     def desired(warehouse: WarehouseResource) -> dg.MaterializeResult:

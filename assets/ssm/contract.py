@@ -6,6 +6,10 @@ the read-only rule and the conflict rule. The push engine (`plan.py`, `apply.py`
 asset descriptions and metadata, and the page `docs/sync-contract.md` are all generated from it:
 `python -m assets.ssm.contract` rewrites the page, and a test fails when the page is stale.
 
+Each pushed resource also declares the columns of its desired state (`desired_columns`) and the
+staging/derived columns each is computed from, so `assets/lineage.py` can trace every SSM field
+back to its Sage table and column (docs/lineage.md).
+
 The rules come from the seed documents (Sage 50 UKI ⇄ SSM accounts, FAQs, Sage 50 FR) and are
 summarised in the project's DESIGN.md. Reverse-flow entities (SSM → Sage) are listed here with
 their rules so that the page is complete, and are marked `built=False` until the reverse flow
@@ -18,6 +22,9 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from assets.docs_page import write_or_check
+from assets.staging.factory import Column, col
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "sync-contract.md"
 
@@ -118,6 +125,9 @@ class ResourceContract:
     # resources without one, the fields that identify it
     lookup_fields: tuple[str, ...] = ("extId",)
     notes: str = ""
+    # the columns `sql/desired_<name>.sql` returns, in its order, each with the staging/derived
+    # columns it is computed from (`${rep_column}`: the setting SAGE_REP_FIELD, as in the SQL)
+    desired_columns: tuple[Column, ...] = ()
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -133,6 +143,15 @@ class ResourceContract:
             if rule.ssm == ssm_name:
                 return rule
         raise KeyError(f"{self.name} has no field {ssm_name}")
+
+
+CA = "staging.customer_accounts"
+REP = f"{CA}.${{rep_column}}"  # the customer column that holds the sales rep
+
+
+def _same(table: str, *names: str) -> tuple[Column, ...]:
+    """Desired columns that are the source column of the same name."""
+    return tuple(col(name, f"{table}.{name}") for name in names)
 
 
 READ_ONLY = FieldRule(
@@ -160,6 +179,7 @@ USERS = ResourceContract(
     "e-mail (case-insensitive; the lowest id among equals); a new (billable) user is created "
     "only when `SSM_CREATE_USERS=true`",
     match_only=True,
+    desired_columns=(col("ext_id", REP), col("first_name", REP), col("last_name", REP)),
     notes="unmatched reps are reported in the push metadata; their accounts get the admin user "
     "at creation",
 )
@@ -254,6 +274,24 @@ ACCOUNTS = ResourceContract(
     "never reaches Sage, not re-created, reported",
     conflict_rule="Sage wins: every field is Sage-owned except the rep of an account that had "
     "none in Sage (set once at creation)",
+    desired_columns=(
+        col("ext_id", f"{CA}.account_reference"),
+        col("name", f"{CA}.company_name"),
+        col("address1", f"{CA}.address_line_1"),
+        col("address2", f"{CA}.address_line_2"),
+        col("city", f"{CA}.address_line_3"),
+        col("region", f"{CA}.address_line_4"),
+        *_same(CA, "postcode", "country_code"),
+        col("phone", f"{CA}.telephone"),
+        *_same(CA, "fax", "email", "website"),
+        col("vat_number", f"{CA}.vat_registration_number"),
+        col("sales_rep", REP),
+        *_same(CA, "balance", "credit_limit", "on_stop", "last_invoice_date"),
+        col("last_payment_date", f"{CA}.last_receipt_date"),
+        col("payment_terms_days", f"{CA}.payment_due_days"),
+        *_same(CA, "settlement_discount", "currency_code", "price_list"),
+        col("inactive", f"{CA}.closed_inactive"),
+    ),
 )
 
 CONTACTS = ResourceContract(
@@ -295,6 +333,24 @@ CONTACTS = ResourceContract(
     conflict_rule="only Sage contact addresses are pushed; a field is sent only when Sage "
     "changed it since the last acknowledged push, so an SSM edit of another field is kept "
     "(and flows back through the reverse flow)",
+    desired_columns=(
+        col("ext_id", "staging.contacts.account_reference", "staging.contacts.address_ref"),
+        *(
+            col(
+                name,
+                "staging.contacts.contact_name",
+                "staging.contacts.name",
+                "staging.contacts.address_ref",
+            )
+            for name in ("first_name", "last_name")
+        ),
+        col("account_ext_id", "staging.contacts.account_reference"),
+        col("sales_rep", REP),
+        col("email", "staging.contacts.email"),
+        col("phone", "staging.contacts.telephone"),
+        col("mobile", "staging.contacts.telephone_2"),
+        col("fax", "staging.contacts.fax"),
+    ),
 )
 
 PRODUCT_CATEGORIES = ResourceContract(
@@ -311,6 +367,14 @@ PRODUCT_CATEGORIES = ResourceContract(
     read_only="categories are only written by the connector",
     delete_policy="deleted in Sage → deleted in SSM (only categories the connector created)",
     conflict_rule="Sage wins",
+    desired_columns=(
+        col("ext_id", "staging.product_categories.category_code"),
+        col(
+            "description",
+            "staging.product_categories.category_description",
+            "staging.product_categories.category_code",
+        ),
+    ),
 )
 
 PRODUCTS = ResourceContract(
@@ -353,6 +417,23 @@ PRODUCTS = ResourceContract(
     "inactive → notAvailable, not deleted",
     conflict_rule="Sage wins",
     notes="product images from Sage are not pushed yet (the ODBC driver does not expose them)",
+    desired_columns=(
+        col("ext_id", "staging.product_items.product_reference"),
+        col(
+            "model", "staging.product_items.description", "staging.product_items.product_reference"
+        ),
+        col(
+            "category_ext_id",
+            "staging.product_categories.category_code",
+            "staging.product_items.product_category",
+        ),
+        col("price", "staging.product_items.sales_price"),
+        col("stock", "derived.stock.free_stock"),
+        col("not_available", "staging.product_items.inactive_flag"),
+        col("tax_code", "staging.product_items.tax_code"),
+        col("tax_rate", "staging.vat_rates.tax_rate"),
+        *_same("staging.product_items", "barcode", "unit_weight"),
+    ),
 )
 
 RATES = ResourceContract(
@@ -369,6 +450,14 @@ RATES = ResourceContract(
     read_only="written by the connector only",
     delete_policy="deleted in Sage → deleted in SSM (only lists the connector created)",
     conflict_rule="Sage wins",
+    desired_columns=(
+        col("ext_id", "staging.price_list_metadata.pricing_reference"),
+        col(
+            "description",
+            "staging.price_list_metadata.name",
+            "staging.price_list_metadata.pricing_reference",
+        ),
+    ),
 )
 
 PRODUCT_RATES = ResourceContract(
@@ -392,6 +481,14 @@ PRODUCT_RATES = ResourceContract(
     read_only="written by the connector only",
     delete_policy="deleted in Sage → deleted in SSM (only prices the connector created)",
     conflict_rule="Sage wins",
+    desired_columns=(
+        col(
+            "ext_id", "derived.price_lists.price_list_code", "derived.price_lists.product_reference"
+        ),
+        col("rate_ext_id", "derived.price_lists.price_list_code"),
+        col("product_ext_id", "derived.price_lists.product_reference"),
+        col("sale_price", "derived.price_lists.selling_price"),
+    ),
 )
 
 SALES_ORDERS = ResourceContract(
@@ -449,6 +546,17 @@ SALES_ORDERS = ResourceContract(
     notes="only Sage documents of type Sales Order (SALES_ORDER.ORDER_OR_QUOTE) are pushed; "
     "Sage quotations and proformas are not: quotations come from SSM through the reverse flow "
     "(see Quotations)",
+    desired_columns=(
+        col("ext_id", "staging.sales_order_headers.order_number_accounts_id"),
+        col("reference", "staging.sales_order_headers.order_number_accounts_id"),
+        col("account_ext_id", "staging.sales_order_headers.customer_account"),
+        col("sales_rep", REP),
+        col("total", "derived.sales_order_totals.foreign_gross_value"),
+        *_same("staging.sales_order_headers", "currency_code", "order_date"),
+        col("customer_reference", "staging.sales_order_headers.customer_order_reference"),
+        col("net_total", "derived.sales_order_totals.foreign_net_value"),
+        col("tax_total", "derived.sales_order_totals.foreign_tax_value"),
+    ),
 )
 
 SALES_ORDER_LINES = ResourceContract(
@@ -486,6 +594,29 @@ SALES_ORDER_LINES = ResourceContract(
     conflict_rule="Sage wins",
     notes="only the lines of Sage Sales Orders are pushed, not those of quotations or "
     "proformas (quotations come from SSM through the reverse flow)",
+    desired_columns=(
+        col(
+            "ext_id",
+            "staging.sales_order_lines.order_number",
+            "staging.sales_order_lines.line_number",
+        ),
+        col("order_ext_id", "staging.sales_order_lines.order_number"),
+        col("product_ext_id", "staging.sales_order_lines.product_reference"),
+        col("description", "staging.sales_order_lines.product_description"),
+        col("quantity", "staging.sales_order_lines.quantity_ordered"),
+        col("price", "staging.sales_order_lines.unit_price_foreign"),
+        col("total", "staging.sales_order_lines.line_net_amount_foreign"),
+        col("discount", "staging.sales_order_lines.discount_rate"),
+        col("position", "staging.sales_order_lines.line_number"),
+    ),
+)
+
+_INVOICES = ("staging.posted_sales_invoices", "staging.unposted_sales_invoices")
+_CREDITS = "staging.posted_sales_credits"
+_DOCUMENTS = (*_INVOICES, _CREDITS)
+_DOCUMENT_NUMBERS = (
+    *(f"{t}.invoice_number" for t in _INVOICES),
+    f"{_CREDITS}.invoice_number_credit_note_no",
 )
 
 SALES = ResourceContract(
@@ -555,6 +686,36 @@ SALES = ResourceContract(
     read_only="read-only in SSM",
     delete_policy="deleted in Sage → deleted in SSM (only documents the connector created)",
     conflict_rule="Sage wins",
+    desired_columns=(
+        col("ext_id", *_DOCUMENT_NUMBERS),
+        col("account_ext_id", *(f"{t}.account_reference" for t in _DOCUMENTS)),
+        col("sales_rep", REP),
+        col("document_date", *(f"{t}.invoice_date" for t in _INVOICES), f"{_CREDITS}.credit_date"),
+        col("total", *(f"{t}.total_gross" for t in _DOCUMENTS)),
+        col("number", *_DOCUMENT_NUMBERS),
+        col(
+            "document_type",
+            description="'Invoice' for the documents of the invoice sections, 'Credit Note' for "
+            "those of posted_sales_credits (INVOICE.INVOICE_OR_CREDIT, the sections' filter)",
+        ),
+        col(
+            "posted",
+            description="True for the documents of the posted sections, false for those of "
+            "unposted_sales_invoices (INVOICE.POSTED, the sections' filter)",
+        ),
+        col("net_total", *(f"{t}.total_net" for t in _DOCUMENTS)),
+        col("payment_status", "derived.invoice_payment_status.status"),
+        col(
+            "outstanding",
+            "derived.invoice_payment_status.outstanding_amount",
+            *(f"{t}.total_gross" for t in _DOCUMENTS),
+        ),
+        col(
+            "due_date",
+            "derived.invoice_payment_status.payment_due_date",
+            *(f"{t}.payment_due_date" for t in _INVOICES),
+        ),
+    ),
 )
 
 # Reverse flow (SSM → Sage): built by assets/inbox; listed so the contract is complete.
@@ -748,17 +909,9 @@ def render_markdown() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write docs/sync-contract.md; with --check, exit 1 when it is stale."""
     args = sys.argv[1:] if argv is None else argv
-    text = render_markdown()
-    if "--check" in args:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
-        if current != text:
-            print(f"{DOC_PATH} is stale: run `python -m assets.ssm.contract`")
-            return 1
-        return 0
-    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DOC_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_or_check(
+        DOC_PATH, render_markdown(), "python -m assets.ssm.contract", check="--check" in args
+    )
 
 
 if __name__ == "__main__":

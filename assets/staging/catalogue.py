@@ -30,12 +30,18 @@ def _address(table: str, *, postcode_name: str = "postcode") -> tuple[Column, ..
 
 
 def _deleted(*tables: str) -> Column:
-    return col("deleted_at", *(f"{t}.DELETED_AT" for t in tables))
+    return col(
+        "deleted_at",
+        *(f"{t}.DELETED_AT" for t in tables),
+        description="When the connector saw the row deleted in Sage (a line: the earlier of the "
+        "line's and its header's); NULL = live",
+    )
 
 
 CUSTOMER_ACCOUNTS = SqlTable(
     name="customer_accounts",
     description="Sales Ledger (Customer Accounts): one row per Sage customer account.",
+    field_map=("Sales Ledger (Customer Accounts)",),
     reads=(SL, CC, CUR, "COMPANY"),
     key=("account_reference",),
     columns=(
@@ -65,13 +71,30 @@ CUSTOMER_ACCOUNTS = SqlTable(
         col("closed_inactive", f"{SL}.INACTIVE_FLAG"),
         col("website", f"{SL}.WEB_ADDRESS"),
         # extra: the push reads the sales rep from a configurable analysis field
-        col("analysis_1", f"{SL}.ANALYSIS_1"),
-        col("analysis_2", f"{SL}.ANALYSIS_2"),
-        col("analysis_3", f"{SL}.ANALYSIS_3"),
+        *(
+            col(
+                f"analysis_{n}",
+                f"{SL}.ANALYSIS_{n}",
+                description=f"Sage analysis field {n}; the sales rep is the customer column "
+                "SAGE_REP_FIELD names (default analysis_2)",
+            )
+            for n in (1, 2, 3)
+        ),
         col("contact_name", f"{SL}.CONTACT_NAME"),
         # extra: the customer's payment terms, defaulted from the company's (payment due dates)
-        col("payment_due_days", f"{SL}.PAYMENT_DUE_DAYS", "COMPANY.PAYMENT_DUE_SALES"),
-        col("payment_due_from", f"{SL}.PAYMENT_DUE_FROM", "COMPANY.PAYMENT_DUE_FROM_SALES"),
+        col(
+            "payment_due_days",
+            f"{SL}.PAYMENT_DUE_DAYS",
+            "COMPANY.PAYMENT_DUE_SALES",
+            description="Payment terms in days: the customer's, else the company's",
+        ),
+        col(
+            "payment_due_from",
+            f"{SL}.PAYMENT_DUE_FROM",
+            "COMPANY.PAYMENT_DUE_FROM_SALES",
+            description="From when the terms count (0-4, see derived.invoice_payment_status): "
+            "the customer's, else the company's",
+        ),
         _deleted(SL),
     ),
 )
@@ -79,6 +102,7 @@ CUSTOMER_ACCOUNTS = SqlTable(
 SUPPLIER_ACCOUNTS = SqlTable(
     name="supplier_accounts",
     description="Purchase Ledger (Supplier Accounts): one row per Sage supplier account.",
+    field_map=("Purchase Ledger (Supplier Accounts)",),
     reads=(PL, CC, CUR),
     key=("account_reference",),
     columns=(
@@ -100,6 +124,7 @@ SUPPLIER_ACCOUNTS = SqlTable(
 PRODUCT_ITEMS = SqlTable(
     name="product_items",
     description="Product Items: one row per Sage stock record (stock, non-stock and service items).",
+    field_map=("Product Items",),
     reads=(ST, "COMPANY"),
     key=("product_reference",),
     columns=(
@@ -133,6 +158,7 @@ PRODUCT_ITEMS = SqlTable(
 CURRENCIES = SqlTable(
     name="currencies",
     description="Currencies: one row per Sage currency.",
+    field_map=("Currencies",),
     reads=(CUR,),
     key=("accounts_id",),
     columns=(
@@ -152,6 +178,7 @@ CURRENCIES = SqlTable(
 STOCK_LEVELS = SqlTable(
     name="stock_levels",
     description="Stock Levels (by Warehouse): Sage's quantities per product and location.",
+    field_map=("Stock Levels (by Warehouse)",),
     reads=(ST,),
     key=("product_reference",),
     columns=(
@@ -162,7 +189,12 @@ STOCK_LEVELS = SqlTable(
         col("quantity_allocated", f"{ST}.QTY_ALLOCATED"),
         col("last_order_quantity", f"{ST}.QTY_LAST_ORDER"),
         col("reorder_level", f"{ST}.QTY_REORDER"),
-        col("is_stocked", f"{ST}.IGNORE_STK_LVL_FLAG"),  # extra: decides whether stock applies
+        col(
+            "is_stocked",
+            f"{ST}.IGNORE_STK_LVL_FLAG",
+            description="Whether Sage tracks the item's stock (extra: decides whether stock "
+            "applies)",
+        ),
         _deleted(ST),
     ),
     notes=(
@@ -173,6 +205,7 @@ STOCK_LEVELS = SqlTable(
 SALES_ORDER_LINES = SqlTable(
     name="sales_order_lines",
     description="Sales Orders (Line Items): one row per SOP_ITEM line, with its order's header fields.",
+    field_map=("Sales Orders (Line Items)",),
     reads=("SOP_ITEM", "SALES_ORDER", CUR, ST),
     key=("order_number", "line_number"),
     document_date="order_date",
@@ -213,6 +246,7 @@ SALES_ORDER_LINES = SqlTable(
 SALES_ORDER_HEADERS = SqlTable(
     name="sales_order_headers",
     description="Sales Order: one row per SALES_ORDER header with its carriage; totals are in derived.sales_order_totals.",
+    field_map=("Sales Order",),
     reads=("SALES_ORDER", CUR),
     key=("order_number_accounts_id",),
     document_date="order_date",
@@ -221,9 +255,12 @@ SALES_ORDER_HEADERS = SqlTable(
         col("order_date", "SALES_ORDER.ORDER_DATE"),
         col("customer_account", "SALES_ORDER.ACCOUNT_REF"),
         col("customer_order_reference", "SALES_ORDER.CUST_ORDER_NUMBER"),
-        # extra: the document type ('Sales Order', 'Quotation', 'Proforma'); the push sends
-        # sales orders only
-        col("order_type", "SALES_ORDER.ORDER_OR_QUOTE"),
+        col(
+            "order_type",
+            "SALES_ORDER.ORDER_OR_QUOTE",
+            description="The document type: 'Sales Order', 'Quotation' or 'Proforma' (extra: the "
+            "push sends sales orders only)",
+        ),
         col("order_type_code", "SALES_ORDER.ORDER_TYPE_CODE"),
         col("carriage_net_base", "SALES_ORDER.CARR_NET"),
         col("carriage_tax_base", "SALES_ORDER.CARR_TAX"),
@@ -296,6 +333,7 @@ _SALES_INVOICE_COLUMNS = (
 POSTED_SALES_INVOICES = SqlTable(
     name="posted_sales_invoices",
     description="Sales Invoices (Posted): lines of invoices with INVOICE_OR_CREDIT = 'Invoice' and POSTED = 'Y'.",
+    field_map=("Sales Invoices (Posted)",),
     reads=("INVOICE", "INVOICE_ITEM", CUR),
     key=("invoice_number", "line_number"),
     document_date="invoice_date",
@@ -307,6 +345,7 @@ POSTED_SALES_INVOICES = SqlTable(
 UNPOSTED_SALES_INVOICES = SqlTable(
     name="unposted_sales_invoices",
     description="Sales Invoices (Unposted): lines of invoices with INVOICE_OR_CREDIT = 'Invoice' and POSTED null or not 'Y'.",
+    field_map=("Sales Invoices (Unposted)", "Sales Invoices (Posted)"),
     reads=("INVOICE", "INVOICE_ITEM", CUR),
     key=("invoice_number", "line_number"),
     document_date="invoice_date",
@@ -325,6 +364,7 @@ _CREDIT_NAMES = {
 POSTED_SALES_CREDITS = SqlTable(
     name="posted_sales_credits",
     description="Sales Credits (Posted): lines of INVOICE rows with INVOICE_OR_CREDIT = 'Credit Note' and POSTED = 'Y'.",
+    field_map=("Sales Credits (Posted)",),
     reads=("INVOICE", "INVOICE_ITEM", CUR),
     key=("invoice_number_credit_note_no", "line_number"),
     document_date="credit_date",
@@ -347,6 +387,7 @@ _POP_LINE = (
 PURCHASE_ORDERS = SqlTable(
     name="purchase_orders",
     description="Purchase Orders: one row per POP_ITEM line, with its order's header fields.",
+    field_map=("Purchase Orders",),
     reads=("POP_ITEM", "PURCHASE_ORDER", CUR, ST),
     key=("order_number", "line_number"),
     columns=(
@@ -395,6 +436,7 @@ _PURCHASE_INVOICE_COLUMNS = (
 POSTED_PURCHASE_INVOICES = SqlTable(
     name="posted_purchase_invoices",
     description="Purchase Invoices (Posted): lines of purchase orders fully delivered (DELIVERY_STATUS_CODE = 2) and POSTED = 'Y'.",
+    field_map=("Purchase Invoices (Posted)",),
     reads=("POP_ITEM", "PURCHASE_ORDER", CUR, ST),
     key=("order_number", "line_number"),
     columns=_PURCHASE_INVOICE_COLUMNS,
@@ -405,6 +447,7 @@ POSTED_PURCHASE_INVOICES = SqlTable(
 UNPOSTED_PURCHASE_INVOICES = SqlTable(
     name="unposted_purchase_invoices",
     description="Purchase Invoices (Unposted): as posted, but POSTED null or not 'Y'.",
+    field_map=("Purchase Invoices (Posted)",),
     reads=("POP_ITEM", "PURCHASE_ORDER", CUR, ST),
     key=("order_number", "line_number"),
     columns=_PURCHASE_INVOICE_COLUMNS,
@@ -419,13 +462,17 @@ UNPOSTED_PURCHASE_INVOICES = SqlTable(
 DISCOUNT_MATRIX = SqlTable(
     name="discount_matrix",
     description="Discount Matrix: one row per product per discount band (A-E) with its 10 quantity breaks.",
+    field_map=("Discount Matrix",),
     reads=(ST, "COMPANY"),
     key=("discount_matrix_product_ref", "discount_group"),
     columns=(
         col("discount_matrix_product_ref", f"{ST}.STOCK_CODE"),
         col("discount_group"),
-        # extra: the band's name as the company calls it (COMPANY.STOCK_DISCOUNT_A..E)
-        col("discount_group_name", *(f"COMPANY.STOCK_DISCOUNT_{b}" for b in BANDS)),
+        col(
+            "discount_group_name",
+            *(f"COMPANY.STOCK_DISCOUNT_{b}" for b in BANDS),
+            description="The band's name as the company calls it (extra)",
+        ),
         col("discount_description", f"{ST}.DESCRIPTION"),
         *(
             col(f"quantity_break_{n}", *(f"{ST}.DISC_{b}_LEVEL_{n}_QTY" for b in BANDS))
@@ -446,6 +493,7 @@ DISCOUNT_MATRIX = SqlTable(
 SALES_PAYMENTS = SqlTable(
     name="sales_payments",
     description="Sales Payments (Current Audit Trail): one row per SI/SC split of the live audit trail.",
+    field_map=("Sales Payments (Current Audit Trail)",),
     reads=("AUDIT_SPLIT", "INVOICE"),
     key=("split_number",),
     document_date="invoice_date",
@@ -463,7 +511,11 @@ SALES_PAYMENTS = SqlTable(
         col("amount_paid", "AUDIT_SPLIT.AMOUNT_PAID"),
         col("outstanding", "AUDIT_SPLIT.OUTSTANDING"),
         col("deleted", "AUDIT_SPLIT.DELETED_FLAG"),
-        col("invoice_date", "AUDIT_SPLIT.DATE"),  # the month partition of AUDIT_SPLIT
+        col(
+            "invoice_date",
+            "AUDIT_SPLIT.DATE",
+            description="The SI/SC transaction's date, the month partition of AUDIT_SPLIT (extra)",
+        ),
         _deleted("AUDIT_SPLIT"),
     ),
     notes=(
@@ -475,6 +527,7 @@ SALES_PAYMENTS = SqlTable(
 SALES_PAYMENTS_HISTORY = SqlTable(
     name="sales_payments_history",
     description="Sales Payments (Audit History): SI/SC splits cleared into AUDIT_HISTORY_*, always paid.",
+    field_map=("Sales Payments (Audit History)",),
     reads=("AUDIT_HISTORY_HEADER", "AUDIT_HISTORY_SPLIT", "AUDIT_HISTORY_USAGE"),
     key=("line_number",),
     document_date="invoice_date",
@@ -511,6 +564,7 @@ _PRICE_LIST_COLUMNS = (
 CUSTOMER_PRICE_LISTS = SqlTable(
     name="customer_price_lists",
     description="Price Lists (Customer-Specific Prices): PRICE rows of type S, one per customer and product.",
+    field_map=("Price Lists (Customer-Specific Prices)",),
     reads=("PRICE", ST, SL, CUR),
     key=("price_list_code", "product_reference"),
     columns=(
@@ -531,6 +585,7 @@ CUSTOMER_PRICE_LISTS = SqlTable(
 NAMED_PRICE_LISTS = SqlTable(
     name="named_price_lists",
     description="Price Lists (Product/Named Price Lists): PRICE rows of type P, one per list and product.",
+    field_map=("Price Lists (Product/Named Price Lists)",),
     reads=("PRICE", "PRICE_LIST", ST, CUR),
     key=("price_list_code", "product_reference"),
     columns=(
@@ -547,6 +602,7 @@ NAMED_PRICE_LISTS = SqlTable(
 PRICE_LIST_METADATA = SqlTable(
     name="price_list_metadata",
     description="Price List Metadata: one row per PRICE_LIST.",
+    field_map=("Price List Metadata",),
     reads=("PRICE_LIST",),
     key=("type", "pricing_reference"),
     columns=(
@@ -568,6 +624,7 @@ PRICE_LIST_METADATA = SqlTable(
 PRICE_RECORDS = SqlTable(
     name="price_records",
     description="Price Records (Detailed): one row per PRICE record of any type (S, P, U).",
+    field_map=("Price Records (Detailed)",),
     reads=("PRICE",),
     key=("price_id",),
     columns=(
@@ -592,6 +649,7 @@ PRICE_RECORDS = SqlTable(
 PRODUCT_CATEGORIES = SqlTable(
     name="product_categories",
     description="Product Categories: every Sage stock category, and any category number products use.",
+    field_map=("Product Categories",),
     reads=("STOCK_CAT", ST),
     key=("category_code",),
     columns=(
@@ -606,6 +664,7 @@ PRODUCT_CATEGORIES = SqlTable(
 VAT_RATES = SqlTable(
     name="vat_rates",
     description="VAT Rates: one row per Sage tax code; country and transaction types are in derived.vat_rates.",
+    field_map=("VAT Rates",),
     reads=("TAX_CODE",),
     key=("tax_code",),
     columns=(
@@ -614,7 +673,11 @@ VAT_RATES = SqlTable(
         col("tax_rate", "TAX_CODE.TAX_RATE"),
         col("eu_sales_flag", "TAX_CODE.EURO_SALES"),
         col("eu_purchase_flag", "TAX_CODE.EURO_PURCHASE"),
-        col("tax_code_id", "TAX_CODE.TAX_CODE_ID"),  # extra: the numeric twin used on addresses
+        col(
+            "tax_code_id",
+            "TAX_CODE.TAX_CODE_ID",
+            description="The code's numeric twin, used on addresses (extra)",
+        ),
         _deleted("TAX_CODE"),
     ),
 )
@@ -622,6 +685,7 @@ VAT_RATES = SqlTable(
 VAT_COUNTRIES = SqlTable(
     name="vat_countries",
     description="VAT Countries: one row per Sage country code.",
+    field_map=("VAT Countries",),
     reads=(CC, "COMPANY"),
     key=("country_code",),
     columns=(
@@ -641,6 +705,7 @@ VAT_COUNTRIES = SqlTable(
 AUDIT_HEADERS = SqlTable(
     name="audit_headers",
     description="Audit Header: one row per AUDIT_HEADER transaction (internal, for payment status).",
+    field_map=("Audit Header",),
     reads=("AUDIT_HEADER",),
     key=("header_number",),
     document_date="date",
@@ -669,6 +734,7 @@ AUDIT_HEADERS = SqlTable(
 AUDIT_SPLITS = SqlTable(
     name="audit_splits",
     description="Audit Split: one row per AUDIT_SPLIT line (internal, for payment status).",
+    field_map=("Audit Split",),
     reads=("AUDIT_SPLIT",),
     key=("split_number",),
     document_date="date",
@@ -692,6 +758,7 @@ AUDIT_SPLITS = SqlTable(
 AUDIT_USAGES = SqlTable(
     name="audit_usages",
     description="Audit Usage: one row per AUDIT_USAGE allocation side (each allocation is stored twice).",
+    field_map=("Audit Usage",),
     reads=("AUDIT_USAGE", "AUDIT_SPLIT"),
     key=("usage_number",),
     document_date="split_date",
@@ -706,8 +773,12 @@ AUDIT_USAGES = SqlTable(
         col("amount", "AUDIT_USAGE.AMOUNT"),
         col("foreign_amount", "AUDIT_USAGE.FOREIGN_AMOUNT"),
         col("deleted", "AUDIT_USAGE.DELETED_FLAG"),
-        # AUDIT_USAGE follows the month of its split (SPLIT_NUMBER), not its own unreliable DATE
-        col("split_date", "AUDIT_SPLIT.DATE"),
+        col(
+            "split_date",
+            "AUDIT_SPLIT.DATE",
+            description="The date of the usage's split: AUDIT_USAGE follows the month of its "
+            "split (SPLIT_NUMBER), not its own unreliable DATE (extra)",
+        ),
         _deleted("AUDIT_USAGE"),
     ),
 )

@@ -2,9 +2,11 @@
 
 Both `staging` and `derived` are catalogues of `SqlTable`s. Each becomes one unpartitioned asset
 that rebuilds its table from the whole upstream tables in one `CREATE OR REPLACE TABLE ... AS`
-statement (atomic in DuckDB, so readers never see a half-built section), and reports row count,
-column schema and column lineage so the UI shows where every CRM field comes from. An eager
-automation condition rebuilds it when an upstream updates outside the schedule (a backfill).
+statement (atomic in DuckDB, so readers never see a half-built section). Its definition metadata
+carries the column schema (types and a description per column) and the column lineage, both as
+`dagster/column_lineage` and as a `column_lineage` table the open-source UI shows (see
+`assets/lineage.py`); a build reports row count, schema and lineage again. An eager automation
+condition rebuilds it when an upstream updates outside the schedule (a backfill).
 """
 
 import re
@@ -40,14 +42,17 @@ class Column:
 
     An upstream column is written `TABLE.COLUMN` for a Sage table (the field map's spelling,
     e.g. `SALES_LEDGER.ACCOUNT_REF`) or `schema.table.column` for a warehouse table.
+    `description` is needed only where neither the field map nor the sources say enough (see
+    `assets/lineage.py: Lineage.description`).
     """
 
     name: str
     sources: Lineage = ()
+    description: str = ""
 
 
-def col(name: str, *sources: str) -> Column:
-    return Column(name, tuple(sources))
+def col(name: str, *sources: str, description: str = "") -> Column:
+    return Column(name, tuple(sources), description)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class SqlTable:
         "TRUE"  # the section's row filter, substituted for `{filter}` in a shared SQL file
     )
     notes: tuple[str, ...] = field(default=())
+    # the field map's import sections that describe these columns (assets/staging/field_map.tsv),
+    # first match first: a column takes the description of the CRM field of the same snake_case
+    field_map: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -84,14 +92,14 @@ def upstream_column(source: str) -> tuple[dg.AssetKey, str]:
     return upstream_key(table), column.lower()
 
 
-def column_lineage(table: SqlTable) -> dg.TableColumnLineage:
+def column_lineage(columns: Iterable[Column]) -> dg.TableColumnLineage:
     return dg.TableColumnLineage(
         deps_by_column={
             c.name: [
                 dg.TableColumnDep(asset_key=key, column_name=column)
                 for key, column in map(upstream_column, c.sources)
             ]
-            for c in table.columns
+            for c in columns
             if c.sources
         }
     )
@@ -139,8 +147,11 @@ def build_table_asset(
     sql_dir: Path,
     automation_condition: dg.AutomationCondition | None = None,
 ) -> dg.AssetsDefinition:
+    # assets.lineage reads the catalogues, which import this module: imported when first used.
+    from assets.lineage import table_metadata, with_descriptions
+
     sql = read_sql(table, sql_dir)  # read at definition time: a missing file fails the code load
-    lineage = column_lineage(table)
+    lineage = column_lineage(table.columns)
     description = table.description
     if table.notes:
         description += "\n\n" + "\n".join(f"- {n}" for n in table.notes)
@@ -158,6 +169,7 @@ def build_table_asset(
             "dagster/column_lineage": lineage,
             "key": ", ".join(table.key),
             **({"document_date": table.document_date} if table.document_date else {}),
+            **table_metadata(schema, table, sql),
         },
     )
     def _table(
@@ -172,7 +184,7 @@ def build_table_asset(
                     f"missing ({exc}). Materialize its upstream assets "
                     f"({', '.join(upstream_key(t).to_user_string() for t in table.reads)}) first."
                 ) from exc
-            columns = table_schema(con, schema, table.name)
+            columns = with_descriptions(table_schema(con, schema, table.name), table, schema)
         context.log.info("%s.%s: %d rows", schema, table.name, rows)
         return dg.MaterializeResult(
             metadata={
