@@ -1,18 +1,17 @@
 # Sage 50 <-> Sage Sales Management connector.
 #   make demo   generate the demo Sage 50 company, start the SSM sandbox, run the sync, print what landed
 #   make test   install everything (uv, Python packages from uv.lock, unixODBC + SQLite ODBC driver), lint, test
-#   make dev    open the Dagster UI on the same defaults
+#   make dev    open the Dagster UI on the same defaults (PORT=3000, HOST=127.0.0.1 to change them)
 #   make bench  measure the connector against its limits and peers (docs/performance.md)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# The project's Dagster instance: dagster.yaml here keeps it in data/dagster. A plain `dagster dev`
+# in this directory finds the same one; `make demo DAGSTER_HOME=/tmp/x` uses another.
 export DAGSTER_HOME := $(CURDIR)
-# Where dagster.yaml keeps the instance (runs, event and step logs): absolute, so that every
-# process (webserver, daemon, run workers) finds the same one whatever its working directory.
-export DAGSTER_INSTANCE_DIR ?= $(abspath $(or $(DATA_DIR),$(CURDIR)/data))/dagster
 export PATH := $(HOME)/.local/bin:$(PATH)
-# The SSM sandbox's documented local keys; a real tenant's keys come from the environment or .env.
-export SSM_PUBLIC_KEY ?= sandbox-public
-export SSM_PRIVATE_KEY ?= sandbox-private
+# Where `make dev` serves the Dagster UI: `make dev PORT=3001`, `make dev HOST=0.0.0.0`.
+HOST = 127.0.0.1
+PORT = 3000
 UV ?= uv
 RUN := $(UV) run --frozen
 
@@ -52,14 +51,14 @@ lint: install
 test: install odbc lint
 	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) pytest -n 2 --dist loadgroup -q
-	$(RUN) dagster definitions validate -m pipelines.definitions
+	$(RUN) dagster definitions validate -w workspace.yaml
 
 demo: install
 	$(RUN) python -m pipelines.demo
 
 dev: install
 	$(RUN) python -m pipelines.demo --prepare
-	$(RUN) dagster dev -m pipelines.definitions
+	$(RUN) dagster dev -w workspace.yaml --host $(HOST) --port $(PORT)
 
 bench: uv odbc
 	$(UV) sync --frozen --inexact --extra bench

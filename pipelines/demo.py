@@ -2,30 +2,37 @@
 
 1. generate the demo Sage 50 company (SQLite) if it is absent;
 2. start the SSM sandbox server in the background if nothing answers at SSM_BASE_URL;
-3. run the sync job in this process against the project's Dagster instance (`DAGSTER_HOME`, so
-   the runs show in `make dev`; without it, a local instance under `DATA_DIR/dagster`), twice:
-   the second run shows that an unchanged Sage costs no write call;
+3. run the sync job in this process against the project's Dagster instance (the one `dagster dev`
+   opens in the project root: data/dagster, so the runs show in the UI), twice: the second run
+   shows that an unchanged Sage costs no write call. The console shows each run's progress per
+   layer; every Dagster event of the run goes to DATA_DIR/logs/demo-<run id>.log (and to the
+   instance, as for any run);
 4. print row counts per layer, what each push did in each run (from the push assets'
    materialization metadata) and what SSM now holds.
 
-`python -m pipelines.demo --prepare` does steps 1–2 only (used by `make dev`).
+`python -m pipelines.demo --prepare` does steps 1–2 and checks that the instance opens (used by
+`make dev`). What is missing or unwritable stops it with one sentence, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlparse
+from pathlib import Path
+from typing import Any, TextIO
 
 import dagster as dg
 import duckdb
 import httpx
+import sqlalchemy
 
 from pipelines import settings
 
@@ -54,19 +61,12 @@ def _answers(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _local_sandbox() -> tuple[str, int] | None:
-    """(host, port) when SSM_BASE_URL points at this machine (the sandbox), else None."""
-    url = urlparse(settings.ssm_base_url())
-    host, port = url.hostname or "127.0.0.1", url.port or 80
-    return (host, port) if host in {"127.0.0.1", "localhost"} else None
-
-
 def ensure_ssm_sandbox() -> int | None:
     """Start `python -m sandbox.ssm` detached when the configured SSM URL is a silent localhost.
 
     Returns the process id of the sandbox it started (None when it started nothing).
     """
-    local = _local_sandbox()
+    local = settings.local_ssm_address()
     if local is None or _answers(*local):
         return None
     host, port = local
@@ -99,17 +99,28 @@ def ensure_ssm_sandbox() -> int | None:
 
 
 def demo_instance() -> dg.DagsterInstance:
-    """The project's instance (DAGSTER_HOME, as `make demo`/`make dev` set it), else a local
-    persistent one under DATA_DIR/dagster, so `python -m pipelines.demo` runs on its own."""
-    if os.environ.get("DAGSTER_HOME"):
-        # dagster.yaml keeps the instance under DAGSTER_INSTANCE_DIR (the Makefile sets it).
-        os.environ.setdefault("DAGSTER_INSTANCE_DIR", str(settings.data_dir() / "dagster"))
-        return dg.DagsterInstance.get()
-    home = settings.data_dir() / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.local_temp(
-        tempdir=str(home), overrides={"telemetry": {"enabled": False}}
-    )
+    """The instance `dagster dev` opens in the project root: dagster.yaml from DAGSTER_HOME (the
+    Makefile sets it to the project root), else from the project root, which keeps it in
+    data/dagster, so the demo's runs show in the UI."""
+    config_dir = os.environ.get("DAGSTER_HOME") or str(settings.PROJECT_ROOT)
+    try:
+        if os.environ.get("DAGSTER_HOME"):
+            return dg.DagsterInstance.get()
+        return dg.DagsterInstance.from_config(config_dir)
+    except dg.DagsterError as exc:  # DAGSTER_HOME relative, missing, or a bad dagster.yaml
+        raise SystemExit(f"Cannot open the Dagster instance: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        where = Path(exc.filename).resolve() if exc.filename else config_dir
+        raise SystemExit(
+            f"Cannot create the Dagster instance at {where} ({exc.strerror}): make it a writable "
+            "directory, or set DAGSTER_HOME to a directory of your own."
+        ) from None
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise SystemExit(
+            f"Cannot open the Dagster instance that {Path(config_dir) / 'dagster.yaml'} configures "
+            f"({getattr(exc, 'orig', None) or exc}): check that its directory is writable and holds "
+            "Dagster's files only, or set DAGSTER_HOME to a directory of your own."
+        ) from None
 
 
 @dataclass
@@ -124,29 +135,173 @@ class SyncRun:
     failures: list[str] = field(default_factory=list)
     ssm_calls: int | None = None  # as the sandbox counted them (None: not the sandbox)
     ssm_writes: int | None = None  # POST/PUT/PATCH/DELETE other than /login
+    log_path: Path | None = None  # every Dagster event of the run
 
 
 def run_sync(instance: dg.DagsterInstance, label: str) -> SyncRun:
     from pipelines.definitions import defs
 
-    job = defs.resolve_job_def(SYNC_JOB)
+    return run_job(defs.resolve_job_def(SYNC_JOB), instance, label, settings.data_dir() / "logs")
+
+
+def run_job(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    label: str,
+    log_dir: Path,
+    out: TextIO | None = None,
+) -> SyncRun:
+    """Run `job` in this process, showing its progress per layer on `out` (stdout) instead of
+    Dagster's console log, and writing every event of the run to `log_dir`/demo-<run id>.log.
+
+    The instance stores every event as for any run (the UI shows the run in full): only the
+    job's console logger is turned down, through the run config.
+    """
+    run_id = str(uuid.uuid4())
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"demo-{run_id}.log"
+    out = out or sys.stdout
+    run_config = (
+        {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+        if "console" in job.loggers
+        else {}
+    )
+    print(f"{label} sync run {run_id}: every event in {log_path}", file=out, flush=True)
     before = sandbox_stats()
     started = time.perf_counter()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
-    run = SyncRun(label, result.run_id, result.success, time.perf_counter() - started)
+    with log_path.open("w", encoding="utf-8") as log:
+        progress = RunProgress(job, log, out)
+        instance.add_event_listener(run_id, progress.on_event)
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, run_id=run_id, raise_on_error=False
+        )
+        progress.finish()
+    run = SyncRun(label, run_id, result.success, time.perf_counter() - started, log_path=log_path)
     after = sandbox_stats()
     if before is not None and after is not None:
         run.ssm_calls = int(after["total"]) - int(before["total"])
         run.ssm_writes = int(after["writes"]) - int(before["writes"])
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
-        group, name = materialization.asset_key.path
-        if group == "ssm" and name.startswith("push_"):
-            run.pushes[name.removeprefix("push_")] = {
+        path = materialization.asset_key.path
+        if len(path) == 2 and path[0] == "ssm" and path[1].startswith("push_"):
+            run.pushes[path[1].removeprefix("push_")] = {
                 key: value.value for key, value in materialization.metadata.items()
             }
-    run.failures = [str(e.message) for e in result.all_events if e.is_failure]
+    run.failures = failure_sentences(result.all_events)
     return run
+
+
+def _innermost_sentence(error: Any) -> str:
+    """The message of the innermost cause of a serialized error, without its class's module."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = str(error.message).strip().splitlines()[0] if error.message else error.cls_name
+    head, colon, rest = message.partition(": ")
+    return f"{head.rsplit('.', 1)[-1]}: {rest}" if colon and " " not in head else message
+
+
+def failure_sentences(events: list[dg.DagsterEvent]) -> list[str]:
+    """One line per failed step (its error's innermost message), else the run's failure."""
+    steps = [
+        f"{event.step_key}: {_innermost_sentence(event.step_failure_data.error)}"
+        for event in events
+        if event.is_step_failure and event.step_failure_data.error is not None
+    ]
+    if steps:
+        return steps
+    return [str(event.message) for event in events if event.is_failure]
+
+
+class RunProgress:
+    """Follows one run's events (an instance event listener): a line per layer (asset group) as
+    it completes, a live line of every layer's count on a terminal, each warning or error message
+    in one line (failed steps are summed up after the run), and every event written to the run's
+    log file."""
+
+    def __init__(self, job: dg.JobDefinition, log: TextIO, out: TextIO) -> None:
+        graph = job.asset_layer.asset_graph
+        self.group = {key: graph.get(key).group_name for key in job.asset_layer.selected_asset_keys}
+        totals = Counter(self.group.values())
+        order = {layer: i for i, layer in enumerate(LAYERS)}
+        self.totals = dict(sorted(totals.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+        self.done: dict[str, set[dg.AssetKey]] = {layer: set() for layer in self.totals}
+        self.reported: set[str] = set()
+        self.log, self.out = log, out
+        self.live = out.isatty()
+        self.shown = 0  # characters of the live line on screen
+        self.started = time.perf_counter()
+        self.problem: str | None = None
+
+    def on_event(self, entry: dg.EventLogEntry) -> None:
+        # A display must never break the sync: a failure here is reported once, at the end.
+        try:
+            self._write(entry)
+            self._show(entry)
+        except Exception as exc:  # noqa: BLE001
+            self.problem = self.problem or f"{type(exc).__name__}: {exc}"
+
+    def _write(self, entry: dg.EventLogEntry) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.timestamp))
+        event = entry.dagster_event
+        kind = event.event_type_value if event is not None else "LOG"
+        level = logging.getLevelName(entry.level)
+        message = str(entry.message).rstrip().replace("\n", "\n    ")
+        self.log.write(f"{stamp} {level:<7} {entry.step_key or '-'} {kind} - {message}\n")
+        error = getattr(event.event_specific_data, "error", None) if event is not None else None
+        if error is not None:
+            self.log.write("    " + error.to_string().rstrip().replace("\n", "\n    ") + "\n")
+        self.log.flush()
+
+    def _show(self, entry: dg.EventLogEntry) -> None:
+        event = entry.dagster_event
+        if entry.level >= 30 and not (event is not None and event.is_failure):
+            first_line = str(entry.message).strip().splitlines()[0]
+            self._print(
+                f"  {logging.getLevelName(entry.level)} {entry.step_key or ''}: {first_line}"
+            )
+        if event is None or not event.is_step_materialization:
+            return
+        key = event.asset_key
+        layer = self.group.get(key) if key is not None else None
+        if layer is None:
+            return
+        self.done[layer].add(key)
+        if len(self.done[layer]) == self.totals[layer]:
+            self._layer_line(layer)
+        elif self.live:
+            self._live()
+
+    def _layer_line(self, layer: str) -> None:
+        self.reported.add(layer)
+        total = self.totals[layer]
+        counted = f"{len(self.done[layer])}/{total}"
+        self._print(f"  {layer:<10}{counted:>7} assets {time.perf_counter() - self.started:7.1f} s")
+
+    def _live(self) -> None:
+        counts = ", ".join(
+            f"{layer} {len(self.done[layer])}/{total}" for layer, total in self.totals.items()
+        )
+        line = f"  {counts}  ({time.perf_counter() - self.started:.0f} s)"
+        self.out.write("\r" + line.ljust(self.shown))
+        self.out.flush()
+        self.shown = len(line)
+
+    def _print(self, line: str) -> None:
+        if self.shown:
+            self.out.write("\r" + " " * self.shown + "\r")
+            self.shown = 0
+        print(line, file=self.out, flush=True)
+        if self.live and len(self.reported) < len(self.totals):
+            self._live()
+
+    def finish(self) -> None:
+        """Layers the run left incomplete (a failure, skipped assets), then any display problem."""
+        for layer in self.totals:
+            if layer not in self.reported:
+                self._layer_line(layer)
+        if self.problem:
+            self._print(f"  (progress display stopped: {self.problem})")
 
 
 def layer_rows() -> list[tuple[str, int, int]]:
@@ -172,7 +327,7 @@ def layer_rows() -> list[tuple[str, int, int]]:
 
 def _sandbox_get(page: str) -> Any:
     """A page of the sandbox's control API (`/sandbox/...`); None when SSM is not the sandbox."""
-    if _local_sandbox() is None:
+    if settings.local_ssm_address() is None:
         return None
     root = settings.ssm_base_url().split("/api/")[0]
     try:
@@ -238,19 +393,16 @@ def print_summary(runs: list[SyncRun]) -> None:
         print(f"{run.label} run {run.run_id}: {run.seconds:.1f} s, {calls}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prepare", action="store_true", help="only generate and start")
-    parser.add_argument("--size", default=os.environ.get("DEMO_SIZE", "small"))
-    args = parser.parse_args()
-
+def demo(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     ensure_demo_company(args.size)
     sandbox_pid = ensure_ssm_sandbox()
-    if args.prepare:
-        return
     runs: list[SyncRun] = []
     with demo_instance() as instance:
+        where = Path(instance.root_directory).resolve()
+        if args.prepare:
+            print(f"the Dagster instance is {where}")
+            return
         for label in ("initial", "repeat"):
             run = run_sync(instance, label)
             runs.append(run)
@@ -259,14 +411,36 @@ def main() -> None:
             if not run.success:
                 for message in run.failures:
                     print(f"  {message}")
+                print(f"every event of the run: {run.log_path}")
                 raise SystemExit(1)
     print_summary(runs)
     print(f"\ndemo done in {time.perf_counter() - started:.1f} s")
+    print(f"the runs are in the Dagster instance {where}: `make dev` or `dagster dev` shows them")
+    for run in runs:
+        print(f"  {run.label} run, every event: {run.log_path}")
     if sandbox_pid is not None:
         print(
             f"the SSM sandbox keeps running for `make dev` at {settings.ssm_base_url()} "
             f"(pid {sandbox_pid}); stop it with `kill {sandbox_pid}`"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--prepare", action="store_true", help="only generate, start and check the instance"
+    )
+    parser.add_argument("--size", default=os.environ.get("DEMO_SIZE", "small"))
+    args = parser.parse_args()
+    try:
+        demo(args)
+    except OSError as exc:  # what the demo writes under DATA_DIR: the company, logs, sandbox state
+        if exc.filename is None:
+            raise
+        raise SystemExit(
+            f"Cannot write {exc.filename} ({exc.strerror}): make DATA_DIR ({settings.data_dir()}) "
+            "a writable directory, or set DATA_DIR to one."
+        ) from None
 
 
 if __name__ == "__main__":

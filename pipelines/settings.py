@@ -2,6 +2,9 @@
 
 Secrets (SSM keys, the Sage ODBC password inside SAGE_ODBC_CONNECTION) are never read here:
 resources take them through Dagster's EnvVar so they never land in run config, logs or metadata.
+The one exception is a default, not a secret: when SSM_BASE_URL is this machine (the SSM sandbox)
+and no keys are set, importing this module sets the sandbox's documented keys, so a plain
+`dagster dev` runs the demo as `make dev` does.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import get_args
+from urllib.parse import urlparse
 
 from resources.sage.source import OdbcReader
 
@@ -60,6 +64,31 @@ def warehouse_memory_limit() -> str:
 
 def ssm_base_url() -> str:
     return os.environ.get("SSM_BASE_URL", "http://127.0.0.1:8765/api/v4")
+
+
+def local_ssm_address() -> tuple[str, int] | None:
+    """(host, port) when SSM_BASE_URL points at this machine (the SSM sandbox), else None."""
+    url = urlparse(ssm_base_url())
+    host = url.hostname or "127.0.0.1"
+    if host not in {"127.0.0.1", "localhost"}:
+        return None
+    return host, url.port or (443 if url.scheme == "https" else 80)
+
+
+# The SSM sandbox's documented keys (python -m sandbox.ssm): public, and only ever sent to it.
+SANDBOX_KEYS = {"SSM_PUBLIC_KEY": "sandbox-public", "SSM_PRIVATE_KEY": "sandbox-private"}
+
+
+def default_to_sandbox_keys() -> None:
+    """Set the sandbox's keys for a local SSM_BASE_URL when no keys are set. The SSM resource
+    reads the keys through EnvVar in whichever process builds it (code server, run worker, the
+    demo), and each of them imports this module first."""
+    if local_ssm_address() is not None:
+        for name, value in SANDBOX_KEYS.items():
+            os.environ.setdefault(name, value)
+
+
+default_to_sandbox_keys()
 
 
 def ssm_requests_per_second() -> float:
