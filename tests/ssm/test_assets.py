@@ -185,6 +185,27 @@ def test_the_run_summary_tables_every_push_and_names_the_run(
         # Nothing changed: no write, and the one login of the run is not counted as one.
         assert again["write_calls"] == 0 and again["created"] == 0
 
+        # A broken extract: the breaker refuses the account deletes. The other pushes still run;
+        # the summary fails the run at its end, with its table.
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("UPDATE staging.customer_accounts SET deleted_at = now()")
+        broken = dg.materialize(
+            assets, selection=selection, resources=resources, instance=instance,
+            raise_on_error=False,
+        )  # fmt: skip
+    assert not broken.success
+    done = {
+        e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata  # type: ignore[union-attr]
+        for e in broken.get_asset_materialization_events()
+    }
+    assert done["ssm/push_accounts"]["status"].value == "refused"
+    assert done["ssm/push_rates"]["status"].value == "ok"
+    (failure,) = [e for e in broken.all_events if e.is_step_failure]
+    assert failure.step_key == "ssm__run_summary"
+    error = failure.step_failure_data.user_failure_data  # type: ignore[union-attr]
+    assert "accounts: refused by the delete breaker" in (error.description or "")
+    assert "| accounts |" in error.metadata["pushes"].value
+
 
 def test_attention_names_refused_pushes_and_dead_letters() -> None:
     figures = dict.fromkeys(("desired", "created", "updated", "deleted", "unchanged"), 1)
