@@ -5,9 +5,9 @@ non-alphanumerics becomes `_`, trimmed). Columns the map does not list but the p
 needs are marked "extra" in the comments. Each section's SQL is `sql/<name>.sql`.
 
 Sections are unpartitioned and rebuilt from the whole `sage` tables on every run: DuckDB does it
-in milliseconds and the 15-minute path needs no partition bookkeeping. Their eager automation
-condition rebuilds them as soon as a backfilled month of a partitioned `sage` table lands (see
-README "Partitions"). `document_date` names the column by which a section follows the monthly
+in milliseconds and the 15-minute path needs no partition bookkeeping. After a backfill of months
+of a partitioned `sage` table, the sensor `sync_after_sage_update` starts the sync that rebuilds
+them. `document_date` names the column by which a section follows the monthly
 `document_months` partitions of its sources; only sections reading a partitioned table have one.
 """
 

@@ -5,8 +5,8 @@ that rebuilds its table from the whole upstream tables in one `CREATE OR REPLACE
 statement (atomic in DuckDB, so readers never see a half-built section). Its definition metadata
 carries the column schema (types and a description per column) and the column lineage, both as
 `dagster/column_lineage` and as a `column_lineage` table the open-source UI shows (see
-`assets/lineage.py`); a build reports row count, schema and lineage again. An eager automation
-condition rebuilds it when an upstream updates outside the schedule (a backfill).
+`assets/lineage.py`); a build reports row count, schema and lineage again. Every sync rebuilds it; after a backfill
+of months, the sensor `sync_after_sage_update` starts that sync.
 """
 
 import re
@@ -145,7 +145,6 @@ def build_table_asset(
     *,
     schema: str,
     sql_dir: Path,
-    automation_condition: dg.AutomationCondition | None = None,
 ) -> dg.AssetsDefinition:
     # assets.lineage reads the catalogues, which import this module: imported when first used.
     from assets.lineage import table_metadata, with_descriptions
@@ -162,7 +161,6 @@ def build_table_asset(
         deps=[upstream_key(t) for t in table.reads],
         pool="warehouse",
         kinds={"duckdb", "sql"},
-        automation_condition=automation_condition,
         description=description,
         metadata={
             "dagster/table_name": f"{schema}.{table.name}",
@@ -172,9 +170,7 @@ def build_table_asset(
             **table_metadata(schema, table, sql),
         },
     )
-    def _table(
-        context: dg.AssetExecutionContext, warehouse: DuckDBResource
-    ) -> dg.MaterializeResult:
+    def _table(warehouse: DuckDBResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             try:
                 rows = build_table(con, schema, table, sql)
@@ -185,7 +181,6 @@ def build_table_asset(
                     f"({', '.join(upstream_key(t).to_user_string() for t in table.reads)}) first."
                 ) from exc
             columns = with_descriptions(table_schema(con, schema, table.name), table, schema)
-        context.log.info("%s.%s: %d rows", schema, table.name, rows)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
@@ -198,33 +193,9 @@ def build_table_asset(
 
 
 def build_table_assets(
-    tables: Iterable[SqlTable],
-    *,
-    schema: str,
-    sql_dir: Path,
-    automation_condition: dg.AutomationCondition | None = None,
+    tables: Iterable[SqlTable], *, schema: str, sql_dir: Path
 ) -> list[dg.AssetsDefinition]:
-    return [
-        build_table_asset(
-            t, schema=schema, sql_dir=sql_dir, automation_condition=automation_condition
-        )
-        for t in tables
-    ]
-
-
-def eager_over_partitioned(partitioned: Iterable[dg.AssetKey]) -> dg.AutomationCondition:
-    """`AutomationCondition.eager()`: rebuild once any upstream table updates (a backfilled month
-    included) and no upstream run is still going.
-
-    Eager also waits while any upstream is missing, and the months of a monthly-partitioned `sage`
-    table that nobody backfilled stay missing for good (the 15-minute extract loads every month
-    without a partition key), so plain eager would never fire. The `partitioned` upstreams' months
-    are therefore not waited for; a missing unpartitioned upstream still holds the rebuild back.
-    """
-    return dg.AutomationCondition.eager().replace(
-        "any_deps_missing",
-        dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(*partitioned)),
-    )
+    return [build_table_asset(t, schema=schema, sql_dir=sql_dir) for t in tables]
 
 
 @dataclass(frozen=True)
