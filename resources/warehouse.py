@@ -6,11 +6,12 @@ pushes (pool `ssm_api`), asset checks and sensors open the same file from other 
 dagster-duckdb only retries a refused connect for about 100 s (10 backoffs from 0.1 s, doubling).
 So every connection first takes an OS lock on `<database>.lock` (exclusive to write, shared to
 read) and holds it until the connection closes: the next writer queues behind a long extract.
+The lock is portalocker's, so the same code runs on POSIX (flock) and on Windows (LockFileEx, a
+mandatory byte-range lock: hence a lock file beside the database, never the database itself).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import portalocker
 import tenacity
 from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
@@ -27,8 +29,8 @@ from pydantic import Field, PrivateAttr
 
 # Room for the longest writer we expect (a large company's first load or a multi-year backfill).
 DEFAULT_LOCK_TIMEOUT_SECONDS = 2 * 3600.0
-# Poll interval while waiting: flock has no timeout of its own, and a signal-based timeout only
-# works on the main thread (sensors run on others).
+# Poll interval while waiting: the OS lock has no timeout of its own, and a signal-based timeout
+# only works on the main thread (sensors run on others).
 _POLL_SECONDS = (0.05, 0.5)
 # dagster-duckdb's retries of a refused connect (0.1 s doubling, ~100 s in all), kept for a
 # process that opens the file without the lock (a duckdb CLI left open).
@@ -43,8 +45,9 @@ class WarehouseBusyError(Exception):
 class _FileLock:
     """This process's hold on one warehouse's lock file, shared by all its open connections.
 
-    flock locks belong to an open file, so a second open in the same process would wait for
-    itself: a process opens each lock file once and counts its connections (nested or threads).
+    The OS lock belongs to an open file (flock) or to a handle (Windows), so a second open in the
+    same process would wait for itself: a process opens each lock file once and counts its
+    connections (nested or threads), and never asks the OS for the same lock twice.
     """
 
     guard: threading.Lock = field(default_factory=threading.Lock)
@@ -66,7 +69,8 @@ def _forget_parent_locks() -> None:
     _registry_guard = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_parent_locks)
+if hasattr(os, "register_at_fork"):  # POSIX only: Windows starts processes without fork
+    os.register_at_fork(after_in_child=_forget_parent_locks)
 
 
 def lock_path(database: str) -> Path | None:
@@ -84,16 +88,17 @@ def _busy(database: str, timeout_seconds: float) -> WarehouseBusyError:
     )
 
 
-def _flock(fd: int, exclusive: bool, database: str, timeout_seconds: float) -> None:
+def _take_lock(fd: int, exclusive: bool, database: str, timeout_seconds: float) -> None:
     """Take the OS lock, polling until `timeout_seconds` have passed."""
-    mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    kind = portalocker.LockFlags.EXCLUSIVE if exclusive else portalocker.LockFlags.SHARED
+    mode = kind | portalocker.LockFlags.NON_BLOCKING
     deadline = time.monotonic() + timeout_seconds
     delay = _POLL_SECONDS[0]
     while True:
         try:
-            fcntl.flock(fd, mode)
+            portalocker.lock(fd, mode)
             return
-        except BlockingIOError:
+        except portalocker.AlreadyLocked:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _busy(database, timeout_seconds) from None
@@ -124,7 +129,7 @@ def warehouse_lock(database: str, *, read_only: bool, timeout_seconds: float) ->
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                _flock(fd, not read_only, database, timeout_seconds)
+                _take_lock(fd, not read_only, database, timeout_seconds)
             except BaseException:
                 os.close(fd)
                 raise
@@ -138,9 +143,11 @@ def warehouse_lock(database: str, *, read_only: bool, timeout_seconds: float) ->
         with lock.guard:
             lock.connections -= 1
             if not lock.connections and lock.fd is not None:
-                fcntl.flock(lock.fd, fcntl.LOCK_UN)
-                os.close(lock.fd)
-                lock.fd = None
+                try:
+                    portalocker.unlock(lock.fd)
+                finally:
+                    os.close(lock.fd)  # never leak the descriptor, even if the unlock failed
+                    lock.fd = None
 
 
 @tenacity.retry(

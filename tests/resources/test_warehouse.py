@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import fcntl
 import multiprocessing
 import os
+import subprocess
+import sys
+import textwrap
 import time
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import portalocker
 import pytest
 
 from resources.warehouse import WarehouseBusyError, WarehouseResource
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHARED, EXCLUSIVE = portalocker.LockFlags.SHARED, portalocker.LockFlags.EXCLUSIVE
 
 EXTRACT_HOLDS_SECONDS = 3.0
 
@@ -109,13 +115,15 @@ def _lock_file(database: Path) -> int:
     return os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT)
 
 
-def _can_lock(database: Path, mode: int) -> bool:
-    """Whether another open file (as another process would) gets the lock right now."""
+def _can_lock(database: Path, mode: portalocker.LockFlags) -> bool:
+    """Whether another open file (as another process would) gets the lock right now; flock locks
+    belong to an open file and Windows locks to a handle, so this works inside the test too."""
     fd = _lock_file(database)
     try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        portalocker.lock(fd, mode | portalocker.LockFlags.NON_BLOCKING)
+        portalocker.unlock(fd)
         return True
-    except BlockingIOError:
+    except portalocker.AlreadyLocked:
         return False
     finally:
         os.close(fd)
@@ -126,12 +134,12 @@ def test_writer_holds_exclusive_reader_shared_and_both_release_on_close(tmp_path
     warehouse = WarehouseResource(database=str(database))
     with warehouse.get_connection() as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
-        assert not _can_lock(database, fcntl.LOCK_SH)
-    assert _can_lock(database, fcntl.LOCK_EX)
+        assert not _can_lock(database, SHARED)
+    assert _can_lock(database, EXCLUSIVE)
     with warehouse.get_connection(read_only=True) as con:
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
-        assert _can_lock(database, fcntl.LOCK_SH) and not _can_lock(database, fcntl.LOCK_EX)
-    assert _can_lock(database, fcntl.LOCK_EX)
+        assert _can_lock(database, SHARED) and not _can_lock(database, EXCLUSIVE)
+    assert _can_lock(database, EXCLUSIVE)
 
 
 def test_nested_connections_of_one_process_do_not_wait_for_themselves(tmp_path: Path) -> None:
@@ -144,7 +152,7 @@ def test_nested_connections_of_one_process_do_not_wait_for_themselves(tmp_path: 
 def test_a_warehouse_held_too_long_stops_with_one_sentence(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
     other_run = _lock_file(database)
-    fcntl.flock(other_run, fcntl.LOCK_EX)
+    portalocker.lock(other_run, EXCLUSIVE)
     try:
         started = time.monotonic()
         with pytest.raises(WarehouseBusyError) as caught:
@@ -159,7 +167,7 @@ def test_a_warehouse_held_too_long_stops_with_one_sentence(tmp_path: Path) -> No
     assert message.endswith(".") and message.count(". ") == 0 and "\n" not in message
     assert str(database) in message and "WAREHOUSE_LOCK_TIMEOUT_SECONDS" in message
     # The lock is not left behind by the failed attempt.
-    assert _can_lock(database, fcntl.LOCK_EX)
+    assert _can_lock(database, EXCLUSIVE)
 
 
 def test_in_memory_warehouse_needs_no_lock_file(
@@ -169,3 +177,93 @@ def test_in_memory_warehouse_needs_no_lock_file(
     with WarehouseResource(database=":memory:").get_connection() as con:
         assert con.execute("SELECT 42").fetchall() == [(42,)]
     assert list(tmp_path.iterdir()) == []
+
+
+def _hold_warehouse(database: str, read_only: bool, holding: Event, release: Event) -> None:
+    """Another process: open the warehouse (to write, or only to read) and hold it until told."""
+    with WarehouseResource(database=database).get_connection(read_only=read_only) as con:
+        if not read_only:
+            con.execute("CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS x")
+        holding.set()
+        release.wait(timeout=60)
+
+
+@pytest.mark.parametrize("other_reads", [False, True], ids=["writer", "reader"])
+def test_another_process_excludes_writers_and_readers_share(
+    tmp_path: Path, other_reads: bool
+) -> None:
+    """A writer in another process keeps out this process's writer and reader (each stops with
+    WarehouseBusyError); a reader there lets this process read, never write."""
+    database = str(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(database) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    spawn = multiprocessing.get_context("spawn")
+    holding, release = spawn.Event(), spawn.Event()
+    other = spawn.Process(target=_hold_warehouse, args=(database, other_reads, holding, release))
+    other.start()
+    try:
+        assert holding.wait(timeout=60), "the other process never opened the warehouse"
+        here = WarehouseResource(database=database, lock_timeout_seconds=0.3)
+        with pytest.raises(WarehouseBusyError):
+            with here.get_connection():
+                pass
+        if other_reads:
+            with here.get_connection(read_only=True) as con:
+                assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+        else:
+            with pytest.raises(WarehouseBusyError):
+                with here.get_connection(read_only=True):
+                    pass
+    finally:
+        release.set()
+        other.join(timeout=30)
+    assert other.exitcode == 0
+    with WarehouseResource(database=database, lock_timeout_seconds=5).get_connection() as con:
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+def test_a_writer_beside_a_reader_of_this_process_is_refused_with_one_sentence(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "warehouse.duckdb")
+    warehouse = WarehouseResource(database=database, lock_timeout_seconds=1)
+    with warehouse.get_connection() as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    with warehouse.get_connection(read_only=True):
+        with pytest.raises(WarehouseBusyError) as caught:
+            with warehouse.get_connection():
+                pass
+    message = str(caught.value)
+    assert message.endswith(".") and message.count(". ") == 0 and "read-only" in message
+
+
+# Windows has neither fcntl nor os.register_at_fork: the module must neither import the one nor
+# call the other unguarded. portalocker itself uses fcntl on POSIX (its own platform branch), so
+# the child imports it first, then takes both away, then imports the module and locks with it.
+_WITHOUT_POSIX_ONLY_CALLS = """
+import os, sys
+import portalocker
+
+sys.modules["fcntl"] = None  # `import fcntl` now raises ImportError, as on Windows
+del os.register_at_fork
+from resources.warehouse import WarehouseResource
+
+database = sys.argv[1]
+writer = WarehouseResource(database=database, lock_timeout_seconds=0.3)
+with writer.get_connection() as con:
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+with writer.get_connection(read_only=True) as con:
+    assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+print("ok")
+"""
+
+
+def test_the_module_needs_no_posix_only_call(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_WITHOUT_POSIX_ONLY_CALLS), str(tmp_path / "w.db")],
+        cwd=PROJECT_ROOT,  # `python -c` imports from its working directory
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
