@@ -14,6 +14,12 @@ keys vanished: those rows are soft-deleted (deleted_at). DELETED_RECORDS, extrac
 table, soft-deletes the rows it names. Staging, merge, deletes, quarantine and the watermark commit
 in one transaction.
 
+Months: for a table partitioned by document month the result also says which months the extract
+changed (a row inserted, updated, soft-deleted or undeleted there; a first load changes every month
+it loads) and the live rows of each month to report, counted in one GROUP BY before the commit:
+every month after a read of everything, else the changed months and a backfill's window. A line's
+month is its parent document's, from the warehouse, or from Sage for parents not loaded yet.
+
 Speed: a producer thread fetches the next chunk from the driver and turns it into Arrow columns
 while this thread screens and stages the previous one. With the default ODBC reader (arrow-odbc)
 the fetch runs in native code without the GIL, so the two truly overlap; Arrow compute and DuckDB
@@ -147,6 +153,22 @@ class ExtractResult:
     queries: list[str] = field(default_factory=list)
     reader: str = ""
     reader_note: str = ""
+    # Partitioned tables only. Months by their first day; rows without a date (or whose parent
+    # document Sage does not have) are in no month.
+    changed_months: frozenset[dt.date] = frozenset()
+    month_rows: dict[dt.date, int] = field(default_factory=dict)  # live rows, 0 for none
+    every_month: bool = False  # every month was read: a month not in month_rows has no rows
+
+
+def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first days of the months that begin in [start, end)."""
+    months, month = [], start.replace(day=1)
+    if month < start:
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    while month < end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
 
 
 def _window_condition(column: str, window: tuple[dt.date, dt.date]) -> AllOf:
@@ -288,6 +310,19 @@ class TableExtract:
         finally:
             self.db.unregister("_chunk")
 
+    def _read_parent_dates(self, how: ByParent, keys: list[int]) -> None:
+        parent = BY_TABLE[how.parent]
+        names = wh.parent_date_columns(how)
+        columns = sorted(
+            (c for c in parent.columns if c.name in names), key=lambda c: names.index(c.name)
+        )
+        for where in key_runs(keys, how.link):
+            select = SageSelect(parent.table, names, where)
+            for chunk in self.source.stream(select, self.plan.chunk_rows):
+                dates, _ = to_arrow(chunk, columns)  # a bad date is the parent's problem
+                with self._registered(dates) as name:
+                    wh.add_parent_dates(self.db, how, name)
+
     def _scan_keys(self) -> None:
         """Read only the key columns of the whole table: every live key Sage still has."""
         select = SageSelect(self.table.table, self.table.key)
@@ -324,6 +359,8 @@ class TableExtract:
                 vanish_scope = wh.ALL_ROWS
             result.key_scanned = vanish_scope == wh.ALL_ROWS
             self._apply(vanish_scope, watermark)
+            if t.partition is not None:
+                self._count_months()
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -331,6 +368,23 @@ class TableExtract:
         result.live_rows, result.deleted_rows = wh.counts(db, t)
         result.reader, result.reader_note = self.source.reader, self.source.reader_note
         return result
+
+    def _count_months(self) -> None:
+        t, db, plan, result = self.table, self.db, self.plan, self.result
+        every_row = self._first_load or result.mode == "full"
+        if isinstance(t.partition, ByParent):
+            # Lines whose parent document is not in the warehouse (its extract has not run yet)
+            # take its date from Sage: only the key and the date, of those parents only.
+            self._read_parent_dates(t.partition, wh.unplaced_links(db, t, changed=not every_row))
+        if every_row:
+            result.month_rows = wh.live_rows_by_month(db, t)
+            result.every_month = result.mode == "full"
+            changed = set(result.month_rows) if self._first_load else wh.changed_months(db, t)
+        else:
+            changed = wh.changed_months(db, t)
+            months = changed | set(month_starts(*plan.window) if plan.window else ())
+            result.month_rows = wh.live_rows_by_month(db, t, months)
+        result.changed_months = frozenset(changed)
 
     def _apply(self, vanish_scope: str | None, watermark: dt.datetime | None) -> None:
         """Merge the staged rows, soft-delete what vanished, quarantine, move the watermark."""

@@ -10,6 +10,14 @@ lineage down to the source. Document tables are partitioned by month for backfil
   warehouse in the next run, with no month to guess.
 - A run WITH a partition key or range (a backfill from the UI, one run per range through
   `BackfillPolicy.single_run()`) reloads exactly those months and moves no watermark.
+
+Either way the partitions tell the truth: each month the run loaded gets a materialization of its
+own, with that month's live rows as `dagster/row_count` (a line's month is its parent document's).
+The unpartitioned run logs one `AssetMaterialization` per month it changed (every month after a
+read of everything: the first load or `full_refresh`, months without rows with 0), then its own
+unpartitioned materialization, whose `dagster/row_count` is the whole table's; a backfill gives
+each month of its range its own count as partition-scoped metadata. Months before
+SAGE_HISTORY_START, after the last partition, or rows without a date belong to no partition.
 """
 
 # No `from __future__ import annotations`: Dagster reads the config and resource annotations.
@@ -20,7 +28,7 @@ import warnings
 import dagster as dg
 from dagster_shared.utils.warnings import BetaWarning
 
-from assets.partitions import document_months
+from assets.partitions import document_months, month_key
 from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, CATALOGUE, SageTable
 from assets.sage.extract import ExtractPlan, ExtractResult, extract_table
@@ -128,7 +136,45 @@ def _metadata(table: SageTable, result: ExtractResult, plan: ExtractPlan) -> dic
         metadata["watermark"] = result.watermark_after.isoformat(sep=" ")
     if plan.window:
         metadata["window"] = f"{plan.window[0]} .. {plan.window[1]}"
+    if table.partition is not None:
+        metadata["months_changed"] = len(result.changed_months)
     return metadata
+
+
+def _report_months(
+    context: dg.AssetExecutionContext, table: SageTable, result: ExtractResult
+) -> None:
+    """Give each month the run loaded its own materialization and live row count.
+
+    A backfill's own materializations are one per month of its range: each gets its month's count
+    as partition-scoped metadata. Other months whose rows changed (a DELETED_RECORDS entry for an
+    older document, or anything an unpartitioned run changed; every month when it read them all)
+    get a materialization logged here, before the run's own.
+    """
+    partitions = document_months.get_partition_keys()
+    rows = {month_key(m): n for m, n in result.month_rows.items()}
+    logged = {month_key(m) for m in result.changed_months}
+    if context.has_partition_key or context.has_partition_key_range:
+        for key in context.partition_keys:
+            context.add_asset_metadata({"dagster/row_count": rows.get(key, 0)}, partition_key=key)
+        logged -= set(context.partition_keys)
+    elif result.every_month:
+        logged = set(partitions)
+    for key in partitions:  # a month that is no partition (before the first, after the last): none
+        if key not in logged:
+            continue
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=table.asset_key,
+                partition=key,
+                metadata={
+                    "dagster/row_count": rows.get(key, 0),
+                    "dagster/table_name": f"sage.{table.name}",
+                    "mode": result.mode,
+                    "reader": result.reader,
+                },
+            )
+        )
 
 
 def build_sage_asset(table: SageTable) -> dg.AssetsDefinition:
@@ -187,6 +233,8 @@ def build_sage_asset(table: SageTable) -> dg.AssetsDefinition:
             f"sage.{table.name}: {result.mode}, read {result.rows_read}, inserted {result.inserted}, "
             f"updated {result.updated}, deleted {result.deleted}, quarantined {result.quarantined}"
         )
+        if partitioned:
+            _report_months(context, table, result)
         return dg.MaterializeResult(
             metadata=_metadata(table, result, plan),
             check_results=[

@@ -8,11 +8,11 @@ are bound as parameters. Hence the file-wide S608 waiver: every f-string here sp
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import duckdb
 
-from assets.sage.catalogue import SageTable
+from assets.sage.catalogue import BY_TABLE, ByDate, ByParent, SageTable
 
 STATE_TABLE = "sage._watermarks"
 QUARANTINE_TABLE = "quarantine.rows"
@@ -84,7 +84,9 @@ def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
 
 def create_staging(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
     """Temp tables of one extract: every row read (`_row` in read order, `_bad` if quarantined),
-    the keys of a key scan, the quarantine details, and the parent keys of a backfilled window."""
+    the keys of a key scan, the quarantine details, and the parent keys of a backfilled window;
+    for a partitioned table the month columns of the rows written (`_touched`), for a line table
+    the dates of parents read from Sage (`_parent_dates`)."""
     columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
     db.execute(f"CREATE OR REPLACE TEMP TABLE _stage ({columns}, _row BIGINT, _bad BOOLEAN)")
     keys = ", ".join(f"{q(k)} {_type(table, k)}" for k in table.key)
@@ -94,6 +96,16 @@ def create_staging(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
         "(_row BIGINT, column_name VARCHAR, reason VARCHAR, value VARCHAR)"
     )
     db.execute("CREATE OR REPLACE TEMP TABLE _parent_keys (k BIGINT)")
+    column = month_column(table)
+    if column is not None:
+        # Named like the column, so the table's month SQL reads it too.
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _touched ({q(column)} {_type(table, column)})")
+    if isinstance(table.partition, ByParent):
+        parent = BY_TABLE[table.partition.parent]
+        columns = ", ".join(
+            f"{q(c)} {_type(parent, c)}" for c in parent_date_columns(table.partition)
+        )
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _parent_dates ({columns})")
 
 
 def _type(table: SageTable, column: str) -> str:
@@ -147,9 +159,11 @@ def merge(
     col_list = ", ".join(cols)
     match = _key_match(table, "t", "s")
     changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in cols)
+    month = month_column(table)
+    was = f"t.{q(month)}" if month else "NULL"
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE _changed AS
-            SELECT s.*, t.deleted_at IS NOT NULL AS _undelete FROM _stage s
+            SELECT s.*, t.deleted_at IS NOT NULL AS _undelete, {was} AS _was FROM _stage s
             JOIN {tgt} t ON {match}
             WHERE NOT s._bad AND (t.deleted_at IS NOT NULL OR {changed})"""
     )
@@ -163,12 +177,20 @@ def merge(
                 FROM _changed s WHERE {match}""",
             [now],
         )
-    inserted = db.execute(
+        if month:  # a row whose date moved changed both months
+            db.execute(
+                f"INSERT INTO _touched SELECT _was FROM _changed "
+                f"UNION ALL SELECT {q(month)} FROM _changed"
+            )
+    inserted = _written(
+        db,
+        table,
         f"""INSERT INTO {tgt} ({col_list}, deleted_at, loaded_at)
             SELECT {", ".join(f"s.{c}" for c in cols)}, NULL, ? FROM _stage s
             WHERE NOT s._bad AND NOT EXISTS (SELECT 1 FROM {tgt} t WHERE {match})""",
         [now],
-    ).fetchall()[0][0]
+        alias="",
+    )
     return inserted, updated, undeleted
 
 
@@ -236,17 +258,14 @@ def apply_deleted_records(
     i.e. the key was created again)."""
     if table.deleted_records_id is None or table.deleted_ref_column is None:
         return 0
-    exists = db.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sage' "
-        "AND table_name = ?",
-        [deleted_records.name],
-    ).fetchall()[0][0]
-    if not exists:
+    if not _exists(db, deleted_records):
         return 0
     tgt = target(table)
     ref = q(table.deleted_ref_column)
     modified = "t.record_modify_date" if table.incremental else "NULL"
-    return db.execute(
+    return _written(
+        db,
+        table,
         f"""UPDATE {tgt} AS t SET deleted_at = coalesce(d.deletion_time, ?)
             FROM (SELECT trim(r.foreign_ref) AS ref, max(r.deletion_date_time) AS deletion_time
                   FROM {target(deleted_records)} r
@@ -254,7 +273,7 @@ def apply_deleted_records(
             WHERE t.deleted_at IS NULL AND trim(CAST(t.{ref} AS VARCHAR)) = d.ref
               AND ({modified} IS NULL OR d.deletion_time IS NULL OR {modified} <= d.deletion_time)""",
         [now, table.deleted_records_id],
-    ).fetchall()[0][0]
+    )
 
 
 def date_scope(column: str, start: dt.date, end: dt.date) -> str:
@@ -278,13 +297,15 @@ def mark_vanished(
     """Soft-delete live rows within `scope_sql` (over alias t) whose key was not seen: neither
     staged (good or bad) nor listed by a key scan in `_seen`; their quarantine entries go too."""
     match = _key_match(table, "t", "s")
-    vanished = db.execute(
+    vanished = _written(
+        db,
+        table,
         f"""UPDATE {target(table)} AS t SET deleted_at = ?
             WHERE t.deleted_at IS NULL AND ({scope_sql})
               AND NOT EXISTS (SELECT 1 FROM _stage s WHERE {match})
               AND NOT EXISTS (SELECT 1 FROM _seen s WHERE {match})""",
         [now],
-    ).fetchall()[0][0]
+    )
     # Here rather than in the extract: every read that covers a whole scope ends up here.
     forget_vanished_quarantine(db, table, scope_sql)
     return vanished
@@ -385,3 +406,138 @@ def duplicate_keys(db: duckdb.DuckDBPyConnection, table: SageTable) -> int:
 
 def insert_keys(db: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]) -> None:
     db.execute(f"INSERT INTO _seen SELECT {', '.join(q(c) for c in columns)} FROM {relation}")
+
+
+# --------------------------------------------------------------------------------- document months
+# A partitioned table's rows fall in months: a document by its date, a line by its parent
+# document's date (from the parent's table in the warehouse, or, for parents not loaded yet, read
+# from Sage into `_parent_dates`). Every statement that writes rows of such a table puts the month
+# column of each row it wrote (old and new value of an update) into `_touched`, so the extract can
+# say which months it changed without comparing the table before and after.
+
+
+def month_column(table: SageTable) -> str | None:
+    """The column that places a row in a month: its date, or the key of its parent document."""
+    if isinstance(table.partition, ByDate):
+        return table.partition.column
+    if isinstance(table.partition, ByParent):
+        return table.partition.link
+    return None
+
+
+def _written(
+    db: duckdb.DuckDBPyConnection,
+    table: SageTable,
+    sql: str,
+    params: list[object],
+    *,
+    alias: str = "t",
+) -> int:
+    """Run the INSERT or UPDATE `sql` of `table` (target aliased `alias`, "" for none); the
+    number of rows it wrote. For a partitioned table their month column goes into `_touched`."""
+    column = month_column(table)
+    if column is None:
+        return db.execute(sql, params).fetchall()[0][0]
+    returned = f"{alias}.{q(column)}" if alias else q(column)
+    written = db.execute(f"{sql} RETURNING {returned}", params).fetchall()
+    if written:
+        db.execute("INSERT INTO _touched SELECT unnest(?)", [[v for (v,) in written]])
+    return len(written)
+
+
+def parent_date_columns(how: ByParent) -> tuple[str, str]:
+    """The parent document's key (the line's link) and the date that places it in a month."""
+    parent = BY_TABLE[how.parent]
+    if not isinstance(parent.partition, ByDate):
+        raise ValueError(f"{how.parent} must be partitioned by a date to have lines by month")
+    return how.link, parent.partition.column
+
+
+def _parent_dates(db: duckdb.DuckDBPyConnection, how: ByParent) -> tuple[str, str]:
+    """(SQL of the parent documents' keys and dates, the date column): the parent's table in the
+    warehouse, plus the dates `_parent_dates` holds for parents not in it yet."""
+    link, date = parent_date_columns(how)
+    columns = f"{q(link)}, {q(date)}"
+    rows = f"SELECT {columns} FROM _parent_dates"
+    parent = BY_TABLE[how.parent]
+    if _exists(db, parent):
+        rows = f"SELECT {columns} FROM {target(parent)} UNION ALL {rows}"
+    return f"({rows})", q(date)
+
+
+def _months_of(db: duckdb.DuckDBPyConnection, table: SageTable, rows: str) -> tuple[str, str]:
+    """(FROM clause over `rows` as t, SQL of a row's month) for rows of `table`: its own table or
+    `_touched`."""
+    if isinstance(table.partition, ByDate):
+        return f"{rows} t", f"date_trunc('month', t.{q(table.partition.column)})::DATE"
+    if not isinstance(table.partition, ByParent):
+        raise ValueError(f"{table.table} is not partitioned by month")
+    parents, date = _parent_dates(db, table.partition)
+    link = q(table.partition.link)
+    return (
+        f"{rows} t JOIN {parents} p ON p.{link} = t.{link}",
+        f"date_trunc('month', p.{date})::DATE",
+    )
+
+
+def unplaced_links(db: duckdb.DuckDBPyConnection, table: SageTable, changed: bool) -> list[int]:
+    """Parent keys of a line table's rows (of the rows this extract wrote if `changed`) whose
+    parent document is neither in the warehouse nor in `_parent_dates`: their dates are missing."""
+    if not isinstance(table.partition, ByParent):
+        return []
+    parents, _ = _parent_dates(db, table.partition)
+    link = q(table.partition.link)
+    found = db.execute(
+        f"SELECT DISTINCT t.{link} FROM {'_touched' if changed else target(table)} t "
+        f"WHERE t.{link} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {parents} p WHERE p.{link} = t.{link})"
+    )
+    return [k for (k,) in found.fetchall()]
+
+
+def changed_months(db: duckdb.DuckDBPyConnection, table: SageTable) -> set[dt.date]:
+    """The months of the rows this extract wrote (both months of a row whose date moved)."""
+    rows, month = _months_of(db, table, "_touched")
+    months = db.execute(f"SELECT DISTINCT {month} FROM {rows} WHERE {month} IS NOT NULL")
+    return {m for (m,) in months.fetchall()}
+
+
+def live_rows_by_month(
+    db: duckdb.DuckDBPyConnection, table: SageTable, months: Collection[dt.date] | None = None
+) -> dict[dt.date, int]:
+    """Live rows of each of `months` (0 if none), or of every month that has rows when None, in
+    one GROUP BY. Rows without a date (or without a known parent) are in no month."""
+    if months is not None and not months:
+        return {}
+    counted = dict.fromkeys(months or (), 0)
+    rows, month = _months_of(db, table, target(table))
+    where, params = f"{month} IS NOT NULL", []
+    if months is not None:
+        where, params = f"{month} IN (SELECT unnest(?::DATE[]))", [sorted(months)]
+    live = db.execute(
+        f"SELECT {month} AS m, count(*) FILTER (WHERE t.deleted_at IS NULL) FROM {rows} "
+        f"WHERE {where} GROUP BY m",
+        params,
+    )
+    counted.update(live.fetchall())
+    return counted
+
+
+def _exists(db: duckdb.DuckDBPyConnection, table: SageTable) -> bool:
+    found = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = 'sage' "
+        "AND table_name = ?)",
+        [table.name],
+    )
+    return bool(found.fetchall()[0][0])
+
+
+def add_parent_dates(db: duckdb.DuckDBPyConnection, how: ByParent, relation: str) -> None:
+    """Keep the (key, date) rows of `relation`, read from Sage, for parents not in `_parent_dates`
+    yet (the first of a key Sage repeats)."""
+    link, date = (q(c) for c in parent_date_columns(how))
+    db.execute(
+        f"""INSERT INTO _parent_dates SELECT DISTINCT ON ({link}) {link}, {date} FROM {relation} r
+            WHERE r.{link} IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM _parent_dates d WHERE d.{link} = r.{link})"""
+    )
