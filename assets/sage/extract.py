@@ -46,7 +46,6 @@ import pyarrow.compute as pc
 from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, INCREMENTAL_COLUMN, ByDate, ByParent, SageTable
 from assets.sage.convert import BadValue, to_arrow
-from assets.sage.validation import validate_chunk
 from resources.sage.source import SageConnection
 from resources.sage.sql import AllOf, AnyOf, Compare, IsNull, SageSelect, key_runs
 
@@ -263,6 +262,10 @@ class TableExtract:
 
     def _screen_chunk(self, chunk: pa.Table, bad_values: list[BadValue]) -> pa.Table:
         """The chunk with its read order (`_row`) and verdict (`_bad`); failures recorded."""
+        # pandas and pandera take ~0.9 s to import: only a run that extracts pays it, not every
+        # process that loads the definitions (daemon, code server, each run worker).
+        from assets.sage.validation import validate_chunk
+
         failures = [(b.row, b.column, b.reason, b.value) for b in bad_values]
         failures += [
             (f.row, f.column, f.reason, f.value) for f in validate_chunk(self.table, chunk)
