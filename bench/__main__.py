@@ -5,15 +5,22 @@ All on one generated demo company per size (seed 1), each measurement in its own
 1. extract of every `sage` table into DuckDB: the raw pyodbc driver loop (the limit), a raw
    arrow-odbc block-fetch loop (the driver's bulk limit), the connector's extractor, dlt's
    sql_database (pyarrow backend; the peer); rows/s, peak RSS;
-2. the initial sync and incremental cycles after k changed Sage records (Dagster, SSM sandbox
-   at the plan's 4 requests/s): wall time, rows read from Sage, SSM API calls;
+2. the initial sync and incremental cycles after k changed Sage records (SSM sandbox at the
+   plan's 4 requests/s): wall time, rows read from Sage, SSM API calls; twice, on copies of the
+   company: executed in the bench's process (`execute_in_process`, an ephemeral instance: the
+   steps' own cost), and as launched (`bench.launched`: the project's dagster.yaml, a real
+   instance, `dagster-daemon` taking each run from its queue and starting a run worker with
+   the job's executor: what a user sees), with per run the queue wait, the run worker's
+   processes and peak memory;
 3. the initial push's records/s against 4 x bulk batch size, and the SSM client's own bound;
 4. a ten-year backfill of the monthly invoice partitions through the single-run backfill path;
 5. the scale curve: extract and cycle time per size.
 
 Writes `docs/performance.md` and `bench/results.json` (or both into `--out DIR`).
-`--quick` is the CI smoke size: the small company for extract and backfill, the tiny one for
-the sync (a full initial push of even the small company takes minutes), one round each.
+`--quick` is the CI smoke size: the tiny company everywhere, one round each, and only the
+initial sync, as launched (it alone costs about what the in-process sync and its two cycles
+did; launched cycles run in tests/pipelines/test_launched.py). `make bench` runs both sync
+modes, initial sync and cycles, on the small and large companies.
 """
 
 from __future__ import annotations
@@ -41,8 +48,10 @@ class Plan:
     label: str
     extract_sizes: tuple[str, ...]
     rounds: dict[str, int]  # extract rounds per size (medians over rounds)
-    sync_sizes: tuple[str, ...]
+    sync_sizes: tuple[str, ...]  # the sync suite executed in process
+    launched_sizes: tuple[str, ...]  # the sync suite launched through the daemon's queue
     ks: tuple[int, ...]
+    launched_ks: tuple[int, ...]
     cycle_repeats: int
     backfill_size: str
     transport_records: int
@@ -50,12 +59,14 @@ class Plan:
 
 QUICK = Plan(
     label="quick",
-    extract_sizes=("small",),
-    rounds={"small": 1},
-    sync_sizes=("tiny",),
-    ks=(0, 10),
+    extract_sizes=("tiny",),
+    rounds={"tiny": 1},
+    sync_sizes=(),
+    launched_sizes=("tiny",),
+    ks=(),
+    launched_ks=(),
     cycle_repeats=1,
-    backfill_size="small",
+    backfill_size="tiny",
     transport_records=1000,
 )
 FULL = Plan(
@@ -63,7 +74,9 @@ FULL = Plan(
     extract_sizes=("small", "large"),
     rounds={"small": 3, "large": 1},
     sync_sizes=("small", "large"),
+    launched_sizes=("small", "large"),
     ks=(0, 10, 100, 1000),
+    launched_ks=(0, 10, 100, 1000),
     cycle_repeats=1,
     backfill_size="large",
     transport_records=5000,
@@ -117,26 +130,47 @@ def measure_extract(size: str, path: Path, rounds: int, work: Path) -> dict[str,
     return {"size": size, "rounds": runs, "summary": report.summarise_extract(runs)}
 
 
-def measure_sync(size: str, path: Path, plan: Plan, work: Path) -> dict[str, Any]:
-    copy = work / f"sync-{size}" / "company.sqlite"
+def _sync_suite(
+    task: str, size: str, path: Path, ks: tuple[int, ...], plan: Plan, work: Path
+) -> dict[str, Any]:
+    """One sync suite (`task`: sync or launched_sync) on its own copy of the company."""
+    copy = work / f"{task}-{size}" / "company.sqlite"
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, copy)  # the cycles modify the company
-    log(f"sync {size}: initial sync, then cycles k={list(plan.ks)} at {SSM_RATE:g} requests/s")
     params = {
         "company": str(copy),
         "workdir": str(copy.parent),
-        "ks": list(plan.ks),
+        "ks": list(ks),
         "rate": SSM_RATE,
         "repeats": plan.cycle_repeats,
     }
     try:
-        result = _outcome(run_task("sync", params, work / "tasks"))
+        result = _outcome(run_task(task, params, work / "tasks"))
     except TaskFailed as exc:
         log(f"  failed: {exc}")
         return {"size": size, "error": str(exc)}
     result["size"] = size
     result["push"] = report.push_efficiency(result)
-    log(f"  initial sync {result['initial']['seconds']:.0f} s; {len(result['cycles'])} cycles")
+    return result
+
+
+def measure_sync(size: str, path: Path, plan: Plan, work: Path) -> dict[str, Any]:
+    """The sync suite executed in the bench's process (`execute_in_process`)."""
+    log(f"sync {size}: initial sync, then cycles k={list(plan.ks)} at {SSM_RATE:g} requests/s")
+    result = _sync_suite("sync", size, path, plan.ks, plan, work)
+    if "error" not in result:
+        log(f"  initial sync {result['initial']['seconds']:.0f} s; {len(result['cycles'])} cycles")
+    return result
+
+
+def measure_launched(size: str, path: Path, plan: Plan, work: Path) -> dict[str, Any]:
+    """The sync suite as users run it: each run submitted to the daemon's queue."""
+    log(
+        f"launched {size}: initial sync, then cycles k={list(plan.launched_ks)}, through the "
+        "daemon's run queue"
+    )
+    result = _sync_suite("launched_sync", size, path, plan.launched_ks, plan, work)
+    log(f"  {report.describe_launched(result)}")
     return result
 
 
@@ -165,17 +199,23 @@ def measure_transport(records: int, work: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the CI smoke size (small/tiny)")
+    parser.add_argument(
+        "--quick", action="store_true", help="the CI smoke size (tiny company, sync as launched)"
+    )
     parser.add_argument("--out", type=Path, help="write performance.md and results.json here")
     parser.add_argument("--work", type=Path, help="scratch folder (companies are cached here)")
     parser.add_argument(
-        "--sync-sizes", help="comma-separated sizes for the sync/cycle suite (overrides the plan)"
+        "--sync-sizes",
+        help="comma-separated sizes for both sync/cycle suites (overrides the plan)",
     )
-    parser.add_argument("--skip", default="", help="comma-separated: extract,sync,backfill,push")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: extract,sync,launched,backfill,push"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.sync_sizes:
-        plan = Plan(**{**plan.__dict__, "sync_sizes": tuple(args.sync_sizes.split(","))})
+        sizes = tuple(args.sync_sizes.split(","))
+        plan = Plan(**{**plan.__dict__, "sync_sizes": sizes, "launched_sizes": sizes})
     skip = {s for s in args.skip.split(",") if s}
     md_path = (args.out / "performance.md") if args.out else PROJECT_ROOT / "docs/performance.md"
     json_path = (args.out / "results.json") if args.out else PROJECT_ROOT / "bench/results.json"
@@ -192,8 +232,16 @@ def main(argv: list[str] | None = None) -> int:
         "companies": {},
         "extract": [],
         "sync": [],
+        "launched": [],
     }
-    sizes = set(plan.extract_sizes) | set(plan.sync_sizes) | {plan.backfill_size}
+    # Only the companies the phases that run need (the large one takes a minute to generate).
+    needed = {
+        "extract": set(plan.extract_sizes),
+        "sync": set(plan.sync_sizes),
+        "launched": set(plan.launched_sizes),
+        "backfill": {plan.backfill_size},
+    }
+    sizes = set().union(*(v for phase, v in needed.items() if phase not in skip))
     paths: dict[str, Path] = {}
     for size in ("tiny", "small", "large"):
         if size in sizes:
@@ -208,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     if "sync" not in skip:
         for size in plan.sync_sizes:
             results["sync"].append(measure_sync(size, paths[size], plan, work))
+    if "launched" not in skip:
+        for size in plan.launched_sizes:
+            results["launched"].append(measure_launched(size, paths[size], plan, work))
     if "backfill" not in skip:
         results["backfill"] = measure_backfill(plan.backfill_size, paths[plan.backfill_size], work)
     results["bench_seconds"] = time.perf_counter() - started

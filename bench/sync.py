@@ -11,6 +11,12 @@ rate. The suite runs:
    products a new BARCODE (fields that feed one SSM resource each), both with
    RECORD_MODIFY_DATE = now. Per cycle: wall time, rows read from Sage (the `rows_read`
    metadata of the sage assets), SSM API calls (the sandbox's own counters).
+
+`run_sync_suite` executes the job in the bench's process (`execute_in_process`, ephemeral
+instance); `run_launched_sync_suite` runs the same suite the way users run it: the project's
+definitions and dagster.yaml, each run submitted to the daemon's queue and executed by a run
+worker with the job's own executor (`bench.launched`), and adds per run the queue wait, the
+run worker's processes and peak memory, and the time between the run's lifecycle events.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import math
 import sqlite3
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -129,12 +136,24 @@ def _metadata_value(entry: Any) -> Any:
 
 def summarise_run(result: Any) -> dict[str, Any]:
     """Rows read from Sage, push figures per resource and failed steps, from the run's events."""
-    rows_read: dict[str, int] = {}
-    pushes: dict[str, dict[str, Any]] = {}
+    materializations = []
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
-        path = materialization.asset_key.path
         metadata = {k: _metadata_value(v) for k, v in materialization.metadata.items()}
+        materializations.append((list(materialization.asset_key.path), metadata))
+    failed = [
+        event.step_key for event in result.all_events if event.is_step_failure and event.step_key
+    ]
+    return summarise_materializations(materializations, failed)
+
+
+def summarise_materializations(
+    materializations: list[tuple[list[str], dict[str, Any]]], failed_steps: list[str]
+) -> dict[str, Any]:
+    """Rows read from Sage and push figures per resource, from (asset key path, metadata)."""
+    rows_read: dict[str, int] = {}
+    pushes: dict[str, dict[str, Any]] = {}
+    for path, metadata in materializations:
         if path[0] == "sage" and "rows_read" in metadata:
             rows_read[path[1]] = int(metadata["rows_read"])
         if path[0] == "ssm" and path[1].startswith("push_"):
@@ -151,10 +170,7 @@ def summarise_run(result: Any) -> dict[str, Any]:
                     "write_calls",
                 )  # fmt: skip
             }
-    failed = sorted(
-        event.step_key for event in result.all_events if event.is_step_failure and event.step_key
-    )
-    return {"rows_read": rows_read, "pushes": pushes, "failed_steps": failed}
+    return {"rows_read": rows_read, "pushes": pushes, "failed_steps": sorted(failed_steps)}
 
 
 @contextmanager
@@ -173,6 +189,18 @@ def _quiet_dagster() -> Any:
 
 def _stats(control_url: str) -> dict[str, Any]:
     return httpx.get(control_url + "/stats", timeout=10).json()
+
+
+def _api_figures(control_url: str) -> dict[str, Any]:
+    """The sandbox's counters since the last reset, as the suites report them."""
+    stats = _stats(control_url)
+    return {
+        "api_calls": stats["total"],
+        "write_calls": stats["writes"],
+        "rate_limited": stats["rate_limited"],
+        "bulk_items": stats["bulk_items"],
+        "requests": stats["requests"],
+    }
 
 
 def _reset_stats(control_url: str) -> None:
@@ -226,29 +254,106 @@ def run_sync_suite(
                 instance=instance, raise_on_error=False, run_config=run_config
             )
             seconds = time.perf_counter() - started
-            stats = _stats(sandbox.control_url)
             return {
                 "seconds": seconds,
                 "success": result.success,
                 **summarise_run(result),
-                "api_calls": stats["total"],
-                "write_calls": stats["writes"],
-                "rate_limited": stats["rate_limited"],
-                "bulk_items": stats["bulk_items"],
-                "requests": stats["requests"],
+                **_api_figures(sandbox.control_url),
             }
 
         out["initial"] = run_once()
         out["batch_sizes"] = create_batch_sizes(sandbox.base_url)
-        cycle = 0
-        previous_k = 0
-        offsets: dict[str, int] = {}
-        for k in ks:
-            for _ in range(repeats):
-                changed = change_company(company_path, k, cycle, offsets)
-                cycle += 1
-                measured = run_once()
-                measured.update(k=k, changed=changed, previous_k=previous_k)
-                out["cycles"].append(measured)
-                previous_k = k
+        out["cycles"] = _cycles(company_path, ks, repeats, run_once)
+    return out
+
+
+def _cycles(
+    company: Path, ks: list[int], repeats: int, run_once: Callable[[], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One measured run after each change of k records (each k `repeats` times)."""
+    cycles = []
+    cycle = 0
+    previous_k = 0
+    offsets: dict[str, int] = {}
+    for k in ks:
+        for _ in range(repeats):
+            changed = change_company(company, k, cycle, offsets)
+            cycle += 1
+            measured = run_once()
+            measured.update(k=k, changed=changed, previous_k=previous_k)
+            cycles.append(measured)
+            previous_k = k
+    return cycles
+
+
+def run_launched_sync_suite(
+    company: str,
+    workdir: str,
+    ks: list[int],
+    rate: float,
+    repeats: int = 1,
+) -> dict[str, Any]:
+    """The same suite as `run_sync_suite`, each run launched through the daemon's queue.
+
+    The project's own definitions (`pipelines.definitions`: its resources from the
+    environment, its executor) read the company through the SQLite ODBC driver, as the
+    in-process suite does. Seconds are submission -> end, what a user waits for.
+    """
+    from bench.contenders import odbc_connection_string
+    from bench.launched import SYNC_JOB, LaunchedDagster, connector_env
+    from sandbox.ssm.testing import running_sandbox
+
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    company_path = Path(company)
+    out: dict[str, Any] = {"rate": rate, "cycles": []}
+    with running_sandbox(work, rate=rate) as sandbox:
+        env = connector_env(
+            work,
+            company_path,
+            sandbox.base_url,
+            sandbox.public_key,
+            sandbox.private_key,
+            rate,
+            odbc_connection=odbc_connection_string(company_path),
+        )
+        with LaunchedDagster(work / "dagster", env) as dagster:
+            out["startup_seconds"] = dagster.startup_seconds
+
+            def run_once() -> dict[str, Any]:
+                _reset_stats(sandbox.control_url)
+                run = dagster.run(SYNC_JOB)
+                materializations = [
+                    (m["asset"].split("/"), m["metadata"]) for m in run.materialization_metadata
+                ]
+                slowest = sorted(run.step_seconds.items(), key=lambda kv: -kv[1])[:5]
+                return {
+                    "seconds": run.wall_seconds,
+                    "success": run.status == "SUCCESS",
+                    "status": run.status,
+                    "run_id": run.run_id,
+                    **summarise_materializations(materializations, run.failed_steps),
+                    "queue_seconds": run.queue_seconds,
+                    "run_seconds": run.run_seconds,
+                    "phases": run.phases,
+                    "steps": len(run.step_seconds),
+                    "step_seconds_total": sum(run.step_seconds.values()),
+                    "slowest_steps": dict(slowest),
+                    "materializations": len(run.materialized),
+                    "check_evaluations": len(run.checks),
+                    "processes": run.processes,
+                    "processes_started": run.processes_started,
+                    "process_names": run.process_names,
+                    "peak_rss_mib": run.peak_rss_mib,
+                    **_api_figures(sandbox.control_url),
+                }
+
+            out["initial"] = run_once()
+            out["batch_sizes"] = create_batch_sizes(sandbox.base_url)
+            out["cycles"] = _cycles(company_path, ks, repeats, run_once)
+            # Runs the harness did not launch (a sensor's): none expected, but say so if any.
+            out["other_runs"] = [
+                {"run_id": r.run_id, "job": r.job_name, "status": r.status.value, "tags": r.tags}
+                for r in dagster.foreign_runs()
+            ]
     return out

@@ -45,6 +45,12 @@ def _sync(p: dict[str, Any]) -> dict[str, Any]:
     return run_sync_suite(**p)
 
 
+def _launched_sync(p: dict[str, Any]) -> dict[str, Any]:
+    from bench.sync import run_launched_sync_suite
+
+    return run_launched_sync_suite(**p)
+
+
 def _backfill(p: dict[str, Any]) -> dict[str, Any]:
     from bench.backfill import run_backfill
 
@@ -63,6 +69,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "connector": _connector,
     "dlt": _dlt,
     "sync": _sync,
+    "launched_sync": _launched_sync,
     "backfill": _backfill,
     "transport": _transport,
 }
