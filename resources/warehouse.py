@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,8 @@ import tenacity
 from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
+
+from resources.run_scope import RunScope
 
 # Room for the longest writer we expect (a large company's first load or a multi-year backfill).
 DEFAULT_LOCK_TIMEOUT_SECONDS = 2 * 3600.0
@@ -177,59 +179,37 @@ class WarehouseResource(DuckDBResource):
         default=DEFAULT_LOCK_TIMEOUT_SECONDS,
         description="How long a connection waits for another process to release the warehouse.",
     )
-    _in_run: bool = PrivateAttr(default=False)
-    _run_connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
-    _run_hold: ExitStack | None = PrivateAttr(default=None)
-    _run_guard: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _run: RunScope = PrivateAttr(default_factory=RunScope)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._in_run = True
+        self._run.open()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
-        with self._run_guard:
-            self._in_run = False
-            hold, self._run_hold, self._run_connection = self._run_hold, None, None
-        if hold is not None:
-            hold.close()
-
-    def _config(self) -> dict[str, object]:
-        return {"custom_user_agent": "dagster", **self.connection_config}
+        self._run.close()
 
     @contextmanager
     def _open(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
         with warehouse_lock(
             self.database, read_only=read_only, timeout_seconds=self.lock_timeout_seconds
         ):
-            con = _connect(self.database, read_only, self._config())
+            con = _connect(self.database, read_only, config)
             try:
                 yield con
             finally:
                 con.close()
 
-    def _shared_connection(self) -> duckdb.DuckDBPyConnection:
-        """The run's connection (a writer), opened on first use."""
-        with self._run_guard:
-            if self._run_connection is None:
-                hold = ExitStack()
-                try:
-                    self._run_connection = hold.enter_context(self._open(read_only=False))
-                except BaseException:
-                    hold.close()
-                    raise
-                self._run_hold = hold
-            return self._run_connection
-
     @contextmanager
     def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection that writes (the default) or only reads the warehouse; the file lock is
         held until the connection closes (in a run: until the run ends)."""
-        if not self._in_run:
+        if not self._run.active:
             with self._open(read_only) as con:
                 yield con
             return
-        # A cursor is DuckDB's own connection to the same open database: its own transaction
-        # and temp objects, no reopening of the file.
-        cursor = self._shared_connection().cursor()
+        # The run's connection is a writer; a cursor of it is DuckDB's own connection to the same
+        # open database: its own transaction and temp objects, no reopening of the file.
+        cursor = self._run.shared(lambda: self._open(read_only=False)).cursor()
         try:
             yield cursor
         finally:

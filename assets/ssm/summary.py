@@ -72,18 +72,25 @@ def read_pushes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PushRow]:
     ]
 
 
+def _attention(row: PushRow) -> str | None:
+    """What a person must look at in one push, or None."""
+    if row.status in ATTENTION:
+        return f"{row.resource}: {ATTENTION[row.status]} ({row.message or 'no detail'})"
+    if row.figures["failed"] or row.dead_letters:
+        return (
+            f"{row.resource}: {int(row.figures['failed'])} rejected this run, "
+            f"{row.dead_letters} open dead letters (job ssm_dead_letters)"
+        )
+    return None
+
+
 def attention(rows: list[PushRow]) -> list[str]:
     """One line per push a person must look at."""
-    lines = []
-    for row in rows:
-        if row.status in ATTENTION:
-            lines.append(f"{row.resource}: {ATTENTION[row.status]} ({row.message or 'no detail'})")
-        elif row.figures["failed"] or row.dead_letters:
-            lines.append(
-                f"{row.resource}: {int(row.figures['failed'])} rejected this run, "
-                f"{row.dead_letters} open dead letters (job ssm_dead_letters)"
-            )
-    return lines
+    return [line for row in rows if (line := _attention(row)) is not None]
+
+
+def totals(rows: list[PushRow]) -> dict[str, float]:
+    return {c: sum(r.figures[c] for r in rows) for c, _ in FIGURES + COSTS}
 
 
 def markdown(rows: list[PushRow]) -> str:
@@ -97,8 +104,7 @@ def markdown(rows: list[PushRow]) -> str:
         return f"| {name} | " + " | ".join(values) + " |"
 
     lines += [cells(r.resource, r.figures, r.dead_letters) for r in rows]
-    totals = {c: sum(r.figures[c] for r in rows) for c, _ in FIGURES + COSTS}
-    lines.append(cells("**all**", totals, sum(r.dead_letters for r in rows)))
+    lines.append(cells("**all**", totals(rows), sum(r.dead_letters for r in rows)))
     return "\n".join(lines)
 
 
@@ -131,29 +137,26 @@ def run_summary(
     if context.run.tags.get(KIND_TAG) in (None, "sync", "incremental", "first"):
         context.instance.add_run_tags(run_id, {KIND_TAG: kind})
     needs = attention(rows)
-    totals = {c: sum(r.figures[c] for r in rows) for c, _ in FIGURES + COSTS}
+    total = totals(rows)
     metadata: dict[str, object] = {
         "pushes": dg.MetadataValue.md(markdown(rows)),
         "attention": dg.MetadataValue.md("\n".join(f"- {line}" for line in needs) or "none"),
         "kind": kind,
-        **{c: int(totals[c]) for c, _ in FIGURES},
+        **{c: int(total[c]) for c, _ in FIGURES},
         "dead_letters": sum(r.dead_letters for r in rows),
-        "api_calls": int(totals["api_calls"]),
-        "write_calls": int(totals["write_calls"]),
-        "push_seconds": dg.MetadataValue.float(round(totals["seconds"], 3)),
+        "api_calls": int(total["api_calls"]),
+        "write_calls": int(total["write_calls"]),
+        "push_seconds": dg.MetadataValue.float(round(total["seconds"], 3)),
     }
-    blocking = [r for r in rows if r.status in ATTENTION]
+    blocking = [_attention(r) for r in rows if r.status in ATTENTION]
     if blocking:
         raise dg.Failure(
-            description="Pushes that need attention: "
-            + "; ".join(
-                line for line in needs if line.split(":")[0] in {r.resource for r in blocking}
-            ),
+            description="Pushes that need attention: " + "; ".join(map(str, blocking)),
             metadata=metadata,
         )
     context.log.info(
-        f"sync ({kind}): created {int(totals['created'])}, updated {int(totals['updated'])}, "
-        f"deleted {int(totals['deleted'])}, {int(totals['api_calls'])} API calls"
+        f"sync ({kind}): created {int(total['created'])}, updated {int(total['updated'])}, "
+        f"deleted {int(total['deleted'])}, {int(total['api_calls'])} API calls"
         + (f"; attention: {'; '.join(needs)}" if needs else "")
     )
     return dg.MaterializeResult(metadata=metadata)

@@ -13,13 +13,13 @@ The key fields are excluded from the resource's repr, so they do not show up in 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from resources.run_scope import RunScope
 from resources.ssm.client import SSMClient
 
 
@@ -57,31 +57,21 @@ class SSMResource(dg.ConfigurableResource):
         ),
     )
 
-    _in_run: bool = PrivateAttr(default=False)
-    _run_client: SSMClient | None = PrivateAttr(default=None)
-    _run_guard: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _run: RunScope = PrivateAttr(default_factory=RunScope)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._in_run = True
+        self._run.open()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        with self._run_guard:
-            self._in_run = False
-            client, self._run_client = self._run_client, None
-        if client is not None:
-            client.close()
+        self._run.close()
 
     @contextmanager
     def get_client(self) -> Iterator[SSMClient]:
         """A client; inside a run, the run's one client (one login and one pace for all the
         run's steps: a client per push step cost a login each, 11 of a quiet sync's 25 calls),
         closed when the run ends; outside a run, a client closed when the block ends."""
-        if self._in_run:
-            with self._run_guard:
-                if self._run_client is None:
-                    self._run_client = self._new_client()
-                client = self._run_client
-            yield client
+        if self._run.active:
+            yield self._run.shared(self._new_client)
             return
         with self._new_client() as client:
             yield client
