@@ -2,6 +2,7 @@
 #   make demo   generate the demo Sage 50 company, start the SSM sandbox, run the sync, print what landed
 #   make test   install everything (uv, Python packages from uv.lock, unixODBC + SQLite ODBC driver), lint, test
 #   make dev    open the Dagster UI on the same defaults (PORT=3000, HOST=127.0.0.1 to change them)
+#   make instance  create the Dagster instance (data/dagster) once, before Dagster processes of your own
 #   make bench  measure the connector against its limits and peers (docs/performance.md)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -34,12 +35,25 @@ uv:
 install: uv
 	$(UV) sync --frozen --inexact
 
+# apt-get refuses at once while another package manager holds its lock (unattended upgrades do,
+# minutes after a boot): run the command again every 5 s for up to 5 minutes, then say so.
+APT_WAIT = apt_wait() { \
+	  for try in $$(seq 60); do \
+	    out=$$("$$@" 2>&1) && { [ -n "$$out" ] && echo "$$out"; return 0; }; \
+	    echo "$$out" | grep -qE 'Could not get lock|Unable to lock' || { echo "$$out" >&2; return 1; }; \
+	    [ $$try = 1 ] && echo "waiting for another package manager to release its lock (up to 5 minutes)"; \
+	    sleep 5; \
+	  done; \
+	  echo "another package manager held its lock for 5 minutes (unattended upgrades?): run make again once it is done" >&2; \
+	  return 1; };
+
 # unixODBC and the SQLite ODBC driver, for the ODBC path of the tests (the demo does not need them).
 odbc:
 	@if ! odbcinst -q -d 2>/dev/null | grep -q '^\[SQLite3\]'; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing unixodbc and libsqliteodbc"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc libsqliteodbc >/dev/null; \
+	    $(APT_WAIT) apt_wait apt-get update -qq \
+	    && apt_wait env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc libsqliteodbc >/dev/null; \
 	  else echo "unixODBC/SQLite ODBC driver missing and cannot apt-get: ODBC tests will skip (fail in CI)"; fi; \
 	fi
 
@@ -56,6 +70,10 @@ test: install odbc lint
 demo: install
 	$(RUN) python -m pipelines.demo
 
+# Opening a new SQLite instance from two processes at once can break it: create it first, once.
+instance: install
+	$(RUN) python -m pipelines.instance
+
 dev: install
 	$(RUN) python -m pipelines.demo --prepare
 	$(RUN) dagster dev -w workspace.yaml --host $(HOST) --port $(PORT)
@@ -68,4 +86,4 @@ bench-quick: uv odbc
 	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) --extra bench python -m bench --quick
 
-.PHONY: help uv install odbc lint test demo dev bench bench-quick
+.PHONY: help uv install odbc lint test demo dev instance bench bench-quick

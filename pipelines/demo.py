@@ -32,9 +32,9 @@ from typing import Any, TextIO
 import dagster as dg
 import duckdb
 import httpx
-import sqlalchemy
 
 from pipelines import settings
+from pipelines.instance import open_instance
 
 SYNC_JOB = "sage_ssm_sync"
 LAYERS = ("sage", "quarantine", "staging", "derived", "ssm", "sync")
@@ -96,31 +96,6 @@ def ensure_ssm_sandbox() -> int | None:
             break
         time.sleep(0.1)
     raise SystemExit(f"The SSM sandbox did not start on {host}:{port}; see {log}.")
-
-
-def demo_instance() -> dg.DagsterInstance:
-    """The instance `dagster dev` opens in the project root: dagster.yaml from DAGSTER_HOME (the
-    Makefile sets it to the project root), else from the project root, which keeps it in
-    data/dagster, so the demo's runs show in the UI."""
-    config_dir = os.environ.get("DAGSTER_HOME") or str(settings.PROJECT_ROOT)
-    try:
-        if os.environ.get("DAGSTER_HOME"):
-            return dg.DagsterInstance.get()
-        return dg.DagsterInstance.from_config(config_dir)
-    except dg.DagsterError as exc:  # DAGSTER_HOME relative, missing, or a bad dagster.yaml
-        raise SystemExit(f"Cannot open the Dagster instance: {str(exc).splitlines()[0]}") from None
-    except OSError as exc:
-        where = Path(exc.filename).resolve() if exc.filename else config_dir
-        raise SystemExit(
-            f"Cannot create the Dagster instance at {where} ({exc.strerror}): make it a writable "
-            "directory, or set DAGSTER_HOME to a directory of your own."
-        ) from None
-    except sqlalchemy.exc.SQLAlchemyError as exc:
-        raise SystemExit(
-            f"Cannot open the Dagster instance that {Path(config_dir) / 'dagster.yaml'} configures "
-            f"({getattr(exc, 'orig', None) or exc}): check that its directory is writable and holds "
-            "Dagster's files only, or set DAGSTER_HOME to a directory of your own."
-        ) from None
 
 
 @dataclass
@@ -398,7 +373,7 @@ def demo(args: argparse.Namespace) -> None:
     ensure_demo_company(args.size)
     sandbox_pid = ensure_ssm_sandbox()
     runs: list[SyncRun] = []
-    with demo_instance() as instance:
+    with open_instance() as instance:
         where = Path(instance.root_directory).resolve()
         if args.prepare:
             print(f"the Dagster instance is {where}")

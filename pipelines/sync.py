@@ -12,6 +12,10 @@
   rebuilds staging and derived and pushes, unless a sync that has yet to start (or started after
   that run) will do it anyway. It reacts to successful runs only, so a cancelled or failed run
   never sets off a rebuild.
+* `free_dead_runs`: a run whose process died together with the one that launched it (a reboot,
+  a killed `dagster dev` or demo) would stay STARTED and hold the pools for ever; this sensor
+  marks it failed once it has been silent too long (resources/liveness.py), and the schedule
+  does the same before deciding to skip.
 * `sync_now`: the one-click manual sync. `sage_ssm_sync` holds monthly-partitioned tables, so the
   UI offers a partition backfill (or warns) when it is launched directly; this unpartitioned job
   does nothing but ask, and the sensor starts the sync.
@@ -39,6 +43,7 @@ from assets.ssm.contract import PUSHED
 from assets.ssm.plan import desired_table
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
+from resources.liveness import check_seconds, fail_dead_runs
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
@@ -105,6 +110,9 @@ def _kind(instance: dg.DagsterInstance) -> str:
     "skipped, with the reason, while a sync or push is still queued or running.",
 )
 def sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    # A sync whose process died must not make every tick skip: free it first.
+    for sentence in fail_dead_runs(context.instance, context.repository_def.job_names):
+        context.log.warning(sentence)
     busy = pushes_in_flight(context.instance)
     if busy:
         return dg.SkipReason(
@@ -120,6 +128,24 @@ def _sage_update_without_push(run: dg.DagsterRun) -> bool:
     layers = {key.path[0] for key in selection}
     pushed = {push_key(c) for c in PUSHED} <= selection
     return bool(layers & {"sage", "staging", "derived"}) and not pushed
+
+
+@dg.sensor(
+    name="free_dead_runs",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=check_seconds(),
+    description="Marks failed a started run of this code location whose process died with the "
+    "one that launched it (a reboot, a killed `dagster dev`): silent for RUN_DEAD_AFTER_SECONDS "
+    "(300 s) while a live run says it is alive every RUN_HEARTBEAT_SECONDS (30 s). Its pools "
+    "are then free, so the next sync, backfill or push is not blocked for ever.",
+)
+def free_dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    repository = context.repository_def
+    jobs = repository.job_names if repository is not None else []
+    freed = fail_dead_runs(context.instance, jobs)
+    for sentence in freed:
+        context.log.warning(sentence)
+    return dg.SkipReason(" ".join(freed) if freed else "every started run is alive")
 
 
 SYNC_NOW_JOB = "sync_now"
@@ -297,5 +323,5 @@ def ssm_push_plan() -> None:
 defs = dg.Definitions(
     jobs=[sync_job, sync_now, push_job, ssm_dead_letters, ssm_push_plan],
     schedules=[sync_schedule],
-    sensors=[sync_after_sage_update],
+    sensors=[sync_after_sage_update, free_dead_runs],
 )

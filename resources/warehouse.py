@@ -27,6 +27,7 @@ from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from resources.liveness import RunHeartbeats
 from resources.run_scope import RunScope
 
 # Room for the longest writer we expect (a large company's first load or a multi-year backfill).
@@ -183,8 +184,11 @@ class WarehouseResource(DuckDBResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._run.open()
+        # Every job that does real work uses the warehouse: its run shows it is alive.
+        RunHeartbeats.enter(context)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        RunHeartbeats.leave(context)
         self._run.close()
 
     @contextmanager

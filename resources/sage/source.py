@@ -33,26 +33,53 @@ class SageSourceError(Exception):
     """A problem that stops the extract: the message says what is wrong and how to fix it."""
 
 
-_SECRET_PAIR = re.compile(r"(?i)\b(PWD|PASSWORD)\s*=\s*(\{[^}]*\}|[^;]*)")
+_SECRET_KEYS = frozenset({"PWD", "PASSWORD"})
+# KEY=value as ODBC reads it: a value in braces runs to the first `}` that is not doubled (`}}` is
+# a literal `}`), so it may hold `;` and `}`; any other value runs to the next `;`.
+_ODBC_PAIR = re.compile(r"\s*([^=;]*?)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?:;|$)")
+_SECRET_PAIR = re.compile(r"(?i)\b(PWD|PASSWORD)\s*=\s*(\{(?:[^}]|\}\})*\}?|[^;]*)")
 
 
-def mask_secrets(text: str) -> str:
-    """`text` with every PWD=…/PASSWORD=… value replaced by ***."""
-    return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}=***", text)
+def odbc_pairs(connection_string: str) -> list[tuple[str, str]]:
+    """The KEY=value pairs of an ODBC connection string as the driver manager parses them: keys
+    as written, values stripped, braced values kept in their braces."""
+    pairs, at = [], 0
+    while at < len(connection_string):
+        found = _ODBC_PAIR.match(connection_string, at)
+        if found is None or found.end() == at:  # a stray piece without `=`: skip to the next `;`
+            end = connection_string.find(";", at)
+            at = len(connection_string) if end < 0 else end + 1
+            continue
+        pairs.append((found.group(1), found.group(2).strip()))
+        at = found.end()
+    return pairs
 
 
-def _pairs(connection_string: str) -> Iterator[tuple[str, str]]:
-    """The KEY=value pairs of an ODBC connection string, keys as written, both stripped."""
-    for pair in connection_string.split(";"):
-        key, _, value = pair.partition("=")
-        yield key.strip(), value.strip()
+def _unbrace(value: str) -> str:
+    return value[1:-1].replace("}}", "}") if value.startswith("{") else value
+
+
+def mask_secrets(
+    text: str, connection_string: str | None = None, secrets: Sequence[str | None] = ()
+) -> str:
+    """`text` with every PWD=…/PASSWORD=… value replaced by ***, braced values (`{a;b}}c}`)
+    whole; and the password of `connection_string` (or any of `secrets`) wherever else the
+    text quotes it."""
+    masked = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}=***", text)
+    given = [
+        _unbrace(v) for k, v in odbc_pairs(connection_string or "") if k.upper() in _SECRET_KEYS
+    ]
+    for secret in (*given, *secrets):
+        if secret and len(secret) >= 3:  # a shorter one would mask ordinary words
+            masked = masked.replace(secret, "***")
+    return masked
 
 
 def odbc_target(connection_string: str) -> str:
     """What to name in a message: the DSN, driver and data path, never the credentials."""
     shown = [
         f"{key}={value}"
-        for key, value in _pairs(connection_string)
+        for key, value in odbc_pairs(connection_string)
         if key.upper() in {"DSN", "DRIVER", "DIR", "DATABASE"}
     ]
     return ";".join(shown) or "no DSN or Driver given"
@@ -268,6 +295,7 @@ class OdbcConnection:
                 f"(apt-get install unixodbc) or set SAGE_DATABASE_URL instead of SAGE_ODBC_CONNECTION."
             ) from None
         self._pyodbc = pyodbc
+        self._mask = functools.partial(mask_secrets, connection_string=connection_string)
         self.target = odbc_target(connection_string)
         self.date_literal_style = date_literal_style
         try:
@@ -302,7 +330,7 @@ class OdbcConnection:
                 login_timeout_seconds=login_timeout_seconds,
             )
         except Exception as exc:  # ImportError, or the driver refusing a second connection
-            detail = mask_secrets(" ".join(str(exc).split()))
+            detail = self._mask(" ".join(str(exc).split()))
             if self._reader_setting == "arrow-odbc":
                 self._conn.close()
                 raise SageSourceError(
@@ -325,7 +353,7 @@ class OdbcConnection:
 
     def _connect_message(self, exc: Exception) -> str:
         state = exc.args[0] if exc.args else ""
-        detail = mask_secrets(str(exc.args[-1]) if exc.args else str(exc))
+        detail = self._mask(str(exc.args[-1]) if exc.args else str(exc))
         if state == "IM002":
             return (
                 f"The ODBC data source ({self.target}) does not exist: create the DSN in the 64-bit "
@@ -348,7 +376,7 @@ class OdbcConnection:
         except self._pyodbc.Error as exc:
             raise SageSourceError(
                 f"Cannot read the column list of {table} from {self.target}: check that the Sage "
-                f"data folder is reachable (driver said: {mask_secrets(str(exc))})."
+                f"data folder is reachable (driver said: {self._mask(str(exc))})."
             ) from None
         if not found:
             raise SageSourceError(_missing_table_message(table, self.target))
@@ -366,7 +394,7 @@ class OdbcConnection:
                     yield batch
                 return
             except self._bulk.error as exc:
-                detail = mask_secrets(" ".join(str(exc).split()))  # one line, whatever it said
+                detail = self._mask(" ".join(str(exc).split()))  # one line, whatever it said
                 if "invalid UTF-8" in detail:
                     raise SageSourceError(self._code_page_message(select, detail)) from None
                 if started or self._reader_setting == "arrow-odbc":
@@ -388,7 +416,7 @@ class OdbcConnection:
             bad = f"byte {exc.object[exc.start : exc.start + 1]!r} at position {exc.start}"
             raise SageSourceError(self._code_page_message(select, bad)) from None
         except self._pyodbc.Error as exc:
-            detail = mask_secrets(str(exc))
+            detail = self._mask(str(exc))
             raise SageSourceError(self._broken_query_message(select, detail)) from None
         finally:
             cursor.close()
@@ -432,6 +460,7 @@ class SqlAlchemyConnection:
                 "dialect://user@host/database, e.g. sqlite:///data/sage50-demo.sqlite."
             ) from None
         self.target = parsed.render_as_string(hide_password=True)
+        self._mask = functools.partial(mask_secrets, secrets=[parsed.password])
         if parsed.get_backend_name() == "sqlite":
             # SQLite would silently create an empty file where the company should be.
             database = parsed.database or ""
@@ -449,7 +478,7 @@ class SqlAlchemyConnection:
         except sa.exc.SQLAlchemyError as exc:
             raise SageSourceError(
                 f"Cannot connect to the Sage database {self.target}: check SAGE_DATABASE_URL and "
-                f"that the database is running (said: {mask_secrets(str(exc.orig or exc))})."
+                f"that the database is running (said: {self._mask(str(exc.orig or exc))})."
             ) from None
 
     def check_table(self, table: str, columns: Sequence[str]) -> None:
@@ -472,7 +501,7 @@ class SqlAlchemyConnection:
         except self._sa.exc.SQLAlchemyError as exc:
             raise SageSourceError(
                 f"The Sage database {self.target} rejected the query on {select.table}: check "
-                f"that it holds a Sage 50 company (said: {mask_secrets(str(exc.orig or exc))})."
+                f"that it holds a Sage 50 company (said: {self._mask(str(exc.orig or exc))})."
             ) from None
 
     def close(self) -> None:
@@ -487,7 +516,7 @@ def odbc_encoding(connection_string: str, setting: str) -> str | None:
     """The code page to decode text columns with (None: pyodbc's default)."""
     if setting != "auto":
         return setting
-    named = [v.lower() for k, v in _pairs(connection_string) if k.upper() in {"DSN", "DRIVER"}]
+    named = [v.lower() for k, v in odbc_pairs(connection_string) if k.upper() in {"DSN", "DRIVER"}]
     return "cp1252" if any("sage" in value for value in named) else None
 
 

@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from pipelines import demo
+from pipelines.instance import open_instance
 
 EVENT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
 
@@ -121,7 +122,7 @@ def test_without_dagster_home_the_demo_opens_the_projects_instance_in_data_dagst
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("DAGSTER_INSTANCE_DIR", raising=False)
     monkeypatch.chdir(tmp_path)  # dagster.yaml's data/dagster is relative to where Dagster starts
-    with demo.demo_instance() as instance:
+    with open_instance() as instance:
         assert Path(instance.root_directory).resolve() == tmp_path / "data" / "dagster"
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     assert (tmp_path / "data" / "dagster" / "history" / "runs.db").is_file()
@@ -134,7 +135,7 @@ def test_an_instance_directory_that_cannot_be_made_is_one_sentence(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").write_text("a file where the data directory should be")
     with pytest.raises(SystemExit) as stopped:
-        demo.demo_instance()
+        open_instance()
     message = str(stopped.value)
     assert message.startswith(f"Cannot create the Dagster instance at {tmp_path / 'data'}")
     assert "\n" not in message and "DAGSTER_HOME" in message
@@ -143,4 +144,4 @@ def test_an_instance_directory_that_cannot_be_made_is_one_sentence(
 def test_a_relative_dagster_home_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER_HOME", "relative/home")
     with pytest.raises(SystemExit, match=r"^Cannot open the Dagster instance: .*absolute path"):
-        demo.demo_instance()
+        open_instance()

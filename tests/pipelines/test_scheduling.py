@@ -30,6 +30,7 @@ LOCATION = RemoteRepositoryOrigin(
     InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="pipelines.definitions")),
     "__repository__",
 )
+REPOSITORY = defs.get_repository_def()
 SYNC_SELECTION = frozenset(
     dg.AssetSelection.groups(*sync.SYNC_GROUPS).resolve(defs.resolve_asset_graph())
 )
@@ -61,7 +62,8 @@ def record(
 
 
 def tick(instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
-    return sync.sync_schedule(dg.build_schedule_context(instance=instance))
+    context = dg.build_schedule_context(instance=instance, repository_def=REPOSITORY)
+    return sync.sync_schedule(context)
 
 
 def test_the_first_scheduled_sync_is_tagged_first_and_later_ones_incremental(

@@ -17,6 +17,8 @@ from resources.sage.source import (
     SageSourceResource,
     SqlAlchemyConnection,
     mask_secrets,
+    odbc_pairs,
+    odbc_target,
 )
 from resources.sage.sql import SageSelect
 
@@ -53,6 +55,41 @@ def test_mask_secrets() -> None:
         "DSN=SageLine50v29;UID=MANAGER;PWD=***;et"
     )
     assert mask_secrets("Password = hunter2; DIR=C:\\ACCDATA") == "Password=***; DIR=C:\\ACCDATA"
+
+
+# Passwords as ODBC writes them: in braces, holding `;` and `=` (first), or a `}` doubled (second).
+BRACED = [("PWD={s3cr;DIR=t41l}", "s3cr;DIR=t41l"), ("PWD={Qz7}}Xw;Vk9}", "Qz7}Xw;Vk9")]
+
+
+@pytest.mark.parametrize(("written", "password"), BRACED)
+def test_braced_passwords_are_parsed_as_odbc_parses_them(written: str, password: str) -> None:
+    connection = f"DSN=SageLine50v29;UID=MANAGER;{written};DIR=C:\\ACCDATA"
+    assert odbc_pairs(connection) == [
+        ("DSN", "SageLine50v29"),
+        ("UID", "MANAGER"),
+        ("PWD", written.removeprefix("PWD=")),
+        ("DIR", "C:\\ACCDATA"),
+    ]
+    assert odbc_target(connection) == "DSN=SageLine50v29;DIR=C:\\ACCDATA"
+    assert mask_secrets(f"said: {connection}") == (
+        "said: DSN=SageLine50v29;UID=MANAGER;PWD=***;DIR=C:\\ACCDATA"
+    )
+    # A driver that quotes the bare password is masked too, given the connection string.
+    assert mask_secrets(f"login {password} refused", connection) == "login *** refused"
+
+
+@pytest.mark.parametrize(("written", "password"), BRACED)
+def test_a_failed_odbc_connect_names_no_part_of_a_braced_password(
+    tmp_path: Path, sqlite_odbc_driver: str, written: str, password: str
+) -> None:
+    missing = tmp_path / "no-such-folder" / "company.sqlite"
+    connection = f"Driver={sqlite_odbc_driver};Database={missing};UID=MANAGER;{written}"
+    with pytest.raises(SageSourceError) as failed:
+        OdbcConnection(connection, reader="pyodbc")
+    message = str(failed.value)
+    _one_sentence(message)
+    for piece in {*password.split(";"), *password.split("}"), *written.split(";")[1:]}:
+        assert piece not in message, (piece, message)
 
 
 @pytest.mark.parametrize("reader", ["arrow-odbc", "pyodbc"])
