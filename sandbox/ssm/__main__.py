@@ -12,12 +12,14 @@ import uvicorn
 from sandbox.ssm.app import (
     DEFAULT_PRIVATE_KEY,
     DEFAULT_PUBLIC_KEY,
+    DEFAULT_READ_TIMEOUT,
     MAX_PAGE_SIZE,
     SandboxConfig,
     create_app,
 )
 from sandbox.ssm.faults import FAULT_KINDS, LOST_ANSWER_MODES, FaultInjector, FaultSettingsError
 from sandbox.ssm.seed import DEFAULT_REPS
+from sandbox.ssm.server import DEFAULT_MAX_HEAD_BYTES, protocol_with
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
         help='sales reps seeded after "Admin User" (id 1), comma-separated',
     )
     parser.add_argument("--max-page-size", type=int, default=MAX_PAGE_SIZE)
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        help="seconds a request head or body may take to arrive (then 408 / close)",
+    )
+    parser.add_argument(
+        "--max-head-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEAD_BYTES,
+        help="request line + headers; longer: 414 (the line alone) or 431",
+    )
     for kind in FAULT_KINDS:
         option = "--fault-" + kind.replace("_", "-")
         parser.add_argument(option, type=float, default=0.0, help=f"share of calls with {kind}")
@@ -76,6 +90,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         reps=reps,
         faults=settings,
         max_page_size=args.max_page_size,
+        read_timeout=args.read_timeout,
     )
 
 
@@ -90,7 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         create_app(config),
         host=args.host,
         port=args.port,
-        http="h11",  # drop_connection relies on h11's request cycle holding the transport
+        # h11 (drop_connection relies on its request cycle holding the transport), with the
+        # sandbox's answers to over-long and unfinished requests (server.py).
+        http=protocol_with(args.read_timeout),
+        h11_max_incomplete_event_size=args.max_head_bytes,
         ws="none",
         lifespan="on",
         proxy_headers=False,

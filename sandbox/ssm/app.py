@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -52,6 +53,11 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 # SSM bodies are shallow (bulk array > item > data > a value list); real ones never come close.
 MAX_JSON_DEPTH = 32
+# How long a request's body may take to arrive once the app reads it (then 408 and close).
+DEFAULT_READ_TIMEOUT = 5.0
+# A path id, page or page size: ASCII digits only. int() would also take "+1", "1_0", " 1" and
+# other scripts' digits ("１"); ten digits already pass int32.
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,10}")
 BULK_MESSAGES = {
     "POST": "Entity create success",
     "PUT": "Entity update success",
@@ -85,6 +91,7 @@ class SandboxConfig:
     faults: FaultSettings = field(default_factory=FaultSettings)
     default_page_size: int = DEFAULT_PAGE_SIZE
     max_page_size: int = MAX_PAGE_SIZE
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
 
 class Sandbox:
@@ -101,13 +108,19 @@ class Sandbox:
 # --- answers ---------------------------------------------------------------------------------
 
 
-def error(status: int, message: str, code: int | None = None, **extra: Any) -> JSONResponse:
+def error(
+    status: int,
+    message: str,
+    code: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"statusCode": status}
     if code is not None:
         body["code"] = code
     body["message"] = message
     body.update(extra)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def bad_request() -> JSONResponse:
@@ -128,6 +141,43 @@ def where_error(message: str) -> JSONResponse:
     return error(400, message, code=901)
 
 
+def plain_number(text: str) -> int | None:
+    """The value of a path id, `page` or page-size header, or None unless plain ASCII digits."""
+    return int(text) if _PLAIN_NUMBER.fullmatch(text) else None
+
+
+def record_id_in(segment: str) -> int | None:
+    """A record id in a path: a positive plain number (the OpenAPI's integer `id`)."""
+    return plain_number(segment) or None
+
+
+class BodyReadTimeout(Exception):
+    """The request's body did not arrive within the read timeout (answered 408, then closed)."""
+
+
+def read_within(receive: Receive, seconds: float) -> Receive:
+    """`receive` bounded by a deadline that starts when the app first reads the body: a body
+    shorter than its Content-Length would otherwise hold the request open for ever."""
+    deadline: float | None = None
+
+    async def receive_in_time() -> Message:
+        nonlocal deadline
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + seconds
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await receive()
+        except TimeoutError:
+            raise BodyReadTimeout from None
+
+    return receive_in_time
+
+
+async def request_timeout(request: Request, exc: Exception) -> Response:
+    # The rest of the body may still come: close the connection rather than read it as a request.
+    return error(408, "Request Timeout", headers={"Connection": "close"})
+
+
 async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
@@ -139,23 +189,61 @@ async def json_body(request: Request) -> Any:
     except RecursionError:
         # json's parser recurses per `[`/`{`: 100,000 of them would otherwise be a 500.
         raise WriteRefused(f"the body is nested more than {MAX_JSON_DEPTH} levels deep") from None
-    # A value that parsed just under the recursion limit could still fail when rendered back
-    # (deeper in the stack), turning every later read of it into a 500: refuse it now.
-    if _nested_deeper_than(body, MAX_JSON_DEPTH):
-        raise WriteRefused(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
+    _check_body(body)
     return body
 
 
-def _nested_deeper_than(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _check_body(body: Any) -> None:
+    """Refuse, before anything is stored, what could not be answered back afterwards.
+
+    A value nested just under the parser's recursion limit could fail when rendered (deeper in
+    the stack); a lone surrogate (JSON `"\\ud800"`, which json accepts) cannot be encoded as
+    UTF-8. Either stored would make every later read of the record a 500.
+    """
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(body, 1, ())]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
+        item, depth, path = stack.pop()
+        if isinstance(item, str):
+            _refuse_invalid_unicode(item, path)
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise WriteRefused(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str):
+                    _refuse_invalid_unicode(key, (*path, key), is_name=True)
+                stack.append((child, depth + 1, (*path, key)))
+
+
+def _refuse_invalid_unicode(text: str, path: tuple[str | int, ...], is_name: bool = False) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = printable(text[exc.start])
+        field, where = _field_at(path)
+        subject = f"field {'name ' if is_name else ''}'{field}'{where}" if field else "the body"
+        raise WriteRefused(
+            f"{subject} is not valid Unicode: it holds a lone surrogate ({bad})",
+            field=field,
+        ) from None
+
+
+def _field_at(path: tuple[str | int, ...]) -> tuple[str | None, str]:
+    """The record field a body path is under, and where: `("name", " of bulk item 2")`."""
+    where = ""
+    if path and isinstance(path[0], int):
+        where = f" of bulk item {path[0]}"
+        path = path[2:] if path[1:2] == ("data",) and len(path) > 2 else path[1:]
+    if path and isinstance(path[0], str):
+        return printable(path[0]), where
+    return None, where
+
+
+def printable(text: str) -> str:
+    """Text made safe to answer in an error message: a lone surrogate becomes `\\ud800`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _refuse_constant(name: str) -> float:
@@ -250,16 +338,24 @@ def _page_size(request: Request, config: SandboxConfig) -> int:
     raw = request.headers.get("count") or request.headers.get("x-fm-entity-count")
     if raw is None:
         return min(config.default_page_size, config.max_page_size)
-    try:
-        size = int(raw)
-    except ValueError:
-        raise WriteRefused(f"page size header must be a whole number, got {raw!r}") from None
+    size = plain_number(raw.strip())
+    if size is None:
+        raise WriteRefused(f"page size header must be a whole number, got {raw[:40]!r}")
     if size < 1:
         raise WriteRefused("page size header must be at least 1")
     return min(size, config.max_page_size)
 
 
 # --- the API ---------------------------------------------------------------------------------
+
+
+def _same_key(given: Any, expected: str) -> bool:
+    """A login key compared in constant time as UTF-8 bytes: compare_digest refuses non-ASCII
+    text (a TypeError, once a 500), and a wrong key of any kind is just a failed login."""
+    if not isinstance(given, str):
+        return False
+    encoded = given.encode("utf-8", "surrogatepass")
+    return secrets.compare_digest(encoded, expected.encode("utf-8", "surrogatepass"))
 
 
 class Api:
@@ -276,12 +372,7 @@ class Api:
         username = body.get("username", body.get("publicKey"))
         password = body.get("password", body.get("privateKey"))
         config = self.sandbox.config
-        if not (
-            isinstance(username, str)
-            and isinstance(password, str)
-            and secrets.compare_digest(username, config.public_key)
-            and secrets.compare_digest(password, config.private_key)
-        ):
+        if not (_same_key(username, config.public_key) and _same_key(password, config.private_key)):
             return unauthorised()
         token = secrets.token_urlsafe(32)
         self.sandbox.store.add_session(token, time.time() + config.token_ttl)
@@ -317,9 +408,8 @@ class Api:
                 if method == "GET":
                     return JSONResponse(describe(resource))
             elif len(segments) == 2:
-                try:
-                    record_id = int(segments[1])
-                except ValueError:
+                record_id = record_id_in(segments[1])
+                if record_id is None:
                     return bad_request()
                 if method == "GET":
                     return self.get(resource, record_id)
@@ -337,12 +427,9 @@ class Api:
 
     def list(self, request: Request, resource: Resource) -> Response:
         params = request.query_params
-        try:
-            page = int(params.get("page", "0"))
-        except ValueError:
-            raise WriteRefused("page must be a whole number", field="page") from None
-        if page < 0:
-            raise WriteRefused("page must be 0 or more", field="page")
+        page = plain_number(params.get("page", "0"))
+        if page is None:
+            raise WriteRefused("page must be a whole number, 0 or more", field="page")
         size = _page_size(request, self.sandbox.config)
         store = self.sandbox.store
         with store.lock:
@@ -558,11 +645,10 @@ class Control:
         resource = resource_named(params["resource"])
         if resource is None:
             return error(400, f"resource '{params['resource']}' does not exist", code=910)
+        user_id = record_id_in(params["user_id"]) or 0
         try:
-            user_id = int(params["user_id"])
-            users = RESOURCES["users"]
-            user = store.get(users, user_id)
-        except (ValueError, UnknownRecord):
+            user = store.get(RESOURCES["users"], user_id)
+        except UnknownRecord:
             return error(400, f"user {params['user_id']} does not exist", code=400)
         if user.get("deleted") or not user.get("isActive"):
             return error(403, f"user {user_id} is not an active user", code=403)
@@ -572,7 +658,9 @@ class Control:
             if request.method == "POST":
                 record_id = store.create(resource, body, actor=user_id)
                 return JSONResponse({"Message": "entity created", "id": record_id})
-            record_id = int(params["record_id"])
+            record_id = record_id_in(params["record_id"])
+            if record_id is None:
+                return bad_request()
             with store.lock:
                 record = store.get(resource, record_id)
                 if record.get("readOnly"):
@@ -588,7 +676,7 @@ class Control:
                 return JSONResponse({"Message": "entity deleted"})
         except WriteRefused as exc:
             return refused(exc)
-        except (UnknownRecord, ValueError):
+        except UnknownRecord:
             return bad_request()
 
 
@@ -666,9 +754,11 @@ class SandboxGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # The app reads bodies through the deadline; drop_connection keeps the plain receive.
+        read = read_within(receive, self.sandbox.config.read_timeout)
         path: str = scope["path"]
         if path[: len(API_PREFIX)].lower() != API_PREFIX.lower():
-            await self.app(scope, receive, send)
+            await self.app(scope, read, send)
             return
         rest = path[len(API_PREFIX) :]
         # Paths are matched case-insensitively, the prefix included.
@@ -724,19 +814,24 @@ class SandboxGate:
         if decision.kind == "slow":
             await asyncio.sleep(sandbox.faults.settings.slow_seconds)
         if decision.kind == "lost_answer":
-            await self._lose_answer(scope, receive, send, counted_send)
+            await self._lose_answer(scope, read, receive, send, counted_send)
             return
-        await self.app(scope, receive, counted_send)
+        await self.app(scope, read, counted_send)
 
     async def _lose_answer(
-        self, scope: Scope, receive: Receive, send: Send, counted_send: Callable[..., Any]
+        self,
+        scope: Scope,
+        read: Receive,
+        receive: Receive,
+        send: Send,
+        counted_send: Callable[..., Any],
     ) -> None:
         """Handle the call (the write commits), then throw its answer away."""
 
         async def swallow(message: Message) -> None:
             return None
 
-        await self.app(scope, receive, swallow)
+        await self.app(scope, read, swallow)
         mode = self.sandbox.faults.settings.lost_answer_mode
         if mode == "drop":
             await drop_connection(send, receive)
@@ -778,4 +873,9 @@ def create_app(config: SandboxConfig) -> SandboxGate:
         yield
         sandbox.store.close()
 
-    return SandboxGate(sandbox, Starlette(routes=routes, lifespan=lifespan))
+    starlette = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={BodyReadTimeout: request_timeout},
+    )
+    return SandboxGate(sandbox, starlette)

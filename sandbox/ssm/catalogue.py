@@ -15,6 +15,9 @@ from typing import Any
 # Text fields without a documented limit get this one, so that absurd values still bounce.
 DEFAULT_TEXT_MAX = 255
 EXT_ID_MAX = 30
+# The vendor's OpenAPI types ids and integer fields `format: int32`.
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
 VALUE_LIST_LANGUAGES = ("ES", "EN", "US", "IT", "DE", "FR", "BR", "DK", "PT", "RU")
 
 # Audit fields every record carries; the server sets them, a client may not write them.
@@ -42,7 +45,8 @@ class FieldError(ValueError):
 class Field:
     """One writable field of a resource.
 
-    kind: text | int | number | bool | datetime | fk | enum | any.
+    kind: text | int | number | bool | datetime | fk | enum | scalar | list | any (see
+    `coerce_value`).
     fk_target: the resource a foreign key points to (None: an id the sandbox does not model,
     rendered with an empty label). label_key: the key of the label in the rendered
     `{id, <label_key>}` object ("value" everywhere except on users, where the vendor says
@@ -75,6 +79,8 @@ class Resource:
     bulk_delete_limit: int = 120
 
     def field_named(self, name: str) -> Field | None:
+        if name.startswith("Z_") and self.custom_fields:
+            return custom_field(name)
         return _field_index(self).get(name)
 
     def canonical_field(self, name: str) -> str | None:
@@ -122,6 +128,12 @@ def when(name: str) -> Field:
     return Field(name, "datetime")
 
 
+def custom_field(name: str) -> Field:
+    """A `Z_*` extra field: a text, int, decimal, bool or datetime value, or a value-list id
+    (reference §3); a JSON scalar, never an object or array."""
+    return Field(name, "scalar")
+
+
 # Every entity may carry these two (reference §3: "audit fields on every entity").
 COMMON_FIELDS = (boolean("readOnly"), integer("permissionLevel", 0, 5))
 
@@ -130,7 +142,7 @@ VALUE_LIST_FIELDS = (
     integer("order"),
     text("description", 70),
     *DESCRIPTIONS,
-    Field("branchVisibility", "any"),
+    Field("branchVisibility", "list"),  # the OpenAPI's array of {id, value}
 )
 STATUS_DETAILS = tuple(text(f"statusDetails{lang}") for lang in ("", *VALUE_LIST_LANGUAGES))
 
@@ -497,18 +509,18 @@ def parse_when(value: str) -> datetime | None:
         iso += zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
     try:
         parsed = datetime.fromisoformat(iso)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:00-05:00 is past datetime.max in UTC
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def format_when(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds, as the API writes dates: 2021-12-16T14:05:53.027Z."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    moment = moment.astimezone(UTC)
+    # isoformat pads years below 1000 to four digits (strftime's %Y does not on every platform).
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def normalise_when(value: str) -> str | None:
@@ -518,54 +530,107 @@ def normalise_when(value: str) -> str | None:
 
 def coerce_value(spec: Field, value: Any) -> Any:
     """Check one written value against its field and return what is stored (FK ids as ints,
-    dates normalised). Foreign-key existence is checked by the store, which knows the records."""
-    name = spec.name
+    dates normalised). Foreign-key existence is checked by the store, which knows the records.
+
+    Types follow the vendor's OpenAPI. An integer is a JSON number without a fraction: `2` and
+    `2.0` alike (a JavaScript server cannot tell them apart), within int32; `true`/`false` are
+    not integers, and a boolean is only `true` or `false` (not 0/1). A number must fit a double.
+    """
     if value is None:
         return None
-    kind = spec.kind
-    if kind == "text":
-        if not isinstance(value, str):
-            raise FieldError(name, f"field '{name}' must be a string")
-        if spec.max_length is not None and len(value) > spec.max_length:
-            raise FieldError(
-                name,
-                f"field '{name}' is longer than {spec.max_length} characters ({len(value)})",
-            )
-        return value
-    if kind in ("int", "enum"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise FieldError(name, f"field '{name}' must be an integer")
-        if kind == "enum" and value not in spec.enum_labels:
-            allowed = ", ".join(str(k) for k in spec.enum_labels)
-            raise FieldError(name, f"field '{name}' must be one of {allowed}")
-        _check_range(spec, value)
-        return value
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FieldError(name, f"field '{name}' must be a number")
-        _check_range(spec, value)
-        return value
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int) and value in (0, 1):  # the sales sample shows 0/1 flags
-            return bool(value)
-        raise FieldError(name, f"field '{name}' must be true or false")
-    if kind == "datetime":
-        if not isinstance(value, str) or (stored := normalise_when(value)) is None:
-            raise FieldError(name, f"field '{name}' must be an ISO 8601 date or date-time")
-        return stored
-    if kind == "fk":
-        # Written as an integer; `{"id": n}` is accepted too (reference §3, unconfirmed).
-        if isinstance(value, dict) and set(value) <= {"id", "value", "description"}:
-            value = value.get("id")
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise FieldError(name, f"field '{name}' must be an integer id")
-        return value
-    return value  # kind "any": stored as given
+    checker = _CHECKERS.get(spec.kind)
+    return checker(spec, value) if checker else value  # kind "any": stored as given
+
+
+def _text(spec: Field, value: Any) -> str:
+    if not isinstance(value, str):
+        raise FieldError(spec.name, f"field '{spec.name}' must be a string")
+    if spec.max_length is not None and len(value) > spec.max_length:
+        raise FieldError(
+            spec.name,
+            f"field '{spec.name}' is longer than {spec.max_length} characters ({len(value)})",
+        )
+    return value
+
+
+def _whole_number(spec: Field, value: Any, what: str = "an integer") -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(spec.name, f"field '{spec.name}' must be {what}")
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise FieldError(
+            spec.name, f"field '{spec.name}' must be between {INT32_MIN} and {INT32_MAX}"
+        )
+    return value
+
+
+def _integer(spec: Field, value: Any) -> int:
+    number = _whole_number(spec, value)
+    if spec.kind == "enum" and number not in spec.enum_labels:
+        allowed = ", ".join(str(k) for k in spec.enum_labels)
+        raise FieldError(spec.name, f"field '{spec.name}' must be one of {allowed}")
+    _check_range(spec, number)
+    return number
+
+
+def _number(spec: Field, value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(spec.name, f"field '{spec.name}' must be a number")
+    try:
+        float(value)
+    except OverflowError:
+        raise FieldError(spec.name, f"field '{spec.name}' is too large a number") from None
+    _check_range(spec, value)
+    return value
+
+
+def _boolean(spec: Field, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise FieldError(spec.name, f"field '{spec.name}' must be true or false")
+    return value
+
+
+def _datetime(spec: Field, value: Any) -> str:
+    if not isinstance(value, str) or (stored := normalise_when(value)) is None:
+        raise FieldError(spec.name, f"field '{spec.name}' must be an ISO 8601 date or date-time")
+    return stored
+
+
+def _foreign_key(spec: Field, value: Any) -> int:
+    # Written as an integer; `{"id": n}` is accepted too (reference §3, unconfirmed).
+    if isinstance(value, dict) and set(value) <= {"id", "value", "description"}:
+        value = value.get("id")
+    return _whole_number(spec, value, "an integer id")
+
+
+def _array(spec: Field, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise FieldError(spec.name, f"field '{spec.name}' must be an array")
+    return value
+
+
+def _scalar(spec: Field, value: Any) -> Any:
+    if isinstance(value, dict | list):
+        raise FieldError(
+            spec.name, f"field '{spec.name}' must be a text, number, true/false or null"
+        )
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number(spec, value)
+    return value
+
+
+_CHECKERS = {
+    "text": _text,
+    "int": _integer,
+    "enum": _integer,
+    "number": _number,
+    "bool": _boolean,
+    "datetime": _datetime,
+    "fk": _foreign_key,
+    "scalar": _scalar,
+    "list": _array,
+}
 
 
 def _check_range(spec: Field, value: float) -> None:

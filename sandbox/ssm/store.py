@@ -203,21 +203,7 @@ class Store:
             raise WriteRefused("the body must be a JSON object")
         values: dict[str, Any] = {}
         for key, value in data.items():
-            if key in SERVER_FIELDS:
-                raise WriteRefused(
-                    f"field '{key}' is set by the server and cannot be written", field=key
-                )
-            if key.startswith("Z_"):
-                if not resource.custom_fields:
-                    raise WriteRefused(f"{resource.name} has no custom fields ('{key}')", field=key)
-                if len(key) > _Z_FIELD_MAX or not key[2:].replace("_", "a").isalnum():
-                    raise WriteRefused(f"'{key}' is not a valid custom field name", field=key)
-                values[key] = value
-                continue
-            name = key if resource.field_named(key) else resource.aliases.get(key)
-            spec = resource.field_named(name) if name else None
-            if spec is None:
-                raise WriteRefused(f"unknown field '{key}' for {resource.name}", field=key)
+            spec = self._writable_field(resource, key)
             try:
                 stored = coerce_value(spec, value)
             except FieldError as exc:
@@ -235,6 +221,23 @@ class Store:
             if not creating and name in values and values[name] in (None, ""):
                 raise WriteRefused(f"field '{name}' is required and cannot be cleared", field=name)
         return values
+
+    @staticmethod
+    def _writable_field(resource: Resource, key: str) -> Field:
+        if key in SERVER_FIELDS:
+            raise WriteRefused(
+                f"field '{key}' is set by the server and cannot be written", field=key
+            )
+        if key.startswith("Z_"):
+            if not resource.custom_fields:
+                raise WriteRefused(f"{resource.name} has no custom fields ('{key}')", field=key)
+            if len(key) > _Z_FIELD_MAX or not key[2:].replace("_", "a").isalnum():
+                raise WriteRefused(f"'{key}' is not a valid custom field name", field=key)
+        name = key if resource.field_named(key) else resource.aliases.get(key)
+        spec = resource.field_named(name) if name else None
+        if spec is None:
+            raise WriteRefused(f"unknown field '{key}' for {resource.name}", field=key)
+        return spec
 
     def _next_id(self, resource: str) -> int:
         # Ids are never reused: logical deletes keep every record, so max + 1 is stable.

@@ -184,16 +184,22 @@ def running_sandbox(tmp_path: Path, **options: Any) -> Iterator[SandboxProcess]:
 
 
 @contextmanager
-def in_process_sandbox(tmp_path: Path, **config: Any) -> Iterator[TestClient]:
+def in_process_sandbox(
+    tmp_path: Path, *, raise_server_exceptions: bool = True, **config: Any
+) -> Iterator[TestClient]:
     """The sandbox app in this process (no socket), already logged in: fast unit tests.
 
     `config` takes `SandboxConfig` fields (`rate` defaults to 0 = off here). Paths are relative
     to the server root: `client.get("/api/v4/accounts")`. `client.app.sandbox` is the state.
     Dropped-connection faults raise `ConnectionDropped` here; test them with `running_sandbox`.
+    `raise_server_exceptions=False` answers a server error 500 as a server would, instead of
+    raising it in the test (whose report may then hold text pytest-xdist cannot send).
     """
     config.setdefault("rate", 0)
     app = create_app(SandboxConfig(db_path=tmp_path / "ssm-in-process.sqlite3", **config))
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with TestClient(
+        app, base_url="http://127.0.0.1", raise_server_exceptions=raise_server_exceptions
+    ) as client:
         answer = client.post(
             "/api/v4/login",
             json={

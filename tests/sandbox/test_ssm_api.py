@@ -372,3 +372,256 @@ def test_bodies_that_are_not_json_are_400(ssm: TestClient, raw: str) -> None:
     assert answer.status_code == 400
     assert answer.json()["statusCode"] == 400
     assert ssm.get(f"{API}/products").json() == []
+
+
+# --- issue 13, item 7: client input never answers 500 ----------------------------------------
+
+
+@pytest.fixture
+def answering(tmp_path: Path) -> Iterator[TestClient]:
+    """A sandbox whose server errors come back as 500 answers, not exceptions in the test."""
+    with in_process_sandbox(tmp_path, raise_server_exceptions=False) as client:
+        yield client
+
+
+def raw_json(ssm: TestClient, method: str, path: str, text: str) -> httpx.Response:
+    """Send JSON text as written: `"\\ud800"` stays a lone surrogate escape."""
+    return ssm.request(
+        method, path, content=text.encode(), headers={"Content-Type": "application/json"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("sandbox-públic", "sandbox-private"), ("sandbox-public", "pässwörd"), ("ключ", "秘密")],
+)
+def test_a_non_ascii_login_is_401(answering: TestClient, username: str, password: str) -> None:
+    answer = answering.post(f"{API}/login", json={"username": username, "password": password})
+    assert answer.status_code == 401
+    assert answer.json() == {"statusCode": 401, "message": "Unauthorized"}
+
+
+def test_a_login_with_a_lone_surrogate_is_401(answering: TestClient) -> None:
+    answer = raw_json(answering, "POST", f"{API}/login", '{"username": "\\ud800", "password": "x"}')
+    assert answer.status_code == 401
+    assert answer.json() == {"statusCode": 401, "message": "Unauthorized"}
+
+
+def test_non_ascii_keys_log_in(tmp_path: Path) -> None:
+    with in_process_sandbox(tmp_path, public_key="clé", private_key="secrèt") as ssm:
+        answer = ssm.post(f"{API}/login", json={"username": "clé", "password": "secrèt"})
+        assert answer.status_code == 200 and answer.json()["token"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message", "field"),
+    [
+        ("POST", "/products", '{"model": "\\ud800"}', "field 'model'", "model"),
+        ("PUT", "/products/1", '{"description": "ok \\ud83d"}', "field 'description'", "description"),
+        (
+            "POST",
+            "/accounts",
+            '{"name": "Acme", "branchId": 1, "salesRepId1": 2, "Z_Region": "\\udfff"}',
+            "field 'Z_Region'",
+            "Z_Region",
+        ),
+        ("POST", "/products", '{"model": "x", "Z_\\ud800": 1}', "field name 'Z_\\ud800'", "Z_\\ud800"),
+        (
+            "POST",
+            "/products/bulk",
+            '[{"guid": "g1", "data": {"model": "Fine"}}, {"guid": "g2", "data": {"model": "\\ud800"}}]',
+            "field 'model' of bulk item 1",
+            "model",
+        ),
+        (
+            "PUT",
+            "/products/bulk",
+            '[{"guid": "g1", "id": 1, "data": {"extId": "\\udc00"}}]',
+            "field 'extId' of bulk item 0",
+            "extId",
+        ),
+        ("POST", "/products/bulk", '[{"guid": "\\ud800", "data": {"model": "x"}}]', "field 'guid' of bulk item 0", "guid"),
+    ],
+)  # fmt: skip
+def test_invalid_unicode_is_refused_at_write_time(
+    answering: TestClient, method: str, path: str, body: str, message: str, field: str
+) -> None:
+    """A lone surrogate stored made every later read a 500 (UTF-8 cannot encode it)."""
+    create(answering, "products", {"model": "Widget", "extId": "W1"})
+    answer = raw_json(answering, method, API + path, body)
+    assert answer.status_code == 400
+    payload = answer.json()
+    assert (payload["statusCode"], payload["code"], payload["field"]) == (400, 400, field)
+    assert payload["message"].startswith(message + " is not valid Unicode: it holds a lone")
+    # nothing stored, and every read still answers
+    products = answering.get(f"{API}/products").json()
+    assert [(p["model"], p["extId"], p["description"]) for p in products] == [
+        ("Widget", "W1", None)
+    ]
+    assert answering.get(f"{API}/accounts").json() == []
+    assert answering.get("/sandbox/state").status_code == 200
+    assert answering.get("/").status_code == 200
+
+
+def test_invalid_unicode_is_refused_to_a_rep_too(answering: TestClient) -> None:
+    answer = raw_json(answering, "POST", "/sandbox/act-as/2/products", '{"model": "\\ud800"}')
+    assert answer.status_code == 400 and answer.json()["field"] == "model"
+    assert answering.get(f"{API}/products").json() == []
+
+
+def test_a_surrogate_pair_is_valid_unicode(answering: TestClient) -> None:
+    """Only lone surrogates are refused: an escaped pair is one character (U+1F600)."""
+    record_id = int(
+        raw_json(answering, "POST", f"{API}/products", '{"model": "\\ud83d\\ude00"}').json()["id"]
+    )
+    assert answering.get(f"{API}/products/{record_id}").json()["model"] == "\U0001f600"
+    assert "\U0001f600" in answering.get("/").text
+
+
+@pytest.mark.parametrize(
+    "segment", ["1_0", "+1", "１", "１０", "٣", " 1", "1 ", "1.0", "1e1", "0x1", "0", "-1", "00"]
+)
+def test_a_path_id_is_plain_positive_ascii_digits(answering: TestClient, segment: str) -> None:
+    """int() takes "1_0" (10), "+1", " 1" and other scripts' digits: the API answers 400."""
+    for n in range(1, 11):
+        create(answering, "products", {"model": f"P{n}"})
+    for method in ("GET", "PUT", "DELETE"):
+        body = {"price": 1} if method == "PUT" else None
+        answer = answering.request(method, f"{API}/products/{segment}", json=body)
+        assert answer.status_code == 400, (method, answer.text)
+        assert answer.json() == {"statusCode": 400, "message": "Bad Request"}
+    assert answering.get(f"{API}/products/10").json()["model"] == "P10"
+    assert answering.get(f"{API}/products/01").json()["model"] == "P1"  # plain digits still
+    listed = answering.get(f"{API}/products").json()
+    assert [(p["price"], p["deleted"]) for p in listed] == [(None, False)] * 10
+
+
+@pytest.mark.parametrize("segment", ["+2", "２", "2_0"])
+def test_act_as_ids_are_plain_digits(ssm: TestClient, segment: str) -> None:
+    answer = ssm.post(f"/sandbox/act-as/{segment}/products", json={"model": "Widget"})
+    assert answer.status_code == 400
+    assert ssm.get(f"{API}/products").json() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "field"),
+    [
+        ({"page": "１"}, {}, "page"),
+        ({"page": "+0"}, {}, "page"),
+        ({"page": "-1"}, {}, "page"),
+        ({}, {"Count": "1_0"}, None),
+        ({}, {"Count": "+5"}, None),
+    ],
+)
+def test_page_and_page_size_are_plain_digits(
+    ssm: TestClient, params: dict[str, str], headers: dict[str, str], field: str | None
+) -> None:
+    answer = ssm.get(f"{API}/products", params=params, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json().get("field") == field
+
+
+@pytest.mark.parametrize(
+    ("resource", "body", "field", "message"),
+    [
+        # booleans are true/false only (0/1 were taken)
+        ("products", {"model": "W", "notAvailable": 1}, "notAvailable", "must be true or false"),
+        (
+            "accounts",
+            account(public=0),
+            "public",
+            "must be true or false",
+        ),
+        # integers are not booleans, and fit int32 (the OpenAPI's format)
+        (
+            "opportunities",
+            {"reference": "O", "branchId": 1, "salesRepId": 2, "accountId1": 1, "salesProbability": True},
+            "salesProbability",
+            "must be an integer",
+        ),
+        (
+            "salesordersLines",
+            {"salesOrderId": 1, "productId": 1, "quantity": 2**31, "price": 1.5},
+            "quantity",
+            "must be between -2147483648 and 2147483647",
+        ),
+        ("salesorders", {"reference": "Q", "branchId": 1, "salesRepId": 2, "number": 2.5}, "number", "must be an integer"),
+        ("accounts", account(typeId=2**31), "typeId", "must be between -2147483648 and 2147483647"),
+        # numbers fit a double
+        ("products", {"model": "W", "price": 10**400}, "price", "is too large a number"),
+        # text is text
+        ("accounts", account(name=5), "name", "must be a string"),
+        ("products", {"model": "W", "extId": 123}, "extId", "must be a string"),
+        # custom fields hold plain values; branchVisibility is the OpenAPI's array
+        ("accounts", account(Z_Region={"a": 1}), "Z_Region", "must be a text, number, true/false or null"),
+        ("products", {"model": "W", "Z_Big": 10**400}, "Z_Big", "is too large a number"),
+        ("accountTypes", {"descriptionEN": "Dealer", "branchVisibility": 5}, "branchVisibility", "must be an array"),
+        # required and non-empty
+        ("accounts", account(name=""), "name", "is required"),
+        ("users", {"name": "Dee", "lastName": "Doe", "email": ""}, "email", "is required"),
+        ("productCategories", {"descriptionEN": None}, "descriptionEN", "is required"),
+        # a date past datetime's range once in UTC (was a 500)
+        ("accounts", account(dateGeocoded="9999-12-31T23:00:00-05:00"), "dateGeocoded", "must be an ISO 8601"),
+    ],
+)  # fmt: skip
+def test_field_types_follow_the_vendor_openapi(
+    answering: TestClient, resource: str, body: dict[str, Any], field: str, message: str
+) -> None:
+    create(answering, "accounts", account("Parent"))
+    create(answering, "products", {"model": "Parent product"})
+    create(answering, "salesorders", {"reference": "Q-0", "branchId": 1, "salesRepId": 2})
+    before = answering.get("/sandbox/state").json()
+    answer = answering.post(f"{API}/{resource}", json=body)
+    assert answer.status_code == 400
+    payload = answer.json()
+    assert (payload["statusCode"], payload["code"], payload["field"]) == (400, 400, field)
+    assert payload["message"].startswith(f"field '{field}' {message}")
+    assert answering.get("/sandbox/state").json() == before
+
+
+def test_an_update_that_clears_a_required_field_is_refused(ssm: TestClient) -> None:
+    record_id = create(ssm, "accounts", account())
+    for value in ("", None):
+        answer = ssm.put(f"{API}/accounts/{record_id}", json={"name": value})
+        assert answer.status_code == 400
+        assert answer.json()["message"] == "field 'name' is required and cannot be cleared"
+    assert ssm.get(f"{API}/accounts/{record_id}").json()["name"] == "Acme Ltd"
+
+
+def test_integer_valued_numbers_are_integers(ssm: TestClient) -> None:
+    """2.0 is an integer (a JavaScript server cannot tell it from 2); it is stored as 2."""
+    order = {"reference": "Q-1", "branchId": 1.0, "salesRepId": 2, "number": 17.0, "year": 2024}
+    record = ssm.get(f"{API}/salesorders/{create(ssm, 'salesorders', order)}").json()
+    assert (record["number"], record["branchId"]["id"]) == (17, 1)
+    assert isinstance(record["number"], int)
+
+
+def test_a_body_that_stops_short_is_408(tmp_path: Path) -> None:
+    """A body shorter than its Content-Length is waited for read_timeout, then answered 408
+    with the connection closed; the server answers other calls meanwhile."""
+    app = sandbox_app.create_app(
+        sandbox_app.SandboxConfig(db_path=tmp_path / "s.db", rate=0, read_timeout=0.5)
+    )
+
+    async def stalled_body() -> Any:
+        yield b'{"model": '
+        await asyncio.Event().wait()  # the rest never comes
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            login = {"username": "sandbox-public", "password": "sandbox-private"}
+            token = (await client.post(f"{API}/login", json=login)).json()["token"]
+            stalled = asyncio.create_task(
+                client.post(
+                    f"{API}/products", content=stalled_body(), headers={"X-Session-Key": token}
+                )
+            )
+            health = await client.get("/sandbox/health")
+            return health, await stalled
+
+    health, stalled = asyncio.run(scenario())
+    assert health.json() == {"status": "ok"}
+    assert stalled.status_code == 408
+    assert stalled.json() == {"statusCode": 408, "message": "Request Timeout"}
+    assert stalled.headers["connection"] == "close"

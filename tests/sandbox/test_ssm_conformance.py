@@ -28,6 +28,7 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response.exceptions import InvalidData
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from sandbox.ssm.catalogue import RESOURCES, Resource
 from sandbox.ssm.testing import TestClient, in_process_sandbox
 
 VENDOR_SPEC = Path(__file__).resolve().parents[2] / "sandbox" / "ssm" / "vendor-openapi.json"
@@ -158,7 +159,8 @@ RECORDS = [
     ("/accounts", {"name": "Acme Ltd", "branchId": 1, "salesRepId1": 2, "typeId": 1, "statusId": 2,
                    "countryId": 1, "extId": "ACME01", "latitude": 53.8, "public": True}),
     ("/contacts", {"firstName": "Jo", "lastName": "Bloggs", "accountId": 1, "salesRepId": 2,
-                   "gender": 1, "useCompanyAddress": True, "birthday": "1980-02-03"}),
+                   "branchId": 1, "gender": 1, "useCompanyAddress": True,
+                   "birthday": "1980-02-03"}),
     ("/opportunities", {"reference": "OPP-1", "branchId": 1, "salesRepId": 2, "accountId1": 1,
                         "salesProbability": 7, "total": 1200.5, "currencyId": 1}),
     ("/salesorders", {"reference": "Q-1", "branchId": 1, "salesRepId": 2, "accountId": 1,
@@ -226,3 +228,51 @@ def test_a_wrong_shape_fails_validation(vendor_api: OpenAPI) -> None:
     )
     with pytest.raises(InvalidData, match="is not of type 'object'"):
         vendor_api.validate_response(request, response)
+
+
+# What the sandbox validates comes from its catalogue; the catalogue must say what the vendor's
+# write models (the request bodies of POST/PUT) say. An OpenAPI type and format -> the catalogue
+# kinds that accept exactly it: an integer is a plain integer, a foreign key id or an enum code.
+WRITE_MODELS = {
+    "AccountModel": "accounts",
+    "ContactModel": "contacts",
+    "OpportunityModel": "opportunities",
+    "SalesOrderModel": "salesorders",
+    "SalesOrderLineModel": "salesordersLines",
+}
+KINDS_FOR = {
+    ("string", None): {"text"},
+    ("string", "date-time"): {"datetime"},
+    ("integer", None): {"int", "fk", "enum"},
+    ("integer", "int32"): {"int", "fk", "enum"},
+    ("number", None): {"number"},
+    ("boolean", None): {"bool"},
+}
+# SalesOrderModel types number and year `number`, SalesOrderResponse `integer`: what is read
+# back is an integer, so the sandbox takes an integer-valued number (2 or 2.0), not 2.5.
+READ_BACK_AS_INTEGER = {("SalesOrderModel", "number"), ("SalesOrderModel", "year")}
+
+
+def _vendor() -> dict[str, Any]:
+    return json.loads(VENDOR_SPEC.read_text())
+
+
+def _catalogue_field(resource: Resource, name: str) -> Any:
+    return resource.field_named(name) or resource.field_named(resource.aliases.get(name, ""))
+
+
+@pytest.mark.parametrize("model", sorted(WRITE_MODELS))
+def test_catalogue_types_every_field_as_the_vendor_write_model(model: str) -> None:
+    resource = RESOURCES[WRITE_MODELS[model]]
+    properties = _vendor()["definitions"][model]["properties"]
+    mismatches = []
+    for name, schema in properties.items():
+        if name == "customFields":  # the connector's bag for Z_* fields, not a field
+            continue
+        spec = _catalogue_field(resource, name)
+        wanted = KINDS_FOR[(schema["type"], schema.get("format"))]
+        if (model, name) in READ_BACK_AS_INTEGER:
+            wanted = {"int"}
+        if spec is None or spec.kind not in wanted:
+            mismatches.append((name, schema["type"], spec.kind if spec else "missing"))
+    assert mismatches == []
