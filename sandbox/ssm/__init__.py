@@ -34,6 +34,15 @@ Lists
     LIKE is matched without backtracking, and lists are filtered off the event loop.
   * JSON bodies nested more than 32 levels deep -> 400 (SSM bodies are flat).
 
+HTTP (see `server.py`)
+  * A request head (request line + headers) longer than `--max-head-bytes` (h11's 16 KiB) ->
+    414 when the request line alone is too long, else 431; the server then drains what the
+    client still sends, so the client reads the answer instead of a reset.
+  * A body the app reads that does not arrive within `--read-timeout` (5 s) -> 408
+    `{"statusCode":408,"message":"Request Timeout"}` and the connection closes; an unfinished
+    request head is closed after the same time. Other connections are served meanwhile.
+  * A login whose keys are not ASCII is a failed login (401), like any other.
+
 Records
   * Answers list every field of the resource (null when unset), FKs as `{"id","value"}`
     (users' FKs as `{"id","description"}`, as the vendor's UserResponse has it), `gender` as
@@ -41,9 +50,17 @@ Records
     `2021-12-16T14:05:53.027Z`; date input may also be `2021-12-16 14:05:53`.
   * Writes: FKs as integers (`{"id": n}` accepted too) and must point at an existing record
     (deleted ones included). Unknown fields, server fields (`id`, `date*`, `deleted`,
-    `salesRepId{Created,Updated,Deleted}`), over-long text, wrong types, a missing required
-    field -> 400 `{"statusCode":400,"code":400,"message":"field 'x' ...","field":"x"}`.
+    `salesRepId{Created,Updated,Deleted}`), over-long text, wrong types, a missing or empty
+    required field -> 400 `{"statusCode":400,"code":400,"message":"field 'x' ...","field":"x"}`.
     Text without a documented limit is capped at 255 characters; `extId` at 30 everywhere.
+  * Types are the vendor OpenAPI's (the catalogue is checked against its write models and
+    POST required lists): text is a string; an integer is a JSON number without a fraction
+    (2 or 2.0), in int32, never true/false; a boolean is only true/false (not 0/1); a number
+    fits a double; `Z_*` values are scalars; `branchVisibility` is an array.
+  * A string holding a lone surrogate (JSON `"\\ud800"`), in a value or a field name, anywhere
+    in a write body (bulk included) -> 400 naming the field; nothing of the call is stored.
+  * Path ids are positive plain ASCII digits (`1_0`, `+1`, `１`, ` 1` -> 400 Bad Request);
+    `page` and the page-size header are plain digits too.
   * Spelling aliases accepted on write: `salesForecastDate` -> `salesForcecastDate` (orders),
     `salesorderId` -> `salesOrderId` (order lines), `UseCompanyAddress` -> `useCompanyAddress`.
   * Order lines read `salesOrderId` (the vendor OpenAPI spelling). `quantity` is an integer.
