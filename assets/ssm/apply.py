@@ -1,21 +1,44 @@
 """Apply a push plan to SSM, recording every acknowledgement in the ledger as it arrives.
 
 Order of work for one resource:
-1. pending creates of an interrupted run are looked up in SSM (by extId, or by the contract's
-   lookup fields) and adopted, or forgotten so that they are created again; on a resource's
-   first push, records SSM already holds under the same key are adopted, not created again
-   (adopted records are not the connector's: a Sage delete leaves them live unless
-   `SSM_DELETE_ADOPTED=true`);
+1. pending creates of an interrupted run are looked up in SSM and adopted, or forgotten so that
+   they are created again; on a resource's first push, records SSM already holds under the same
+   key are adopted, not created again (adopted records are not the connector's: a Sage delete
+   leaves them live unless `SSM_DELETE_ADOPTED=true`);
 2. records deleted in SSM since the previous push are found (one read) and reported;
 3. the plan is built (`plan.py`) and stored in `sync.plans`; a dry run stops here;
-4. the delete breaker may refuse the whole push, in one sentence;
+4. the delete breaker may hold back the plan's deletes (too many for the share it allows): only
+   the deletes. Creates and updates go on, so a rename or a new invoice is never held hostage
+   by a half-empty extract, and the pushes after this one find their parents; the run's status
+   is `refused` and its message says how many deletes wait and how to allow them;
 5. creates, then updates, then deletes, in bulk batches. Before a create batch is sent its rows
    are committed as `pending_create`; after each batch the answers are committed (ledger,
    `sync.changes`, `sync.dead_letters`), before the next request leaves (for creates, in the
    same transaction as the next batch's pending rows). A crash therefore loses no
    acknowledgement and never duplicates a record: the next run resolves the pending rows first.
-   Creates whose answer was lost are looked up in the same run and the ones SSM never got are
-   sent again (a few rounds), so a lost answer rarely waits for the next run.
+
+Look-ups of pending creates go by list calls, never one read per record: `extId IN (...)`, or
+for a resource without extId (order lines, product rates) its first lookup field, `salesOrderId.id
+IN (...)` / `productId.id IN (...)` (the documented `field.id` form), matched to the pending
+records by the full lookup key client-side: a few calls per hundred records. Each group of
+look-ups is committed as it is answered.
+
+What SSM does not confirm is settled in the same run where it can be: creates whose answer was
+lost are looked up and the ones SSM never got are sent again, updates and deletes SSM did not
+answer are sent again (both idempotent), for a few rounds. A request that runs out of the
+client's retries never fails the push: its records stay as they are (a pending create, an
+acknowledged old version), are reported as `retry_later` (status `retry_later`, and the run's
+message says how many) and are taken up by the next run. When SSM gives up on a request, the
+rest of that pass waits for the next round instead of spending its own retries on an API that
+is down, and a round in which SSM gave up without settling anything ends the resource's push.
+Only what nothing can fix (refused keys, a misconfigured client) stops a push (`stopped`).
+
+Rejected records (a 4xx answer for the item) go to `sync.dead_letters` and are tried again by
+later runs. An update SSM refuses because the record is gone (deleted in SSM, or an id SSM no
+longer knows) is not a dead letter and is not re-created: per the contract and the seeds,
+a delete in SSM never reaches Sage and the connector does not silently undo it, so the record
+becomes `ssm_deleted` in the ledger, is reported, and is skipped from then on (found with one
+list call per 40 refused ids).
 
 Every write of the bookkeeping is set-based (`ledger.py` stages a batch's rows as one Arrow
 table), and the warehouse is opened once per bulk batch, so the push waits on the API's rate,
@@ -44,15 +67,24 @@ from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import lookup
 from resources.ssm import where as w
 from resources.ssm.client import NOT_SENT, OUTCOME_UNKNOWN
-from resources.ssm.errors import SSMError, SSMNotFoundError, SSMValidationError
+from resources.ssm.errors import (
+    SSMError,
+    SSMNotFoundError,
+    SSMRateLimitError,
+    SSMUnavailableError,
+    SSMValidationError,
+)
 
 # Client outcomes that say nothing about the record itself: SSM was unreachable or its answer
-# was lost. Such a record is retried next run, never dead-lettered.
+# was lost. Such a record is sent again (this run or the next), never dead-lettered.
 TRANSIENT = frozenset({NOT_SENT, OUTCOME_UNKNOWN})
-_LOOKUP_CHUNK = 40  # extIds per `where extId IN (...)`, to keep URLs short
-# Rounds of "look up the creates whose answer was lost, send again those SSM never got" after
-# the first send, within one push.
-_CREATE_RETRY_ROUNDS = 2
+# What the client raises when it ran out of retries: the records concerned wait, the push goes on.
+GAVE_UP = (SSMUnavailableError, SSMRateLimitError)
+# Values per `where field IN (...)`, to keep URLs short: 40 extIds, or the lines of 40 orders.
+_LOOKUP_CHUNK = 40
+# Rounds, after the first send, of "send again what SSM did not confirm" within one push (for
+# creates: look up those whose answer was lost first, send again only what SSM never got).
+_RETRY_ROUNDS = 4
 # Reads of SSM-side deletes start this long before the previous push, for late commits.
 _DELETE_LOOKBACK = timedelta(minutes=5)
 
@@ -72,6 +104,7 @@ class SSMWriter(Protocol):
 
     api_calls: int
     write_calls: int
+    gave_up: int  # requests the client stopped retrying
     date_literal_format: str
 
     def list(
@@ -97,6 +130,12 @@ class PushOptions:
     failure_sample: int = 10
 
 
+_REPORT_COUNTS = (
+    "desired", "planned", "created", "updated", "deleted", "unchanged", "deferred", "skipped",
+    "failed",
+)  # fmt: skip
+
+
 @dataclass
 class PushReport:
     resource: str
@@ -112,14 +151,15 @@ class PushReport:
     skipped: int = 0
     failed: int = 0
     ssm_deleted: int = 0
-    retry_later: int = 0  # SSM unreachable or answer lost: retried by the next run
+    retry_later: int = 0  # SSM did not confirm them (unreachable, answer lost): next run
+    held_back: int = 0  # deletes the breaker held back (allow_mass_delete lets them through)
     resolved: int = 0
     adopted: int = 0  # first push: records SSM already held under the same key
     api_calls: int = 0
     write_calls: int = 0
     seconds: float = 0.0
-    refused: str | None = None
-    stopped: bool = False  # the API gave up mid-push: the next run carries on from the ledger
+    refused: str | None = None  # why the breaker held back the deletes
+    stopped: bool = False  # nothing could work (keys refused...): the step fails
     notes: list[str] = field(default_factory=list)  # what the push could not check, in words
     plan_counts: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # ext_id, op, message
@@ -127,20 +167,28 @@ class PushReport:
     skipped_sample: list[tuple[str, str]] = field(default_factory=list)
     ssm_deleted_sample: list[str] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """The plan's and the outcome's record counts, by name (sync.runs, metadata)."""
+        return {name: getattr(self, name) for name in _REPORT_COUNTS}
+
     @property
     def status(self) -> str:
-        if self.refused:
-            return "refused"
+        """`sync.runs.status`: the first that applies of stopped, refused (deletes held back),
+        dry_run, failed_records (dead letters), retry_later (records left for the next run)."""
         if self.stopped:
             return "stopped"
+        if self.refused:
+            return "refused"
         if self.dry_run:
             return "dry_run"
-        return "failed_records" if self.failed else "ok"
+        if self.failed:
+            return "failed_records"
+        return "retry_later" if self.retry_later else "ok"
 
     @property
     def completion_ratio(self) -> float:
         """Share of the planned writes that SSM acknowledged (1.0 when nothing was to do)."""
-        if self.dry_run or self.refused:
+        if self.dry_run:
             return 0.0 if self.planned else 1.0
         if not self.planned:
             return 1.0
@@ -169,8 +217,33 @@ def _live_first(record: dict[str, Any]) -> tuple[bool, int]:
     return _is_deleted(record), int(record["id"])
 
 
+def _field(record: dict[str, Any], name: str) -> Any:
+    """A field of an SSM record by name, in any letter case: SSM reads an order line's
+    `salesOrderId` back as `salesorderId`."""
+    if name in record:
+        return record[name]
+    lowered = name.lower()
+    return next((value for key, value in record.items() if key.lower() == lowered), None)
+
+
+def _as_written(value: Any) -> Any:
+    """A field as the connector writes it: SSM reads foreign keys back as `{id, value}`."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _lookup_key(contract: ResourceContract, values: dict[str, Any]) -> tuple[str, ...] | None:
+    """The record's lookup fields as text (FKs by id); None when one of them is empty."""
+    key = []
+    for name in contract.lookup_fields:
+        value = _as_written(_field(values, name))
+        if value is None or value == "":
+            return None
+        key.append(str(value))
+    return tuple(key)
+
+
 def _lookup_where(contract: ResourceContract, payload: dict[str, Any]) -> str | None:
-    """A `where` that finds a record by the contract's lookup fields (FKs by `.id`)."""
+    """A `where` that finds one record by the contract's lookup fields."""
     parts = []
     for name in contract.lookup_fields:
         value = payload.get(name)
@@ -180,8 +253,51 @@ def _lookup_where(contract: ResourceContract, payload: dict[str, Any]) -> str | 
     return w.and_(*parts)
 
 
+def _filter_field(contract: ResourceContract, name: str) -> str:
+    """How `where` names a field: a foreign key by `field.id`, the form SSM documents."""
+    return f"{name}.id" if any(r.ssm == name and r.parent for r in contract.fields) else name
+
+
+Pending = tuple[str, dict[str, Any]]  # (ext_id, desired payload) of a create to look up
+
+
+def _lookup_groups(contract: ResourceContract, pending: Sequence[Pending]) -> list[list[Pending]]:
+    """Pending creates in groups one list call finds: up to `_LOOKUP_CHUNK` values of the first
+    lookup field (40 extIds; the lines of 40 orders; the rates of 40 products)."""
+    first = contract.lookup_fields[0]
+    by_value: dict[str, list[Pending]] = {}
+    for ext_id, payload in pending:
+        by_value.setdefault(str(_as_written(payload.get(first))), []).append((ext_id, payload))
+    values = sorted(by_value)
+    return [
+        [item for value in values[start : start + _LOOKUP_CHUNK] for item in by_value[value]]
+        for start in range(0, len(values), _LOOKUP_CHUNK)
+    ]
+
+
+def _records_of(
+    client: SSMWriter, contract: ResourceContract, group: Sequence[Pending]
+) -> list[dict[str, Any]]:
+    """SSM's records that may be the group's creates: one `first IN (...)` list (paged)."""
+    first = contract.lookup_fields[0]
+    values = {_as_written(payload.get(first)) for _, payload in group} - {None, ""}
+    if not values:
+        return []
+    where = w.in_(_filter_field(contract, first), sorted(values, key=str))
+    try:
+        return list(client.list(contract.ssm_resource, where=where))
+    except SSMValidationError:
+        # A tenant that refuses this filter: one look-up per record, slow but sure.
+        return [
+            record
+            for _, payload in group
+            if (one := _lookup_where(contract, payload)) is not None
+            for record in client.list(contract.ssm_resource, where=one)
+        ]
+
+
 def _find_live(
-    client: SSMWriter, contract: ResourceContract, pending: Sequence[tuple[str, dict[str, Any]]]
+    client: SSMWriter, contract: ResourceContract, group: Sequence[Pending]
 ) -> dict[str, dict[str, Any]]:
     """ext_id -> the live SSM record a pending create became (the lowest id).
 
@@ -190,26 +306,21 @@ def _find_live(
     a live Sage record as deleted in SSM on every later run. The price: a create that landed and
     that someone deleted in SSM before the next run is sent once more.
     """
+    wanted: dict[tuple[str, ...], list[str]] = {}
+    for ext_id, payload in group:
+        key = _lookup_key(contract, payload)
+        if key is not None:
+            wanted.setdefault(key, []).append(ext_id)
     found: dict[str, dict[str, Any]] = {}
-
-    def keep(ext_id: str, record: dict[str, Any]) -> None:
-        best = found.get(ext_id)
-        if not _is_deleted(record) and (best is None or int(record["id"]) < int(best["id"])):
-            found[ext_id] = record
-
-    if contract.lookup_fields == ("extId",):
-        ext_ids = [ext_id for ext_id, _ in pending]
-        for start in range(0, len(ext_ids), _LOOKUP_CHUNK):
-            chunk = ext_ids[start : start + _LOOKUP_CHUNK]
-            for record in client.list(contract.ssm_resource, where=w.in_("extId", chunk)):
-                if record.get("extId") in chunk:
-                    keep(str(record["extId"]), record)
+    if not wanted:
         return found
-    for ext_id, payload in pending:
-        where = _lookup_where(contract, payload)
-        if where is not None:
-            for record in client.list(contract.ssm_resource, where=where):
-                keep(ext_id, record)
+    for record in _records_of(client, contract, group):
+        if _is_deleted(record):
+            continue
+        for ext_id in wanted.get(_lookup_key(contract, record) or (), []):
+            best = found.get(ext_id)
+            if best is None or int(record["id"]) < int(best["id"]):
+                found[ext_id] = record
     return found
 
 
@@ -248,42 +359,29 @@ class _Recorder:
 
 @dataclass
 class Resolution:
-    """What a look-up of pending creates found: SSM ids, and the creates SSM never got."""
+    """What a look-up of pending creates found: SSM ids, the creates SSM never got, and the
+    ones whose look-up SSM did not answer (still pending: looked up again later)."""
 
     found: dict[str, int] = field(default_factory=dict)
     not_found: list[str] = field(default_factory=list)
+    unsettled: list[str] = field(default_factory=list)
 
     @property
     def looked_up(self) -> int:
         return len(self.found) + len(self.not_found)
 
 
-def resolve_pending(
-    warehouse: Warehouse,
-    client: SSMWriter,
+def _resolution_of_group(
     contract: ResourceContract,
-    recorder: _Recorder,
-    only: Sequence[str] | None = None,
-) -> Resolution:
-    """Look up creates sent without a recorded answer (all pending ones, or `only` those).
-
-    A live match is the create: recorded as synced. No live match: SSM never got it; the row is
-    forgotten so that the record is created again.
-    """
-    with warehouse() as con:
-        pending = con.execute(
-            f"SELECT ext_id, content_hash, payload FROM {ledger.ledger_table(contract.name)} "  # noqa: S608
-            "WHERE state = 'pending_create' ORDER BY ext_id"
-        ).fetchall()
-    if only is not None:
-        wanted = set(only)
-        pending = [row for row in pending if row[0] in wanted]
-    found = _find_live(client, contract, [(e, json.loads(p or "{}")) for e, _, p in pending])
-    # Every answer of the look-up in one transaction (a crash before it just looks again).
-    resolution = Resolution()
+    group: Sequence[Pending],
+    found: dict[str, dict[str, Any]],
+    acknowledged: dict[str, tuple[str | None, str | None]],
+    resolution: Resolution,
+) -> tuple[list[ledger.LedgerRow], list[ledger.Change]]:
+    """Ledger rows and changes for one answered group of look-ups (`resolution` filled in)."""
     rows: list[ledger.LedgerRow] = []
     changes: list[ledger.Change] = []
-    for ext_id, content_hash, payload in pending:
+    for ext_id, _ in group:
         record = found.get(ext_id)
         if record is None:
             resolution.not_found.append(ext_id)
@@ -296,6 +394,7 @@ def resolve_pending(
             continue
         ssm_id = int(record["id"])
         resolution.found[ext_id] = ssm_id
+        content_hash, payload = acknowledged[ext_id]
         rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, content_hash, payload, True))
         changes.append(
             ledger.Change(
@@ -303,24 +402,58 @@ def resolve_pending(
                 message="the create whose answer was lost had reached SSM; kept, not re-created",
             )
         )  # fmt: skip
-    if pending:
+    return rows, changes
+
+
+def resolve_pending(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    recorder: _Recorder,
+    only: Sequence[str] | None = None,
+) -> Resolution:
+    """Look up creates sent without a recorded answer (all pending ones, or `only` those).
+
+    A live match is the create: recorded as synced. No live match: SSM never got it; the row is
+    forgotten so that the record is created again. Each list call's group is committed as soon
+    as it is answered. When SSM gives up on a look-up, that group and the ones after it stay
+    pending (`unsettled`): looked up again by a later round or run, without spending more
+    retries on an API that is not answering.
+    """
+    with warehouse() as con:
+        rows = con.execute(
+            f"SELECT ext_id, content_hash, payload FROM {ledger.ledger_table(contract.name)} "  # noqa: S608
+            "WHERE state = 'pending_create' ORDER BY ext_id"
+        ).fetchall()
+    if only is not None:
+        wanted = set(only)
+        rows = [row for row in rows if row[0] in wanted]
+    acknowledged = {ext_id: (content_hash, payload) for ext_id, content_hash, payload in rows}
+    pending = [(ext_id, json.loads(payload or "{}")) for ext_id, _, payload in rows]
+    resolution = Resolution()
+    groups = _lookup_groups(contract, pending)
+    for number, group in enumerate(groups):
+        try:
+            found = _find_live(client, contract, group)
+        except GAVE_UP as exc:
+            waiting = [ext_id for later in groups[number:] for ext_id, _ in later]
+            resolution.unsettled.extend(waiting)
+            message = f"look-up not answered ({exc.message}); looked up again later"
+            recorder.commit(
+                changes=[
+                    ledger.Change(contract.name, e, None, "resolve", "unknown", message=message)
+                    for e in waiting
+                ]
+            )
+            break
+        settled, changes = _resolution_of_group(contract, group, found, acknowledged, resolution)
         recorder.commit(
-            rows=rows,
+            rows=settled,
             changes=changes,
-            resolved=list(resolution.found),
-            forget=resolution.not_found,
+            resolved=[r.ext_id for r in settled],
+            forget=[e for e, _ in group if e not in found],
         )
     return resolution
-
-
-def _as_written(value: Any) -> Any:
-    """A field as the connector writes it: SSM reads foreign keys back as `{id, value}`."""
-    return value.get("id") if isinstance(value, dict) else value
-
-
-def _lookup_key(contract: ResourceContract, values: dict[str, Any]) -> tuple[str, ...] | None:
-    key = tuple(str(_as_written(values.get(f)) or "") for f in contract.lookup_fields)
-    return None if "" in key else key
 
 
 def adopt_existing(
@@ -329,7 +462,7 @@ def adopt_existing(
     contract: ResourceContract,
     settings: SyncSettings,
     recorder: _Recorder,
-) -> int:
+) -> int | None:
     """First push of a resource: adopt what SSM already holds under the same key.
 
     A tenant that ran the vendor's connector, or imported its ERP, already has the Sage records
@@ -339,6 +472,8 @@ def adopt_existing(
     values, so the plan then sends only the fields that differ. A match SSM holds as deleted is
     `ssm_deleted`: reported, never re-created. Adopted records are saved as not created by the
     connector, so a Sage delete leaves them live in SSM (unless `SSM_DELETE_ADOPTED=true`).
+    Returns how many were adopted, or None when SSM did not answer the read: then nothing can
+    be created safely this run.
     """
     payloads = planning.payload_sql(contract, settings)
     with warehouse() as con:
@@ -351,9 +486,13 @@ def adopt_existing(
         return 0
     by_ext_id = contract.lookup_fields == ("extId",)
     held: dict[tuple[str, ...], dict[str, Any]] = {}
-    for record in client.list(
-        contract.ssm_resource, where=w.ne("extId", "") if by_ext_id else None
-    ):
+    try:
+        records = list(
+            client.list(contract.ssm_resource, where=w.ne("extId", "") if by_ext_id else None)
+        )
+    except GAVE_UP:
+        return None
+    for record in records:
         key = _lookup_key(contract, record)
         best = held.get(key) if key else None
         if key and (best is None or _live_first(record) < _live_first(best)):
@@ -449,6 +588,7 @@ class _BatchOutcome:
     dead: list[ledger.DeadLetter] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)
+    again: list[planning.PlannedOp] = field(default_factory=list)  # to send again
 
     def change(
         self, op: planning.PlannedOp, ssm_id: int | None, outcome: str, message: str | None = None
@@ -465,9 +605,15 @@ class _BatchOutcome:
         self.change(op, row.ssm_id, "ok", message)
         self.resolved.append(op.ext_id)
 
-    def transient(self, op: planning.PlannedOp, result: Any, outcome: str) -> None:
-        self.change(op, op.ssm_id, outcome, _message(result))
+    def transient(self, op: planning.PlannedOp, message: str, outcome: str) -> None:
+        """SSM did not confirm it: sent again in a later round, or by the next run."""
+        self.change(op, op.ssm_id, outcome, message)
+        self.again.append(op)
         self.report.retry_later += 1
+
+    def unanswered(self, op: planning.PlannedOp, result: Any) -> None:
+        outcome = "unknown" if result.code == OUTCOME_UNKNOWN else "not_sent"
+        self.transient(op, _message(result), outcome)
 
     def failed(self, op: planning.PlannedOp, result: Any) -> None:
         message = _message(result)
@@ -486,32 +632,92 @@ class _BatchOutcome:
         recorder.commit(self.rows, self.changes, self.dead, self.resolved, self.forget)
 
 
+_HELD_FOR_A_LATER_ROUND = (
+    "not sent: SSM gave up on the batch before (out of retries); sent in a later round or run"
+)
+
+
+def _in_batches(
+    client: SSMWriter,
+    recorder: _Recorder,
+    ops: Sequence[planning.PlannedOp],
+    size: int,
+    send: Callable[[Sequence[planning.PlannedOp]], _BatchOutcome],
+    before_sending: Callable[[Sequence[planning.PlannedOp]], list[ledger.LedgerRow]] | None = None,
+) -> list[planning.PlannedOp]:
+    """Send `ops` batch by batch (`send` sends one and says what its answers mean); return the
+    ops to send again.
+
+    A batch's answers are committed before the next request leaves, in one transaction with the
+    next batch's `before_sending` rows (a create's `pending_create` rows: if its answer is lost
+    to a crash, the next run looks them up instead of creating them twice). When the client
+    gives up on a batch (out of retries), the batches after it are not sent in this pass: they
+    would only spend their own retries on an API that is down or throttling hard. They are
+    logged as not sent and returned with the batch's own unconfirmed ops, for a later round.
+    """
+    again: list[planning.PlannedOp] = []
+    answered: _BatchOutcome | None = None  # the previous batch's answers, not yet committed
+    size = max(1, size)
+    for start in range(0, len(ops), size):
+        batch = ops[start : start + size]
+        rows = before_sending(batch) if before_sending else []
+        if answered is not None:
+            answered.rows.extend(rows)
+            answered.commit(recorder)
+        elif rows:
+            recorder.commit(rows=rows)
+        gave_up = client.gave_up
+        answered = send(batch)
+        again.extend(answered.again)
+        if client.gave_up > gave_up:
+            rest = ops[start + size :]
+            for op in rest:
+                answered.transient(op, _HELD_FOR_A_LATER_ROUND, "not_sent")
+            again.extend(rest)
+            break
+    if answered is not None:
+        answered.commit(recorder)
+    return again
+
+
+def _settle(
+    client: SSMWriter,
+    report: PushReport,
+    again: list[planning.PlannedOp],
+    send_again: Callable[[list[planning.PlannedOp]], list[planning.PlannedOp]],
+) -> None:
+    """Send again, in the same run, what SSM did not confirm: a few rounds, until nothing is
+    left, or a round in which the client gave up settled nothing (SSM is down or throttling
+    hard: the rest waits for the next run, counted in `retry_later`)."""
+    for _ in range(_RETRY_ROUNDS):
+        if not again:
+            return
+        gave_up, before = client.gave_up, len(again)
+        report.retry_later -= before  # each one is settled below, or counted again
+        again = send_again(again)
+        if client.gave_up > gave_up and len(again) >= before:
+            return
+
+
 def _apply_creates(
     client: SSMWriter,
     contract: ResourceContract,
-    ops: list[planning.PlannedOp],
+    ops: Sequence[planning.PlannedOp],
     recorder: _Recorder,
     report: PushReport,
 ) -> list[planning.PlannedOp]:
-    """Send the creates; return those whose outcome is unknown (still `pending_create`)."""
-    unknown: list[planning.PlannedOp] = []
-    answered: _BatchOutcome | None = None  # the previous batch's answers, not yet committed
-    for batch in _batches(ops, client.batch_size(contract.ssm_resource, "create")):
-        # Committed before sending: if the answer is lost to a crash, the next run looks
-        # these up instead of creating them twice. The previous batch's answers go in the
-        # same transaction (one warehouse round trip per batch): either way every answer is
-        # in the ledger before the next request leaves.
-        pending = [
+    """Send the creates; return those SSM did not confirm: outcome unknown (still
+    `pending_create`, looked up before any resend) or not sent."""
+
+    def pending(batch: Sequence[planning.PlannedOp]) -> list[ledger.LedgerRow]:
+        return [
             ledger.LedgerRow(
                 op.ext_id, None, ledger.PENDING_CREATE, op.content_hash, op.payload, True
             )
             for op in batch
         ]
-        if answered is None:
-            recorder.commit(rows=pending)
-        else:
-            answered.rows.extend(pending)
-            answered.commit(recorder)
+
+    def send(batch: Sequence[planning.PlannedOp]) -> _BatchOutcome:
         outcome = _BatchOutcome(contract, "create", report)
         for result in client.bulk_create(contract.ssm_resource, [op.body for op in batch]):
             op = batch[result.index]
@@ -521,49 +727,39 @@ def _apply_creates(
                 )
                 outcome.ok(op, row)
                 report.created += 1
-            elif result.code == OUTCOME_UNKNOWN:
-                outcome.transient(op, result, "unknown")  # stays pending_create: looked up
-                unknown.append(op)
-            elif result.code == NOT_SENT:
-                outcome.forget.append(op.ext_id)
-                outcome.transient(op, result, "not_sent")
+            elif result.code in TRANSIENT:
+                if result.code == NOT_SENT:  # SSM never got it: nothing to look up
+                    outcome.forget.append(op.ext_id)
+                outcome.unanswered(op, result)
             else:
                 outcome.forget.append(op.ext_id)
                 outcome.failed(op, result)
-        answered = outcome
-    if answered is not None:
-        answered.commit(recorder)
-    return unknown
+        return outcome
+
+    size = client.batch_size(contract.ssm_resource, "create")
+    return _in_batches(client, recorder, ops, size, send, pending)
 
 
-def _create_all(
+def _create_again(
     warehouse: Warehouse,
     client: SSMWriter,
     contract: ResourceContract,
     ops: list[planning.PlannedOp],
     recorder: _Recorder,
     report: PushReport,
-) -> None:
-    """Creates, then in the same run the look-up of those whose answer was lost.
-
-    A record without extId (an order line, a product rate) cannot be settled by the client: one
-    5xx on its bulk create leaves the whole batch unknown. Looking them up by their lookup
-    fields right away, and sending again only what SSM never got, keeps a flaky API from
-    pushing them to the next run.
-    """
-    unknown = _apply_creates(client, contract, ops, recorder, report)
-    for _ in range(_CREATE_RETRY_ROUNDS):
-        if not unknown:
-            return
-        resolution = resolve_pending(
-            warehouse, client, contract, recorder, only=[op.ext_id for op in unknown]
-        )
-        report.created += len(resolution.found)
-        report.retry_later -= len(unknown)  # each one is settled now, or sent again below
-        missing = set(resolution.not_found)
-        unknown = _apply_creates(
-            client, contract, [op for op in unknown if op.ext_id in missing], recorder, report
-        )
+) -> list[planning.PlannedOp]:
+    """One more round for creates SSM did not confirm: those whose answer was lost are looked
+    up (a few list calls, also for records without extId, which the client cannot settle) and
+    kept when found; the others are sent again. Returns what is still unconfirmed."""
+    resolution = resolve_pending(
+        warehouse, client, contract, recorder, only=[op.ext_id for op in ops]
+    )
+    report.created += len(resolution.found)
+    unsettled = set(resolution.unsettled)
+    report.retry_later += len(unsettled)
+    waiting = [op for op in ops if op.ext_id in unsettled]
+    resend = [op for op in ops if op.ext_id not in resolution.found and op.ext_id not in unsettled]
+    return waiting + _apply_creates(client, contract, resend, recorder, report)
 
 
 def _deleted_in_ssm(client: SSMWriter, contract: ResourceContract, ssm_id: int) -> bool:
@@ -573,16 +769,67 @@ def _deleted_in_ssm(client: SSMWriter, contract: ResourceContract, ssm_id: int) 
         return True
 
 
+def _gone_from_ssm(client: SSMWriter, contract: ResourceContract, ids: Sequence[int]) -> set[int]:
+    """Of `ids`, those SSM holds as deleted or no longer knows: one list call per 40 ids."""
+    wanted = sorted(set(ids))
+    live: set[int] = set()
+    try:
+        for chunk in _batches(wanted, _LOOKUP_CHUNK):
+            where = w.in_("id", list(chunk))
+            live.update(
+                int(r["id"]) for r in client.list(contract.ssm_resource, where=where)
+                if not _is_deleted(r)
+            )  # fmt: skip
+    except SSMValidationError:
+        # A tenant that cannot filter on id: one read per record.
+        return {i for i in wanted if _deleted_in_ssm(client, contract, i)}
+    return set(wanted) - live
+
+
+def _settle_refused_updates(
+    client: SSMWriter,
+    contract: ResourceContract,
+    refused: list[tuple[planning.PlannedOp, Any]],
+    outcome: _BatchOutcome,
+) -> None:
+    """Updates SSM refused: of a record gone from SSM, `ssm_deleted` (reported, never
+    re-created, no dead letter: see the module docstring); otherwise a dead letter."""
+    report = outcome.report
+    try:
+        gone = _gone_from_ssm(client, contract, [int(op.ssm_id or 0) for op, _ in refused])
+    except GAVE_UP as exc:
+        for op, _ in refused:
+            message = f"refused; whether SSM still holds it went unanswered ({exc.message})"
+            outcome.transient(op, message, "unknown")
+        return
+    for op, result in refused:
+        if int(op.ssm_id or 0) not in gone:
+            outcome.failed(op, result)
+            continue
+        outcome.rows.append(
+            ledger.LedgerRow(
+                op.ext_id, op.ssm_id, ledger.SSM_DELETED, None, None, op.created_by_connector
+            )
+        )
+        outcome.change(op, op.ssm_id, "ssm_deleted", _message(result))
+        outcome.resolved.append(op.ext_id)
+        report.ssm_deleted += 1
+        report.ssm_deleted_sample.append(op.ext_id)
+
+
 def _apply_updates(
     client: SSMWriter,
     contract: ResourceContract,
-    ops: list[planning.PlannedOp],
+    ops: Sequence[planning.PlannedOp],
     recorder: _Recorder,
     report: PushReport,
-) -> None:
-    for batch in _batches(ops, client.batch_size(contract.ssm_resource, "update")):
-        items = [(int(op.ssm_id or 0), op.body) for op in batch]
+) -> list[planning.PlannedOp]:
+    """Send the partial updates; return those SSM did not confirm (sent again: idempotent)."""
+
+    def send(batch: Sequence[planning.PlannedOp]) -> _BatchOutcome:
         outcome = _BatchOutcome(contract, "update", report)
+        refused: list[tuple[planning.PlannedOp, Any]] = []
+        items = [(int(op.ssm_id or 0), op.body) for op in batch]
         for result in client.bulk_update(contract.ssm_resource, items):
             op = batch[result.index]
             if result.ok:
@@ -593,32 +840,28 @@ def _apply_updates(
                 outcome.ok(op, row)
                 report.updated += 1
             elif result.code in TRANSIENT:
-                outcome.transient(op, result, "not_sent")
-            elif _deleted_in_ssm(client, contract, int(op.ssm_id or 0)):
-                # Someone deleted it in SSM: never re-created silently, never sent to Sage.
-                outcome.rows.append(
-                    ledger.LedgerRow(
-                        op.ext_id, op.ssm_id, ledger.SSM_DELETED, None, None,
-                        op.created_by_connector,
-                    )
-                )  # fmt: skip
-                outcome.change(op, op.ssm_id, "ssm_deleted", _message(result))
-                outcome.resolved.append(op.ext_id)
-                report.ssm_deleted += 1
-                report.ssm_deleted_sample.append(op.ext_id)
+                outcome.unanswered(op, result)
             else:
-                outcome.failed(op, result)
-        outcome.commit(recorder)
+                refused.append((op, result))
+        if refused:
+            _settle_refused_updates(client, contract, refused, outcome)
+        return outcome
+
+    size = client.batch_size(contract.ssm_resource, "update")
+    return _in_batches(client, recorder, ops, size, send)
 
 
 def _apply_deletes(
     client: SSMWriter,
     contract: ResourceContract,
-    ops: list[planning.PlannedOp],
+    ops: Sequence[planning.PlannedOp],
     recorder: _Recorder,
     report: PushReport,
-) -> None:
-    for batch in _batches(ops, client.batch_size(contract.ssm_resource, "delete")):
+) -> list[planning.PlannedOp]:
+    """Send the deletes; return those SSM did not confirm (sent again: a delete of a record
+    already deleted counts as done)."""
+
+    def send(batch: Sequence[planning.PlannedOp]) -> _BatchOutcome:
         outcome = _BatchOutcome(contract, "delete", report)
         ids = [int(op.ssm_id or 0) for op in batch]
         for result in client.bulk_delete(contract.ssm_resource, ids):
@@ -628,42 +871,40 @@ def _apply_deletes(
                 outcome.ok(op, row, result.message)
                 report.deleted += 1
             elif result.code in TRANSIENT:
-                outcome.transient(op, result, "not_sent")
+                outcome.unanswered(op, result)
             else:
                 outcome.failed(op, result)
-        outcome.commit(recorder)
+        return outcome
+
+    size = client.batch_size(contract.ssm_resource, "delete")
+    return _in_batches(client, recorder, ops, size, send)
 
 
 def _record_run(
     warehouse: Warehouse, report: PushReport, started_at: Any, message: str | None
 ) -> None:
+    row = {
+        "run_id": report.run_id,
+        "resource": report.resource,
+        "started_at": started_at,
+        "finished_at": ledger.now(),
+        "dry_run": report.dry_run,
+        "status": report.status,
+        "message": message,
+        **report.counts(),
+        "ssm_deleted": report.ssm_deleted,
+        "resolved": report.resolved,
+        "api_calls": report.api_calls,
+        "write_calls": report.write_calls,
+        "seconds": round(report.seconds, 3),
+        "held_back": report.held_back,
+        "retry_later": report.retry_later,
+    }
     with warehouse() as con:
         ledger.ensure_tables(con, [])
         con.execute(
-            "INSERT INTO sync.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                report.run_id,
-                report.resource,
-                started_at,
-                ledger.now(),
-                report.dry_run,
-                report.status,
-                message,
-                report.desired,
-                report.planned,
-                report.created,
-                report.updated,
-                report.deleted,
-                report.unchanged,
-                report.deferred,
-                report.skipped,
-                report.failed,
-                report.ssm_deleted,
-                report.resolved,
-                report.api_calls,
-                report.write_calls,
-                round(report.seconds, 3),
-            ],
+            f"INSERT INTO sync.runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
+            list(row.values()),
         )
 
 
@@ -698,9 +939,9 @@ def detect_ssm_deletes(
             for record in client.list(contract.ssm_resource, where=where)
             if _is_deleted(record)
         }
-    except SSMValidationError as exc:
-        # The date literal SSM takes is unconfirmed: a refused filter must not stop the push,
-        # whose updates still find deleted records one by one.
+    except (SSMValidationError, *GAVE_UP) as exc:
+        # The date literal SSM takes is unconfirmed, and SSM may not answer: neither stops the
+        # push, whose updates still find records deleted in SSM (`_settle_refused_updates`).
         report.notes.append(f"SSM-side deletes not checked: {exc}")
         return
     if not deleted:
@@ -766,14 +1007,19 @@ def push_resource(
 
     try:
         message = _push(warehouse, client, contract, settings, options, report)
-        message = "; ".join(m for m in (message, *report.notes) if m) or None
     except SSMError as exc:
-        # The API itself gave up (after the client's retries): what was acknowledged is in the
-        # ledger, pending creates are resolved next run. Record the run, then stop.
+        # Nothing can work (keys refused, a misconfigured client, an answer SSM should never
+        # give): what was acknowledged is in the ledger, pending creates are resolved next run.
+        # Record the run, then stop. SSM not answering is not this: see GAVE_UP.
         report.stopped = True
         finish(f"stopped: {exc}")
         raise
-    return finish(message)
+    if report.retry_later:
+        report.notes.append(
+            f"{report.retry_later} {contract.name} not confirmed by SSM (it did not answer, or "
+            "its answer was lost): left for the next run, which sends or looks them up again"
+        )
+    return finish("; ".join(m for m in (message, *report.notes) if m) or None)
 
 
 def _push(
@@ -791,10 +1037,14 @@ def _push(
         ledger.ensure_tables(con, [contract.name, *contract.parents])
     if contract.match_only and not options.dry_run:
         match_users(warehouse, contract, settings, run_id)
+    adopted: int | None = 0
     if not options.dry_run:
-        report.resolved = resolve_pending(warehouse, client, contract, recorder).looked_up
+        resolution = resolve_pending(warehouse, client, contract, recorder)
+        report.resolved = resolution.looked_up
+        report.retry_later += len(resolution.unsettled)
         if not contract.match_only:
-            report.adopted = adopt_existing(warehouse, client, contract, settings, recorder)
+            adopted = adopt_existing(warehouse, client, contract, settings, recorder)
+            report.adopted = adopted or 0
             detect_ssm_deletes(warehouse, client, contract, recorder, report)
 
     with warehouse() as con:
@@ -862,10 +1112,21 @@ def _push(
 
     if options.dry_run:
         return "dry run: plan stored in sync.plans, nothing written to SSM"
+    if adopted is None and creates:
+        # Creating without knowing what SSM already holds could make twins.
+        report.notes.append(
+            f"SSM did not answer the read of the {contract.name} it already holds: the "
+            "creates of this first push wait for the next run"
+        )
+        report.retry_later += len(creates)
+        creates = []
+    held: list[planning.PlannedOp] = []
     refusal = options.breaker.refusal(plan, options.allow_mass_delete)
     if refusal:
+        # Only the deletes wait: creates and updates go on, and so do the pushes after this one.
         report.refused = refusal
-        return refusal
+        report.held_back = len(deletes)
+        held, deletes = deletes, []
 
     # Ledger-only moves, no API call.
     recorder.commit(
@@ -888,11 +1149,37 @@ def _push(
             ),
         ],
         changes=[
-            ledger.Change(contract.name, op.ext_id, op.ssm_id, "delete", "skipped", (), op.reason)
-            for op in release
+            *(
+                ledger.Change(
+                    contract.name, op.ext_id, op.ssm_id, "delete", "skipped", (), op.reason
+                )
+                for op in release
+            ),
+            *(
+                ledger.Change(
+                    contract.name, op.ext_id, op.ssm_id, "delete", "held_back", (),
+                    "held back by the delete breaker (allow_mass_delete=true lets it through)",
+                )
+                for op in held
+            ),
         ],
+    )  # fmt: skip
+    _settle(
+        client,
+        report,
+        _apply_creates(client, contract, creates, recorder, report),
+        lambda again: _create_again(warehouse, client, contract, again, recorder, report),
     )
-    _create_all(warehouse, client, contract, creates, recorder, report)
-    _apply_updates(client, contract, updates, recorder, report)
-    _apply_deletes(client, contract, deletes, recorder, report)
-    return None
+    _settle(
+        client,
+        report,
+        _apply_updates(client, contract, updates, recorder, report),
+        lambda again: _apply_updates(client, contract, again, recorder, report),
+    )
+    _settle(
+        client,
+        report,
+        _apply_deletes(client, contract, deletes, recorder, report),
+        lambda again: _apply_deletes(client, contract, again, recorder, report),
+    )
+    return refusal

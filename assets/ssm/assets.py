@@ -33,6 +33,7 @@ from assets.ssm.contract import PUSHED, ResourceContract
 from assets.ssm.desired import build_desired
 from assets.ssm.plan import DeleteBreaker, desired_table
 from assets.ssm.settings import SyncSettings
+from resources.ssm.errors import SSMRateLimitError, SSMUnavailableError
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
@@ -124,15 +125,31 @@ def ssm_value_lists(
 ) -> dg.MaterializeResult:
     with ssm.get_client() as client:
         before = client.api_calls  # the run's client may have called before
-        rows = value_lists.fetch(client)
+        problem: str | None = None
+        try:
+            rows: list[value_lists.ValueListRow] | None = value_lists.fetch(client)
+        except (SSMUnavailableError, SSMRateLimitError) as exc:
+            rows, problem = None, exc.message
         calls = client.api_calls - before
     with warehouse.get_connection() as con:
         ledger.ensure_tables(con, [])
-        value_lists.store(con, rows)
+        if rows is None:
+            # SSM did not answer: the lists the last run read serve this one (they rarely
+            # change); without any, the pushes cannot match a value, so the step fails.
+            rows = value_lists.stored(con)
+            if not rows:
+                raise dg.Failure(f"SSM did not answer the value lists: {problem}")
+            context.log.warning(f"SSM did not answer the value lists, kept the last: {problem}")
+        else:
+            value_lists.store(con, rows)
     per_list = {name: len({r[1] for r in rows if r[0] == name}) for name in value_lists.LISTS}
     context.log.info(f"SSM value lists: {per_list}")
     return dg.MaterializeResult(
-        metadata={"items": dg.MetadataValue.json(per_list), "api_calls": calls}
+        metadata={
+            "items": dg.MetadataValue.json(per_list),
+            "api_calls": calls,
+            "fresh": problem is None,
+        }
     )
 
 
@@ -175,17 +192,10 @@ def report_metadata(report: PushReport) -> dict[str, Any]:
     return {
         "dry_run": report.dry_run,
         "status": report.status,
-        "desired": report.desired,
-        "planned": report.planned,
-        "created": report.created,
-        "updated": report.updated,
-        "deleted": report.deleted,
-        "unchanged": report.unchanged,
-        "deferred": report.deferred,
-        "skipped": report.skipped,
-        "failed": report.failed,
+        **report.counts(),
         "deleted_in_ssm": report.ssm_deleted,
         "retry_later": report.retry_later,
+        "held_back": report.held_back,
         "resolved_pending": report.resolved,
         "adopted": report.adopted,
         "completion_ratio": dg.MetadataValue.float(report.completion_ratio),
@@ -233,15 +243,14 @@ def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
                 ssm_push.options(),
             )
         metadata = report_metadata(report)
+        # Neither is a step failure: the pushes after this one still run (a failed step would
+        # skip them), and ssm/run_summary reports every push's figures at the run's end.
         if report.refused:
-            # Not a step failure: the pushes after this one still run, and ssm/run_summary
-            # fails the run at its end with every push's figures.
             context.log.warning(f"{contract.name}: {report.refused}")
-        if report.planned and report.retry_later == report.planned:
-            raise dg.Failure(
-                description=f"SSM took none of the {report.planned} planned {contract.name} "
-                "writes (unreachable or answers lost); the next run retries them.",
-                metadata=metadata,
+        if report.retry_later:
+            context.log.warning(
+                f"{report.retry_later} {contract.name} not confirmed by SSM (it did not answer, "
+                "or its answers were lost): the next run sends or looks them up again"
             )
         if report.failed:
             context.log.warning(

@@ -47,7 +47,8 @@ CREATE SCHEMA IF NOT EXISTS sync;
 CREATE TABLE IF NOT EXISTS sync.changes (
     run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT,
     operation VARCHAR,      -- create | update | delete | resolve | adopt | detect
-    outcome VARCHAR,        -- ok | failed | unknown | not_sent | ssm_deleted | not_found | skipped
+    outcome VARCHAR,        -- ok | failed | unknown | not_sent | ssm_deleted | not_found |
+                            -- skipped | held_back (a delete the breaker held back)
     changed_fields VARCHAR, -- JSON list of the fields sent
     message VARCHAR, request VARCHAR, changed_at TIMESTAMP
 );
@@ -58,6 +59,10 @@ CREATE TABLE IF NOT EXISTS sync.runs (
     unchanged BIGINT, deferred BIGINT, skipped BIGINT, failed BIGINT, ssm_deleted BIGINT,
     resolved BIGINT, api_calls BIGINT, write_calls BIGINT, seconds DOUBLE
 );
+-- Warehouses made before these existed: deletes the breaker held back, records SSM did not
+-- confirm (left for the next run).
+ALTER TABLE sync.runs ADD COLUMN IF NOT EXISTS held_back BIGINT;
+ALTER TABLE sync.runs ADD COLUMN IF NOT EXISTS retry_later BIGINT;
 CREATE TABLE IF NOT EXISTS sync.dead_letters (
     resource VARCHAR NOT NULL, ext_id VARCHAR NOT NULL, operation VARCHAR, ssm_id BIGINT,
     message VARCHAR, code VARCHAR, payload VARCHAR, payload_hash VARCHAR,
@@ -70,8 +75,13 @@ CREATE TABLE IF NOT EXISTS sync.plans (
     run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT, operation VARCHAR,
     changed_fields VARCHAR, reason VARCHAR, payload VARCHAR, planned_at TIMESTAMP
 );
--- One row per run (a Dagster run pushes each resource in its own step, all under one run_id).
-CREATE VIEW IF NOT EXISTS sync.run_summary AS
+"""
+
+
+# One row per run (a Dagster run pushes each resource in its own step, all under one run_id).
+# Its worst status: stopped, refused (deletes held back), failed_records, retry_later, ok.
+RUN_SUMMARY_VIEW = """
+CREATE OR REPLACE VIEW sync.run_summary AS
 SELECT
     run_id,
     min(started_at) AS started_at,
@@ -81,6 +91,7 @@ SELECT
         WHEN bool_or(status = 'stopped') THEN 'stopped'
         WHEN bool_or(status = 'refused') THEN 'refused'
         WHEN bool_or(status = 'failed_records') THEN 'failed_records'
+        WHEN bool_or(status = 'retry_later') THEN 'retry_later'
         WHEN bool_and(status = 'dry_run') THEN 'dry_run'
         ELSE 'ok'
     END AS status,
@@ -91,9 +102,10 @@ SELECT
     sum(updated) AS updated, sum(deleted) AS deleted, sum(unchanged) AS unchanged,
     sum(deferred) AS deferred, sum(skipped) AS skipped, sum(failed) AS failed,
     sum(ssm_deleted) AS ssm_deleted, sum(resolved) AS resolved, sum(api_calls) AS api_calls,
-    sum(write_calls) AS write_calls, sum(seconds) AS seconds
+    sum(write_calls) AS write_calls, sum(seconds) AS seconds,
+    sum(held_back) AS held_back, sum(retry_later) AS retry_later
 FROM sync.runs
-GROUP BY run_id;
+GROUP BY run_id
 """
 
 
@@ -104,6 +116,12 @@ def ledger_table(resource: str) -> str:
 def ensure_tables(con: duckdb.DuckDBPyConnection, resources: Iterable[str]) -> None:
     con.execute(value_lists.DDL)
     con.execute(SYNC_DDL)
+    (view,) = con.execute(
+        "SELECT any_value(sql) FROM duckdb_views() "
+        "WHERE schema_name = 'sync' AND view_name = 'run_summary'"
+    ).fetchone()  # type: ignore[misc]
+    if view is None or "retry_later" not in view:  # missing, or made by an older version
+        con.execute(RUN_SUMMARY_VIEW)
     for resource in resources:
         con.execute(
             f"""

@@ -297,7 +297,8 @@ def build_plan(
 
 @dataclass(frozen=True)
 class DeleteBreaker:
-    """Refuses a push whose deletes exceed a share of what is synced (a half-empty extract).
+    """Holds back a push's deletes when they exceed a share of what is synced (a half-empty
+    extract). Only the deletes: the push's creates and updates still go through.
 
     `allowance` is a number of deletes always let through, whatever the share. It is 0 unless
     configured: a fixed floor would let most of a small entity go (10 of 12 records), so by
@@ -313,13 +314,16 @@ class DeleteBreaker:
         return max(self.allowance, math.floor(self.share * synced + 1e-9))
 
     def refusal(self, plan: Plan, allowed: bool) -> str | None:
+        """Why the plan's deletes are held back (how many, how to allow them), or None."""
         deletes = plan.counts[DELETE]
         limit = self.limit(plan.synced_before)
         if allowed or deletes <= limit:
             return None
         floor = f", floor {self.allowance}" if self.allowance else ""
         return (
-            f"Refused to push {plan.resource}: {deletes} of {plan.synced_before} synced records "
-            f"would be deleted, more than the {self.share:.0%} limit ({limit}{floor}); check the "
-            f"Sage extract, or run again with allow_mass_delete=true if the deletes are real."
+            f"{deletes} deletes of {plan.resource} held back: {deletes} of "
+            f"{plan.synced_before} synced records would be deleted, more than the "
+            f"{self.share:.0%} limit ({limit}{floor}); creates and updates went through. Check "
+            "the Sage extract; if the deletes are real, run again with allow_mass_delete=true "
+            "(run config resources.ssm_push.config.allow_mass_delete)."
         )

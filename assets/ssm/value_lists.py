@@ -115,6 +115,13 @@ def store(con: duckdb.DuckDBPyConnection, rows: list[ValueListRow]) -> None:
     con.execute("COMMIT")
 
 
+def stored(con: duckdb.DuckDBPyConnection) -> list[ValueListRow]:
+    """The lists as the last `store` left them."""
+    con.execute(DDL)
+    names = ", ".join(COLUMNS)
+    return con.execute(f"SELECT {names} FROM ssm.value_lists ORDER BY ALL").fetchall()  # type: ignore[return-value]  # noqa: S608
+
+
 def lookup(con: duckdb.DuckDBPyConnection, list_name: str, value: str | None) -> int | None:
     """The id of the item of `list_name` matching `value` (id, code, name), or None."""
     key = DEFAULT_KEY if value is None else str(value).strip().lower()

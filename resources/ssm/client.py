@@ -191,6 +191,7 @@ class SSMClient:
         self._count_lock = threading.Lock()
         self._api_calls = 0
         self._write_calls = 0
+        self._gave_up = 0
 
     # ----------------------------------------------------------------- housekeeping
 
@@ -226,6 +227,20 @@ class SSMClient:
         """POST/PUT/DELETE requests sent, for run metadata; a login changes nothing in SSM, so
         it counts as an API call, not as a write."""
         return self._write_calls
+
+    @property
+    def gave_up(self) -> int:
+        """Requests the client stopped retrying (429, 5xx, timeouts after ``max_attempts``).
+
+        A caller working through many batches compares it before and after one: a rise means
+        SSM is down or throttling hard, so sending the next batch would only spend its retries
+        too."""
+        return self._gave_up
+
+    def _giving_up(self, error: SSMError) -> SSMError:
+        with self._count_lock:
+            self._gave_up += 1
+        return error
 
     def batch_size(self, resource: str, op: Literal["create", "update", "delete"]) -> int:
         """SSM's bulk limit: 100 for products, otherwise 200 for create/update and 120 for delete."""
@@ -386,12 +401,14 @@ class SSMClient:
             found = self.find_by_ext_id(resource, ext_id, include_deleted=False)
             if found is not None:
                 return int(found["id"])
-        raise SSMUnavailableError(
-            f"SSM did not confirm creating {resource} extId {ext_id!r} after {self.max_attempts} "
-            f"attempts ({problem}) and it was not found by extId afterwards. Send it again later "
-            "with check_existing=True (in case it lands late); if this persists, check SSM's "
-            "status.",
-            resource=resource,
+        raise self._giving_up(
+            SSMUnavailableError(
+                f"SSM did not confirm creating {resource} extId {ext_id!r} after "
+                f"{self.max_attempts} attempts ({problem}) and it was not found by extId "
+                "afterwards. Send it again later with check_existing=True (in case it lands "
+                "late); if this persists, check SSM's status.",
+                resource=resource,
+            )
         )
 
     def update(self, resource: str, id: int, changes: dict) -> None:
@@ -520,6 +537,8 @@ class SSMClient:
                 guids,
             )
             pending = [i for i in unsettled if _ext_id(items[i]) is not None]
+            if not pending:
+                return None  # nothing left to look up or resend: no backoff to wait
             # Even after the last send, look: the items may have landed.
             log.warning(
                 "SSM bulk create in %s: %s; checking %d by extId", resource, problem, len(pending)
@@ -530,8 +549,11 @@ class SSMClient:
                     resource, items, pending, results, "found by extId after an unanswered create"
                 )
             except (SSMUnavailableError, SSMRateLimitError) as exc:
-                problem = exc.message
+                problem = exc.message  # the look-up gave up (counted where it did)
                 break
+        else:
+            if pending:  # every attempt spent, some items still unsettled
+                self._giving_up(SSMUnavailableError(problem, resource=resource))
         if not pending:
             return None
         message = (
@@ -768,7 +790,7 @@ class SSMClient:
                     continue
                 if status == 429:
                     if attempt >= self.max_attempts:
-                        raise self._rate_limit_error(resource)
+                        raise self._giving_up(self._rate_limit_error(resource))
                     delay = self._retry_after(response, attempt)
                     log.warning("SSM answered 429 to %s %s; waiting %.1fs", method, path, delay)
                     self._pacer.hold(delay)  # everyone sharing this client waits, not just us
@@ -781,11 +803,14 @@ class SSMClient:
             if maybe_applied and not ambiguous:
                 raise _AmbiguousFailure(problem, retry_after)
             if attempt >= self.max_attempts:
-                raise SSMUnavailableError(
-                    f"SSM did not answer {method} {path} after {self.max_attempts} attempts "
-                    f"(last: {problem}). Check {self.base_url} is reachable and SSM's status, or "
-                    "raise the SSM resource's timeout_seconds if answers are just slow.",
-                    resource=resource,
+                raise self._giving_up(
+                    SSMUnavailableError(
+                        f"SSM did not answer {method} {path} after {self.max_attempts} attempts "
+                        f"(last: {problem}). Check {self.base_url} is reachable and SSM's "
+                        "status, or raise the SSM resource's timeout_seconds if answers are "
+                        "just slow.",
+                        resource=resource,
+                    )
                 )
             delay = max(self._backoff(attempt), retry_after)
             log.warning(
@@ -846,7 +871,7 @@ class SSMClient:
                     )
                 if status == 429:
                     if attempt == self.max_attempts:
-                        raise self._rate_limit_error(None)
+                        raise self._giving_up(self._rate_limit_error(None))
                     self._pacer.hold(self._retry_after(response, attempt))
                     continue
                 if status in (400, 401, 403, 404):
@@ -861,9 +886,11 @@ class SSMClient:
                 retry_after = self._retry_after_seconds(response) or 0.0
             if attempt < self.max_attempts:
                 self._sleep(max(self._backoff(attempt), retry_after))
-        raise SSMUnavailableError(
-            f"Could not log in to SSM at {self.base_url} after {self.max_attempts} attempts "
-            f"(last: {problem}). Check the address is reachable and SSM's status.",
+        raise self._giving_up(
+            SSMUnavailableError(
+                f"Could not log in to SSM at {self.base_url} after {self.max_attempts} attempts "
+                f"(last: {problem}). Check the address is reachable and SSM's status.",
+            )
         )
 
     def _rate_limit_error(self, resource: str | None) -> SSMRateLimitError:

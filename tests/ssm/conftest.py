@@ -35,3 +35,11 @@ def ssm_records(ssm: SandboxProcess, resource: str) -> list[dict[str, Any]]:
 
 def ssm_writes(ssm: SandboxProcess) -> int:
     return int(httpx.get(ssm.control_url + "/stats", timeout=10).json()["writes"])
+
+
+def deleted_by_a_rep(ssm: SandboxProcess, resource: str, ext_id: str) -> dict[str, Any]:
+    """Delete the live record of `ext_id` in SSM as rep 2 would in the app; the record."""
+    record = next(r for r in ssm_records(ssm, resource) if r["extId"] == ext_id)
+    deleted = httpx.delete(f"{ssm.control_url}/act-as/2/{resource}/{record['id']}", timeout=10)
+    deleted.raise_for_status()
+    return record

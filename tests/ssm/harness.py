@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -43,8 +44,11 @@ def push_all(
     requests_per_second: float = 200.0,
     options: PushOptions | None = None,
     settings: SyncSettings | None = None,
+    wrap: Callable[[SSMClient], Any] | None = None,
 ) -> tuple[dict[str, PushReport], int, int]:
-    """One sync run of every pushed resource; (reports, api calls, write calls)."""
+    """One sync run of every pushed resource; (reports, api calls, write calls).
+
+    `wrap` puts something between the push and the client (an SSM that refuses some items)."""
     settings = settings or SyncSettings()
     connect = warehouse_of(warehouse)
     run_id = uuid.uuid4().hex
@@ -56,8 +60,9 @@ def push_all(
             value_lists.store(con, value_lists.fetch(client))
             for contract in PUSHED:
                 build_desired(con, contract, settings)
+        writer = wrap(client) if wrap else client
         reports = {
-            c.name: push_resource(connect, client, c, settings, run_id, options) for c in PUSHED
+            c.name: push_resource(connect, writer, c, settings, run_id, options) for c in PUSHED
         }
         return reports, client.api_calls, client.write_calls
 

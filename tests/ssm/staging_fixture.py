@@ -110,17 +110,6 @@ FROM range(1, 7) t(i)
 UNION ALL  -- a customer's special price (type S): not an SSM rate
 SELECT 'S', 'CUST001', 'PROD001', CAST(5 AS DECIMAL(18, 4)), 'stored', NULL;
 
--- Orders 1-4 are sales orders; order 5 is a quotation, which is never pushed (quotations
--- come from SSM through the reverse flow), nor are its lines.
-CREATE OR REPLACE TABLE staging.sales_order_headers AS
-SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
-       DATE '2024-04-01'+ CAST(i AS INTEGER) AS order_date,
-       printf('CUST%03d', i) AS customer_account, printf('PO-%d', i) AS customer_order_reference,
-       CASE WHEN i = 5 THEN 'Quotation' ELSE 'Sales Order' END AS order_type,
-       CAST(CASE WHEN i = 5 THEN 1 ELSE 0 END AS SMALLINT) AS order_type_code,
-       'GBP' AS currency_code, NULL::TIMESTAMP AS deleted_at
-FROM range(1, 6) t(i);
-
 -- Order i: lines 1 and 2 of net 20 and 30 (below), carriage net 100 * i - 50; tax 20%.
 -- GBP orders: the order-currency totals equal the base ones.
 CREATE OR REPLACE TABLE derived.sales_order_totals AS
@@ -133,6 +122,25 @@ SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
        CAST(120 * i AS DECIMAL(18, 2)) AS foreign_gross_value,
        'GBP' AS currency_code, NULL::TIMESTAMP AS deleted_at
 FROM range(1, 6) t(i);
+
+-- Orders 1-4 are sales orders; order 5 is a quotation, which is never pushed (quotations
+-- come from SSM through the reverse flow), nor are its lines. Sage's own totals of each order
+-- are the ones above (lines + carriage).
+CREATE OR REPLACE TABLE staging.sales_order_headers AS
+SELECT CAST(i AS INTEGER) AS order_number_accounts_id,
+       DATE '2024-04-01'+ CAST(i AS INTEGER) AS order_date,
+       printf('CUST%03d', i) AS customer_account, printf('PO-%d', i) AS customer_order_reference,
+       CASE WHEN i = 5 THEN 'Quotation' ELSE 'Sales Order' END AS order_type,
+       CAST(CASE WHEN i = 5 THEN 1 ELSE 0 END AS SMALLINT) AS order_type_code,
+       'GBP' AS currency_code,
+       t.base_net_value AS sage_net_value_base, t.base_tax_value AS sage_tax_value_base,
+       t.base_gross_value AS sage_gross_value_base,
+       t.foreign_net_value AS sage_net_value_foreign,
+       t.foreign_tax_value AS sage_tax_value_foreign,
+       t.foreign_gross_value AS sage_gross_value_foreign,
+       NULL::TIMESTAMP AS deleted_at
+FROM range(1, 6) r(i) JOIN derived.sales_order_totals t ON t.order_number_accounts_id = i
+ORDER BY i;
 
 CREATE OR REPLACE TABLE staging.sales_order_lines AS
 SELECT CAST(o AS INTEGER) AS order_number, CAST(l AS SMALLINT) AS line_number, printf('PROD%03d', o + l) AS product_reference,
@@ -167,14 +175,17 @@ FROM range(1, 3) t(i);
 -- is allocated (paid), 3002 is not (6 outstanding). No row for the unposted 2001.
 CREATE OR REPLACE TABLE derived.invoice_payment_status AS
 SELECT header_number, source, invoice_number, invoice_number_numeric, type, status,
-       CAST(outstanding_amount AS DECIMAL(18, 2)) AS outstanding_amount, payment_due_date
+       CAST(outstanding_amount AS DECIMAL(18, 2)) AS outstanding_amount, payment_due_date,
+       CAST(gross_amount AS DECIMAL(18, 2)) AS gross_amount,
+       CAST(amount_paid AS DECIMAL(18, 2)) AS amount_paid
 FROM (VALUES
-    (11, 'audit_trail', '1001', 1001, 'SI', 'paid', 0.00, DATE '2024-06-01'),
-    (12, 'audit_trail', '1002', 1002, 'SI', 'part-paid', 20.00, DATE '2024-06-02'),
-    (31, 'audit_trail', '3001', 3001, 'SC', 'paid', 0.00, NULL),
-    (32, 'audit_trail', '3002', 3002, 'SC', 'unpaid', 6.00, NULL)
+    (11, 'audit_trail', '1001', 1001, 'SI', 'paid', 0.00, DATE '2024-06-01', 60.00, 60.00),
+    (12, 'audit_trail', '1002', 1002, 'SI', 'part-paid', 20.00, DATE '2024-06-02', 120.00,
+     100.00),
+    (31, 'audit_trail', '3001', 3001, 'SC', 'paid', 0.00, NULL, 6.00, 6.00),
+    (32, 'audit_trail', '3002', 3002, 'SC', 'unpaid', 6.00, NULL, 6.00, 0.00)
 ) AS v(header_number, source, invoice_number, invoice_number_numeric, type, status,
-       outstanding_amount, payment_due_date);
+       outstanding_amount, payment_due_date, gross_amount, amount_paid);
 """
 
 
@@ -182,5 +193,45 @@ def make_staging(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute(STAGING_SQL)
+    finally:
+        con.close()
+
+
+def add_orders(path: Path, first: int, orders: int, lines: int) -> None:
+    """`orders` more sales orders, numbered from `first`, each of `lines` lines (products
+    PROD002..PROD009, net 10 a line) for customers CUST001..CUST012 in turn: lines enough to
+    fill bulk batches and list pages."""
+    numbers = {"first": first, "last": first + orders, "lines": lines}
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            """
+            INSERT INTO staging.sales_order_headers
+            SELECT CAST(i AS INTEGER), DATE '2024-04-01', printf('CUST%03d', 1 + i % 12),
+                   printf('PO-%d', i), 'Sales Order', CAST(0 AS SMALLINT), 'GBP',
+                   10 * $lines, 2 * $lines, 12 * $lines, 10 * $lines, 2 * $lines, 12 * $lines,
+                   NULL
+            FROM range($first, $last) t(i)
+            """,
+            numbers,
+        )
+        con.execute(
+            """
+            INSERT INTO derived.sales_order_totals
+            SELECT CAST(i AS INTEGER), 10 * $lines, 2 * $lines, 12 * $lines, 10 * $lines,
+                   2 * $lines, 12 * $lines, 'GBP', NULL
+            FROM range($first, $last) t(i)
+            """,
+            numbers,
+        )
+        con.execute(
+            """
+            INSERT INTO staging.sales_order_lines
+            SELECT CAST(o AS INTEGER), CAST(l AS SMALLINT), printf('PROD%03d', 1 + l % 8),
+                   printf('Widget %d', 1 + l % 8), 1, 10, 10, 0, NULL
+            FROM range($first, $last) a(o), range(1, $lines + 1) b(l)
+            """,
+            numbers,
+        )
     finally:
         con.close()

@@ -97,9 +97,15 @@ def test_sync_definitions_load(tmp_path: Path) -> None:
         }
     )
     defs = dg.Definitions.merge(ssm_layer.defs, sync.defs, resources)
-    assert defs.resolve_job_def("sage_ssm_sync") is not None
-    job = defs.resolve_job_def("ssm_dead_letters")
-    assert job.name == "ssm_dead_letters"
+    # The sync pushes every resource of the contract, then sums them up (only the ssm layer is
+    # merged here, so its steps are the ssm ones: ten pushes, their dead-letter checks, ...).
+    steps = set(defs.resolve_job_def("sage_ssm_sync").graph.node_dict)
+    pushed = ("users", "rates", "accounts", "contacts", "product_categories", "products",
+              "product_rates", "sales_orders", "sales_order_lines", "sales")  # fmt: skip
+    pushes = {s for s in steps if s.startswith("ssm__push_") and "dead_letters" not in s}
+    assert pushes == {f"ssm__push_{name}" for name in pushed}
+    assert {"ssm__value_lists", "ssm__run_summary"} <= steps
+    assert list(defs.resolve_job_def("ssm_dead_letters").graph.node_dict) == ["manage_dead_letters"]
     assert defs.resolve_schedule_def("sage_ssm_sync_every_15_minutes").cron_schedule == (
         "*/15 * * * *"
     )

@@ -14,7 +14,7 @@ from assets.ssm.settings import SyncSettings
 from resources.ssm.client import SSMClient
 from sandbox.ssm.testing import SandboxProcess
 from tests.ssm.compare import fk_id
-from tests.ssm.conftest import ssm_records, ssm_writes
+from tests.ssm.conftest import deleted_by_a_rep, ssm_records, ssm_writes
 from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 
 # Hand-counted from tests/ssm/staging_fixture.py.
@@ -219,6 +219,58 @@ def test_dry_run_plans_without_writing_and_breaker_refuses_mass_delete(
     assert len(ssm_records(sandbox, "accounts")) == 12
 
 
+def test_breaker_holds_back_only_the_deletes_a_rename_and_new_invoices_go_through(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    """Four of twelve accounts gone from the extract trip the breaker (33 % > 5 %): those
+    deletes wait; in the same run a customer's rename and a new invoice reach SSM."""
+    push_all(warehouse, sandbox.base_url)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET deleted_at = now() "
+            "WHERE account_reference IN ('CUST009', 'CUST010', 'CUST011', 'CUST012')"
+        )
+        con.execute(
+            "UPDATE staging.customer_accounts SET company_name = 'Renamed Ltd' "
+            "WHERE account_reference = 'CUST001'"
+        )
+        con.execute(
+            "INSERT INTO staging.posted_sales_invoices VALUES "
+            "(1004, DATE '2024-05-05', 'CUST002', 40, 48, DATE '2024-06-05', NULL)"
+        )
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    accounts = reports["accounts"]
+    assert (accounts.planned, accounts.updated, accounts.deleted) == (5, 1, 0)
+    assert (accounts.held_back, accounts.status) == (4, "refused")
+    assert accounts.refused is not None
+    assert accounts.refused.startswith("4 deletes of accounts held back: 4 of 12 synced")
+    assert "allow_mass_delete=true" in accounts.refused
+    assert (reports["sales"].created, reports["sales"].status) == (1, "ok")
+    live = {a["extId"]: a for a in ssm_records(sandbox, "accounts")}
+    assert len(live) == 12 and live["CUST001"]["name"] == "Renamed Ltd"
+    sale = next(s for s in ssm_records(sandbox, "sales") if s["extId"] == "1004")
+    assert (fk_id(sale["accountId"]), sale["total"]) == (live["CUST002"]["id"], 48)
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute(
+            "SELECT status, held_back, message LIKE '4 deletes of accounts held back%' "
+            "FROM sync.runs WHERE resource = 'accounts' ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone() == ("refused", 4, True)
+        assert con.execute(
+            "SELECT list(ext_id ORDER BY ext_id) FROM sync.changes "
+            "WHERE operation = 'delete' AND outcome = 'held_back'"
+        ).fetchone() == (["CUST009", "CUST010", "CUST011", "CUST012"],)
+        assert con.execute(
+            "SELECT count(*) FROM ssm.synced_accounts WHERE state = 'synced'"
+        ).fetchone() == (12,)
+    # Allowed, they go; nothing else is left to do.
+    reports, _, _ = push_all(
+        warehouse, sandbox.base_url, options=PushOptions(allow_mass_delete=True)
+    )
+    assert (reports["accounts"].deleted, reports["accounts"].held_back) == (4, 0)
+    assert reports["accounts"].planned == 4 and reports["accounts"].status == "ok"
+    assert len(ssm_records(sandbox, "accounts")) == 8
+
+
 def test_first_push_adopts_what_ssm_already_holds(warehouse: Path, sandbox: SandboxProcess) -> None:
     """A tenant that ran the vendor's connector: its records are adopted, never twinned."""
     with SSMClient(sandbox.base_url, PUBLIC_KEY, PRIVATE_KEY, requests_per_second=200) as client:
@@ -236,7 +288,8 @@ def test_first_push_adopts_what_ssm_already_holds(warehouse: Path, sandbox: Sand
     live = Counter(a.get("extId") for a in ssm_records(sandbox, "accounts"))
     assert live["CUST001"] == 2 and live["CUST002"] == 0 and live[None] == 1  # twin left alone
     by_id = {a["id"]: a for a in ssm_records(sandbox, "accounts")}
-    assert by_id[kept]["name"] != "Old name" and by_id[twin]["name"] == "Twin"
+    # The adopted one now holds Sage's name (staging: 'Customer 1 Ltd'); the twin is left alone.
+    assert by_id[kept]["name"] == "Customer 1 Ltd" and by_id[twin]["name"] == "Twin"
     assert by_id[other]["name"] == "Rep's own, no extId"
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute(
@@ -361,8 +414,7 @@ def test_ssm_side_delete_of_an_unchanged_record_is_reported_on_the_next_run(
     warehouse: Path, sandbox: SandboxProcess
 ) -> None:
     push_all(warehouse, sandbox.base_url)
-    contact = next(c for c in ssm_records(sandbox, "contacts") if c["extId"] == "CUST003/3")
-    assert httpx.delete(f"{sandbox.control_url}/act-as/2/contacts/{contact['id']}").is_success
+    contact = deleted_by_a_rep(sandbox, "contacts", "CUST003/3")
     writes_before = ssm_writes(sandbox)
     reports, _, _ = push_all(warehouse, sandbox.base_url)  # Sage unchanged
     contacts = reports["contacts"]
