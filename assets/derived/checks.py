@@ -1,9 +1,14 @@
-"""Business invariants over the derived values. Blocking ones stop the push when the figures it
-would send cannot be right (order totals, payment amounts); stock oddities only warn."""
+"""Business invariants over the derived values. Where the figures a record would send cannot be
+right (an order's totals, an invoice's payment amounts) that record is held back from the push
+with the reason, and the others go on; allocation and stock oddities only warn."""
 
 from __future__ import annotations
 
-from assets.staging.factory import Invariant
+from assets.staging.checks import money_figures
+from assets.staging.factory import Hold, Invariant
+
+# A payment status's document, as the push keys invoices and credit notes (their number).
+_DOCUMENT = "invoice_number_numeric"
 
 INVARIANTS: tuple[Invariant, ...] = (
     Invariant(
@@ -30,28 +35,61 @@ INVARIANTS: tuple[Invariant, ...] = (
             ORDER BY 1
         """,
         reads=("staging.sales_order_headers",),
+        holds=(
+            Hold(
+                "sales_orders",
+                key="order_number_accounts_id",
+                reason="order totals differ from its lines plus carriage",
+                detail=money_figures(
+                    "gross {} vs Sage {}", "base_gross_value, sage_gross_value_base"
+                ),
+            ),
+        ),
     ),
     Invariant(
         name="outstanding_within_gross",
         asset="derived.invoice_payment_status",
         description="No invoice or credit note has more outstanding than its gross amount.",
         offenders="""
-            SELECT header_number, invoice_number, gross_amount, outstanding_amount
+            SELECT header_number, invoice_number, gross_amount, outstanding_amount,
+                   invoice_number_numeric
             FROM derived.invoice_payment_status
             WHERE abs(outstanding_amount) > abs(gross_amount)
             ORDER BY 1
         """,
+        holds=(
+            Hold(
+                "sales",
+                key=_DOCUMENT,
+                reason="outstanding exceeds the gross amount",
+                detail=money_figures(
+                    "outstanding {} of gross {}", "outstanding_amount, gross_amount"
+                ),
+            ),
+        ),
     ),
     Invariant(
         name="paid_plus_outstanding_equals_gross",
         asset="derived.invoice_payment_status",
         description="For every sales invoice, amount paid + outstanding = gross (within 0.01).",
         offenders="""
-            SELECT header_number, invoice_number, gross_amount, amount_paid, outstanding_amount
+            SELECT header_number, invoice_number, gross_amount, amount_paid, outstanding_amount,
+                   invoice_number_numeric
             FROM derived.invoice_payment_status
             WHERE type = 'SI' AND abs(amount_paid + outstanding_amount - gross_amount) > 0.01
             ORDER BY 1
         """,
+        holds=(
+            Hold(
+                "sales",
+                key=_DOCUMENT,
+                reason="amount paid plus outstanding differ from the gross amount",
+                detail=money_figures(
+                    "paid {} + outstanding {} vs gross {}",
+                    "amount_paid, outstanding_amount, gross_amount",
+                ),
+            ),
+        ),
     ),
     Invariant(
         name="allocations_match_amount_paid",
@@ -69,7 +107,6 @@ INVARIANTS: tuple[Invariant, ...] = (
               AND EXISTS (SELECT 1 FROM staging.audit_splits)
             ORDER BY 1
         """,
-        blocking=False,
         reads=("staging.audit_splits",),
     ),
     Invariant(
@@ -82,6 +119,5 @@ INVARIANTS: tuple[Invariant, ...] = (
             WHERE is_stocked AND free_stock > physical_stock
             ORDER BY 1
         """,
-        blocking=False,
     ),
 )

@@ -10,6 +10,7 @@ The assets, their checks, the pandera schemas and the lineage are all generated 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -38,6 +39,24 @@ FLAG_DOMAINS: dict[str, tuple[int | str, ...]] = {
 }
 
 EMAIL_COLUMNS = frozenset({"E_MAIL", "E_MAIL2", "E_MAIL3", "DIRECT_DEBITS_EMAIL", "DEL_E_MAIL"})
+
+# The largest magnitude a Sage number may have. Staging keeps numbers as DECIMAL(18, s) with
+# s <= 6 (amounts 2, unit prices and quantities 4, exchange rates 6) and percentages as
+# DECIMAL(9, 4); a value beyond these (or NaN, +inf, -inf, which a damaged file can hold) is a
+# broken field, not a figure, and would fail staging's cast. A test checks these against the
+# staging types (tests/assets/test_number_isolation.py).
+NUMBER_LIMIT = 10**12 - 1
+PERCENT_LIMIT = 10**5 - 1
+# The DOUBLE columns staging keeps as percentages (DECIMAL(9, 4)).
+PERCENT_COLUMN = re.compile(
+    r"DISCOUNT_RATE|SETTLEMENT_DISC_RATE|TAX_RATE|DISC_[A-E]_LEVEL_\d+_RATE"
+)
+
+
+def number_limit(column: SageColumn) -> int:
+    """The largest magnitude a DOUBLE column may hold."""
+    return PERCENT_LIMIT if PERCENT_COLUMN.fullmatch(column.name) else NUMBER_LIMIT
+
 
 # "at most 8 characters, upper-case letters and digits, no spaces" (reference §0, SDO errors).
 ACCOUNT_REF_PATTERN = r"^[A-Z0-9]{1,8}$"

@@ -45,14 +45,17 @@ def _to_text(v: Any) -> str:
     if isinstance(v, bytes):
         # Bytes in a text column are a bad export (e.g. raw Windows-1252): refuse, do not guess.
         return v.decode("utf-8")
-    return str(v)
+    text = str(v)
+    # A lone surrogate (a driver's broken UTF-16) is no text Arrow, DuckDB or SSM can hold.
+    text.encode("utf-8")
+    return text
 
 
 def _shown(v: Any) -> str:
     """A bad value as quarantine shows it."""
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="backslashreplace")
-    return str(v)
+    return str(v).encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 def _to_float(v: Any) -> float:

@@ -1,8 +1,9 @@
 """Validation rules of each Sage table, as a pandera schema generated from the catalogue.
 
 Rules: the type of every column, key columns not null and unique, dates between 1980 and 2100,
-documented flags within their domain, text within its documented length, e-mail columns shaped
-like e-mail addresses, account references in Sage's format. The failing rows are reported row by
+numbers finite (no NaN, +inf, -inf) and within what staging's DECIMAL columns hold, documented
+flags within their domain, text within its documented length, e-mail columns shaped like e-mail
+addresses, account references in Sage's format. The failing rows are reported row by
 row with column and reason, so they go to quarantine while the rest of the chunk lands.
 
 The pandera schema is where the rules are declared and what judges a row, but running pandera
@@ -33,6 +34,7 @@ from assets.sage.catalogue import (
     FLAG_DOMAINS,
     LATEST_DATE,
     SageTable,
+    number_limit,
 )
 from assets.sage.convert import ARROW_TYPES
 from resources.sage_schema import SageColumn
@@ -40,6 +42,8 @@ from resources.sage_schema import SageColumn
 _ONE_EMAIL = r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+"
 # Sage users put several addresses in one field, separated by ';' or ','.
 EMAIL_PATTERN = rf"^\s*$|^{_ONE_EMAIL}(\s*[;,]\s*{_ONE_EMAIL})*\s*$"
+
+NOT_FINITE = "not a finite number"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ def _checks(table: SageTable, column: SageColumn) -> list[pa.Check]:
                 error=f"timestamp outside {EARLIEST_DATE}..{LATEST_DATE}",
             )
         )
+    elif kind == "DOUBLE":
+        checks += _number_checks(number_limit(column))
     elif kind == "VARCHAR" and (length := table.max_length(column)):
         checks.append(
             pa.Check.str_length(max_value=length, error=f"longer than {length} characters")
@@ -88,6 +94,28 @@ def _checks(table: SageTable, column: SageColumn) -> list[pa.Check]:
         if name == column.name:
             checks.append(pa.Check.str_matches(pattern, error=f"does not match {pattern}"))
     return checks
+
+
+def _finite(values: pd.Series) -> pd.Series:
+    return np.isfinite(values.astype("float64"))
+
+
+def _number_checks(limit: int) -> list[pa.Check]:
+    """NaN and infinities (a damaged file can hold them), then magnitudes beyond `limit`: staging
+    could not cast either to its DECIMAL. A non-finite value breaks only the first rule."""
+
+    def within(values: pd.Series) -> pd.Series:
+        return ~_finite(values) | (values.abs() <= limit)
+
+    return [
+        pa.Check(_finite, name="finite", error=NOT_FINITE),
+        pa.Check(
+            within,
+            name="within_limit",
+            statistics={"limit": limit},
+            error=f"magnitude above {limit:,}",
+        ),
+    ]
 
 
 @cache
@@ -146,6 +174,11 @@ def _screen_check(check: pa.Check, arrow_type: pyarrow.DataType):  # noqa: ANN20
     if name == "greater_than_or_equal_to":
         low = pyarrow.scalar(stats["min_value"], arrow_type)
         return lambda a: pc.less(a, low)
+    if name == "finite":
+        return lambda a: pc.invert(pc.is_finite(a))
+    if name == "within_limit":
+        limit = stats["limit"]
+        return lambda a: pc.and_(pc.is_finite(a), pc.greater(pc.abs(a), limit))
     if name == "str_length" and stats.get("exact_value") is None:
         low, high = stats.get("min_value"), stats.get("max_value")
 
@@ -224,6 +257,13 @@ def _reason(check: str, column: str) -> str:
     return check
 
 
+def _shown(value: object, reason: str) -> str | None:
+    """A failing value as quarantine shows it; NaN is a value here, not a missing one."""
+    if reason == NOT_FINITE:
+        return str(value)
+    return None if pd.isna(value) else str(value)[:200]  # type: ignore[call-overload]
+
+
 def validate_chunk(table: SageTable, chunk: pyarrow.Table) -> list[RuleFailure]:
     """The rule failures of one chunk (row = position in the chunk); empty when every row passes.
 
@@ -250,6 +290,6 @@ def validate_chunk(table: SageTable, chunk: pyarrow.Table) -> list[RuleFailure]:
             continue  # a whole-column failure (dtype) is a bug in the conversion, not a bad row
         column = str(case.column).upper() if case.column is not None else ""
         reason = _reason(str(case.check), column)
-        value = None if pd.isna(case.failure_case) else str(case.failure_case)[:200]
+        value = _shown(case.failure_case, reason)
         failures.append(RuleFailure(int(case.index), column, reason, value))
     return failures

@@ -16,6 +16,9 @@ from assets.sage.catalogue import BY_TABLE, ByDate, ByParent, SageTable
 
 STATE_TABLE = "sage._watermarks"
 QUARANTINE_TABLE = "quarantine.rows"
+# SSM records held back from the push (a document whose parts disagree or are in quarantine),
+# written by the desired state (assets/ssm/desired.py); a record leaves it once it is right.
+HELD_BACK_TABLE = "quarantine.held_back"
 
 
 def q(name: str) -> str:
@@ -48,13 +51,13 @@ def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
         "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
         "WHERE database_name = current_database() AND ((schema_name = 'sage' "
         "AND table_name IN (?, '_watermarks')) OR (schema_name = 'quarantine' "
-        "AND table_name = 'rows'))",
+        "AND table_name IN ('rows', 'held_back')))",
         [table.name],
     ).fetchall():
         found.setdefault((schema, name), set()).add(column)
-    if ("sage", "_watermarks") not in found or ("quarantine", "rows") not in found:
+    quarantine = {("quarantine", "rows"), ("quarantine", "held_back")}
+    if ("sage", "_watermarks") not in found or not quarantine <= found.keys():
         db.execute("CREATE SCHEMA IF NOT EXISTS sage")
-        db.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
         db.execute(
             f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
                 table_name VARCHAR PRIMARY KEY,
@@ -63,11 +66,7 @@ def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
                 last_key_scan_at TIMESTAMP,
                 updated_at TIMESTAMP)"""
         )
-        db.execute(
-            f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
-                table_name VARCHAR NOT NULL, row_key VARCHAR, column_name VARCHAR, reason VARCHAR NOT NULL,
-                value VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP NOT NULL)"""
-        )
+        create_quarantine(db)
     existing = found.get(("sage", table.name))
     if existing is None:
         columns = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in table.columns)
@@ -80,6 +79,32 @@ def ensure_tables(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:
     for c in table.columns:
         if c.name.lower() not in existing:
             db.execute(f"ALTER TABLE {target(table)} ADD COLUMN {q(c.name)} {c.duckdb_type}")
+
+
+def create_quarantine(db: duckdb.DuckDBPyConnection) -> None:
+    """The quarantine schema: Sage rows that failed validation, SSM records held back."""
+    db.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
+            table_name VARCHAR NOT NULL, row_key VARCHAR, column_name VARCHAR, reason VARCHAR NOT NULL,
+            value VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP NOT NULL)"""
+    )
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {HELD_BACK_TABLE} (
+            layer VARCHAR NOT NULL, resource VARCHAR NOT NULL, row_key VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL, run_id VARCHAR, since TIMESTAMP NOT NULL)"""
+    )
+
+
+def ensure_quarantine(db: duckdb.DuckDBPyConnection) -> None:
+    """`create_quarantine` when a table of it is missing: no DDL (each a commit of its own, and
+    refused on a read-only connection) when both are there."""
+    (found,) = db.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'quarantine' AND table_name IN ('rows', 'held_back')"
+    ).fetchall()[0]
+    if found < 2:
+        create_quarantine(db)
 
 
 def create_staging(db: duckdb.DuckDBPyConnection, table: SageTable) -> None:

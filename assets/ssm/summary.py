@@ -4,6 +4,10 @@ It runs after every push of the run and reads what they recorded in `sync.runs` 
 id, so its table covers each pushed resource whatever order the pushes ran in. It also names the
 run's kind in the `sync/kind` tag (first, incremental), whoever launched it: the UI's launchpad
 and the asset graph give a run no tag of their own.
+
+Beside the pushes it counts what was kept out of them: the Sage rows in `quarantine.rows` (per
+table, and how many this run put there) and the SSM records held back in `quarantine.held_back`
+(per resource). Both need a person's attention but fail nothing: the rest of the run went on.
 """
 
 from dataclasses import dataclass
@@ -11,9 +15,11 @@ from dataclasses import dataclass
 import dagster as dg
 import duckdb
 
+from assets.sage.warehouse import HELD_BACK_TABLE, QUARANTINE_TABLE, ensure_quarantine
 from assets.ssm import ledger
 from assets.ssm.assets import GROUP, push_key
 from assets.ssm.contract import PUSHED
+from assets.ssm.desired import HELD_LAYER
 from resources.warehouse import WarehouseResource
 
 SUMMARY_KEY = dg.AssetKey([GROUP, "run_summary"])
@@ -41,6 +47,39 @@ class PushRow:
     figures: dict[str, float]
     dead_letters: int
     message: str | None
+    held_back: int = 0  # records of the resource held back from the push (quarantine.held_back)
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    """The rows of one Sage table in quarantine.rows."""
+
+    table: str
+    rows: int
+    this_run: int
+
+
+def read_held_back(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Records held back from the push, by resource."""
+    ensure_quarantine(con)
+    return dict(
+        con.execute(
+            f"SELECT resource, count(*) FROM {HELD_BACK_TABLE} WHERE layer = ? GROUP BY ALL",  # noqa: S608
+            [HELD_LAYER],
+        ).fetchall()
+    )
+
+
+def read_quarantine(con: duckdb.DuckDBPyConnection, run_id: str) -> list[QuarantineRow]:
+    """Sage tables with rows in quarantine (a row counted once, whatever its failed rules)."""
+    ensure_quarantine(con)
+    rows = con.execute(
+        f"""SELECT table_name, count(DISTINCT coalesce(row_key, '')),
+                   count(DISTINCT coalesce(row_key, '')) FILTER (WHERE run_id = ?)
+            FROM {QUARANTINE_TABLE} GROUP BY ALL ORDER BY 1""",  # noqa: S608
+        [run_id],
+    ).fetchall()
+    return [QuarantineRow(t, int(n), int(new)) for t, n, new in rows]
 
 
 def read_pushes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PushRow]:
@@ -59,6 +98,7 @@ def read_pushes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PushRow]:
         ).fetchall()
     )
     by_resource = {r[0]: r for r in rows}
+    held = read_held_back(con)
     return [
         PushRow(
             resource=c.name,
@@ -66,6 +106,7 @@ def read_pushes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PushRow]:
             figures=dict(zip(columns, (v or 0 for v in row[3:]), strict=True)),
             dead_letters=int(open_letters.get(c.name, 0)),
             message=row[2],
+            held_back=int(held.get(c.name, 0)),
         )
         for c in PUSHED
         if (row := by_resource.get(c.name)) is not None
@@ -84,9 +125,29 @@ def _attention(row: PushRow) -> str | None:
     return None
 
 
-def attention(rows: list[PushRow]) -> list[str]:
-    """One line per push a person must look at."""
-    return [line for row in rows if (line := _attention(row)) is not None]
+def _held_attention(row: PushRow) -> str | None:
+    if not row.held_back:
+        return None
+    return (
+        f"{row.resource}: {row.held_back:,} held back from the push, not created, updated or "
+        f"deleted (quarantine.held_back says why)"
+    )
+
+
+def _quarantine_attention(quarantine: list[QuarantineRow]) -> str | None:
+    if not quarantine:
+        return None
+    total = sum(q.rows for q in quarantine)
+    tables = ", ".join(f"{q.table.removeprefix('sage.')} {q.rows:,}" for q in quarantine)
+    return f"quarantine: {total:,} Sage rows failed validation and were not loaded ({tables})"
+
+
+def attention(rows: list[PushRow], quarantine: list[QuarantineRow] | None = None) -> list[str]:
+    """One line per push a person must look at, then the records held back and the quarantine."""
+    lines = [_attention(row) for row in rows]
+    lines += [_held_attention(row) for row in rows]
+    lines.append(_quarantine_attention(quarantine or []))
+    return [line for line in lines if line is not None]
 
 
 def totals(rows: list[PushRow]) -> dict[str, float]:
@@ -94,17 +155,38 @@ def totals(rows: list[PushRow]) -> dict[str, float]:
 
 
 def markdown(rows: list[PushRow]) -> str:
-    headings = ["resource", *(h for _, h in FIGURES), "dead letters", *(h for _, h in COSTS)]
+    headings = [
+        "resource",
+        *(h for _, h in FIGURES),
+        "dead letters",
+        "held back",
+        *(h for _, h in COSTS),
+    ]
     lines = ["| " + " | ".join(headings) + " |", "|---" * len(headings) + "|"]
 
-    def cells(name: str, figures: dict[str, float], dead: int) -> str:
-        values = [*(f"{int(figures[c]):,}" for c, _ in FIGURES), f"{dead:,}"]
+    def cells(name: str, figures: dict[str, float], dead: int, held: int) -> str:
+        values = [*(f"{int(figures[c]):,}" for c, _ in FIGURES), f"{dead:,}", f"{held:,}"]
         values += [f"{int(figures['api_calls']):,}", f"{int(figures['write_calls']):,}"]
         values.append(f"{figures['seconds']:.1f}")
         return f"| {name} | " + " | ".join(values) + " |"
 
-    lines += [cells(r.resource, r.figures, r.dead_letters) for r in rows]
-    lines.append(cells("**all**", totals(rows), sum(r.dead_letters for r in rows)))
+    lines += [cells(r.resource, r.figures, r.dead_letters, r.held_back) for r in rows]
+    lines.append(
+        cells(
+            "**all**",
+            totals(rows),
+            sum(r.dead_letters for r in rows),
+            sum(r.held_back for r in rows),
+        )
+    )
+    return "\n".join(lines)
+
+
+def quarantine_markdown(quarantine: list[QuarantineRow]) -> str:
+    if not quarantine:
+        return "none"
+    lines = ["| Sage table | rows in quarantine | this run |", "|---|---|---|"]
+    lines += [f"| {q.table} | {q.rows:,} | {q.this_run:,} |" for q in quarantine]
     return "\n".join(lines)
 
 
@@ -123,9 +205,10 @@ def run_kind(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     pool="warehouse",
     kinds={"duckdb"},
     description="What this run's sync did: one row per push (desired, created, updated, "
-    "deleted, unchanged, deferred, failed, open dead letters, API calls, write calls, seconds) "
-    "and the resources that need attention. Fails the run, with the table, when a push was "
-    "refused or stopped.",
+    "deleted, unchanged, deferred, failed, open dead letters, held back, API calls, write "
+    "calls, seconds), the Sage rows in quarantine and the resources that need attention. Fails "
+    "the run, with the table, when a push was refused or stopped (never for quarantined rows or "
+    "held-back records alone).",
 )
 def run_summary(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -133,10 +216,11 @@ def run_summary(
     run_id = context.run.run_id
     with warehouse.get_connection() as con:
         rows = read_pushes(con, run_id)
+        quarantine = read_quarantine(con, run_id)
         kind = run_kind(con, run_id)
     if context.run.tags.get(KIND_TAG) in (None, "sync", "incremental", "first"):
         context.instance.add_run_tags(run_id, {KIND_TAG: kind})
-    needs = attention(rows)
+    needs = attention(rows, quarantine)
     total = totals(rows)
     metadata: dict[str, object] = {
         "pushes": dg.MetadataValue.md(markdown(rows)),
@@ -144,6 +228,10 @@ def run_summary(
         "kind": kind,
         **{c: int(total[c]) for c, _ in FIGURES},
         "dead_letters": sum(r.dead_letters for r in rows),
+        "held_back": sum(r.held_back for r in rows),
+        "quarantined_rows": sum(q.rows for q in quarantine),
+        "quarantined_this_run": sum(q.this_run for q in quarantine),
+        "quarantine": dg.MetadataValue.md(quarantine_markdown(quarantine)),
         "api_calls": int(total["api_calls"]),
         "write_calls": int(total["write_calls"]),
         "push_seconds": dg.MetadataValue.float(round(total["seconds"], 3)),

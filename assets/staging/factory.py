@@ -10,7 +10,7 @@ of months, the sensor `sync_after_sage_update` starts that sync.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +18,19 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from assets.sage.warehouse import ensure_quarantine
+
 # Rounding rules, applied once on the way into `staging` (Sage hands out binary doubles).
 # TEMP macros live only on the connection that builds the table, so the SQL files stay short.
+# TRY_CAST: a number the DECIMAL cannot hold (NaN, infinite, too large) becomes NULL instead of
+# failing the whole table; the extract quarantines such values, and the check
+# `numbers_staging_can_hold` reports (and holds back) any that landed before it did.
 SQL_MACROS = """
-CREATE OR REPLACE TEMP MACRO money(x) AS CAST(round(x, 2) AS DECIMAL(18, 2));
-CREATE OR REPLACE TEMP MACRO unit_price(x) AS CAST(round(x, 4) AS DECIMAL(18, 4));
-CREATE OR REPLACE TEMP MACRO quantity(x) AS CAST(round(x, 4) AS DECIMAL(18, 4));
-CREATE OR REPLACE TEMP MACRO percent(x) AS CAST(round(x, 4) AS DECIMAL(9, 4));
-CREATE OR REPLACE TEMP MACRO exchange_rate(x) AS CAST(round(x, 6) AS DECIMAL(18, 6));
+CREATE OR REPLACE TEMP MACRO money(x) AS TRY_CAST(round(x, 2) AS DECIMAL(18, 2));
+CREATE OR REPLACE TEMP MACRO unit_price(x) AS TRY_CAST(round(x, 4) AS DECIMAL(18, 4));
+CREATE OR REPLACE TEMP MACRO quantity(x) AS TRY_CAST(round(x, 4) AS DECIMAL(18, 4));
+CREATE OR REPLACE TEMP MACRO percent(x) AS TRY_CAST(round(x, 4) AS DECIMAL(9, 4));
+CREATE OR REPLACE TEMP MACRO exchange_rate(x) AS TRY_CAST(round(x, 6) AS DECIMAL(18, 6));
 CREATE OR REPLACE TEMP MACRO flag(x) AS coalesce(x, 0) = 1;
 CREATE OR REPLACE TEMP MACRO yes(x) AS coalesce(upper(trim(x)), '') = 'Y';
 CREATE OR REPLACE TEMP MACRO text_number(x) AS CAST(x AS VARCHAR);
@@ -117,9 +122,10 @@ def read_sql(table: SqlTable, sql_dir: Path) -> str:
 
 
 def referenced_tables(sql: str) -> set[str]:
-    """Upstream tables a SELECT names, as `schema.table` (used by the catalogue's own tests)."""
+    """Warehouse tables a SELECT names, as `schema.table`."""
     sql = re.sub(r"--[^\n]*", "", sql)
-    return {m.lower() for m in re.findall(r"\b(?:sage|staging|derived)\.[a-z_0-9]+\b", sql, re.I)}
+    pattern = r"\b(?:sage|staging|derived|quarantine)\.[a-z_0-9]+\b"
+    return {m.lower() for m in re.findall(pattern, sql, re.I)}
 
 
 def build_table(con: duckdb.DuckDBPyConnection, schema: str, table: SqlTable, sql: str) -> int:
@@ -199,18 +205,46 @@ def build_table_assets(
 
 
 @dataclass(frozen=True)
+class Hold:
+    """The SSM records an invariant's offenders hold back from the push until they are right.
+
+    `key` is an SQL expression over the offenders' columns giving the record's extId (NULL: no
+    record); `reason` says why in words, `detail` (SQL over the same columns) names what is
+    wrong with this one. A held record is neither created, updated nor deleted in SSM.
+    """
+
+    resource: str
+    key: str
+    reason: str
+    detail: str = "NULL"
+
+    def sql(self, offenders: str) -> str:
+        """SELECT ext_id, reason of the records `offenders` holds back."""
+        reason = "'" + self.reason.replace("'", "''") + "'"
+        return (
+            f"SELECT CAST({self.key} AS VARCHAR) AS ext_id, "  # noqa: S608 - declared here
+            f"{reason} || coalesce(' (' || CAST({self.detail} AS VARCHAR) || ')', '') AS reason "
+            f"FROM ({offenders}) AS o WHERE ({self.key}) IS NOT NULL"
+        )
+
+
+@dataclass(frozen=True)
 class Invariant:
     """A business rule over the warehouse: `offenders` selects the keys of the rows breaking it.
 
-    Blocking invariants stop the downstream push when broken (a torn or broken extract).
+    An invariant guards the records it is about: its `holds` name the SSM records its offenders
+    hold back (a document whose lines do not add up, an orphan line), and every other record
+    goes on, so its check reports (WARN) instead of stopping the push. A blocking invariant
+    stops everything downstream: only for what no hold can contain.
     """
 
     name: str
     asset: str  # `schema.table` the check is attached to
     description: str
     offenders: str  # SELECT returning one row per offending record, key columns first
-    blocking: bool = True
+    blocking: bool = False
     reads: tuple[str, ...] = ()  # further upstream tables the SELECT reads
+    holds: tuple[Hold, ...] = ()
 
 
 SAMPLE_SIZE = 10
@@ -220,23 +254,83 @@ def build_invariant_check(invariant: Invariant) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=upstream_key(invariant.asset),
         name=invariant.name,
-        description=invariant.description,
+        description=invariant.description + held_back_note(invariant),
         blocking=invariant.blocking,
         additional_deps=[upstream_key(t) for t in invariant.reads],
         pool="warehouse",
     )
     def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
-            failing, sample = evaluate_invariant(con, invariant)
-        return dg.AssetCheckResult(
-            passed=failing == 0,
-            severity=dg.AssetCheckSeverity.ERROR
-            if invariant.blocking
-            else dg.AssetCheckSeverity.WARN,
-            metadata={"failing_count": failing, "sample": dg.MetadataValue.json(sample)},
-        )
+            return _check_result(con, invariant)
 
     return _check
+
+
+def _check_result(
+    con: duckdb.DuckDBPyConnection, invariant: Invariant, **kwargs: object
+) -> dg.AssetCheckResult:
+    """The check result of `invariant`: its offenders, and the records they hold back."""
+    failing, sample = evaluate_invariant(con, invariant)
+    metadata: dict[str, object] = {
+        "failing_count": failing,
+        "sample": dg.MetadataValue.json(sample),
+    }
+    if invariant.holds:
+        held = held_back_by(con, invariant) if failing else {}
+        metadata["held_back"] = sum(len(keys) for keys in held.values())
+        metadata["held_back_sample"] = dg.MetadataValue.json(
+            {resource: keys[:SAMPLE_SIZE] for resource, keys in held.items()}
+        )
+    return dg.AssetCheckResult(
+        passed=failing == 0,
+        severity=dg.AssetCheckSeverity.ERROR if invariant.blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def build_invariants_check(name: str, invariants: Sequence[Invariant]) -> dg.AssetChecksDefinition:
+    """One step that judges several non-blocking invariants of different assets (each its own
+    check in the UI): cheaper for a run than a step per check."""
+    specs = {
+        dg.AssetCheckKey(upstream_key(i.asset), i.name): dg.AssetCheckSpec(
+            i.name,
+            asset=upstream_key(i.asset),
+            description=i.description + held_back_note(i),
+            additional_deps=[upstream_key(t) for t in i.reads],
+        )
+        for i in invariants
+    }
+    by_key = {dg.AssetCheckKey(upstream_key(i.asset), i.name): i for i in invariants}
+
+    @dg.multi_asset_check(name=name, specs=list(specs.values()), can_subset=True, pool="warehouse")
+    def _checks(
+        context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        with warehouse.get_connection() as con:
+            for key in sorted(context.selected_asset_check_keys, key=str):
+                yield _check_result(con, by_key[key], asset_key=key.asset_key, check_name=key.name)
+
+    return _checks
+
+
+def held_back_note(invariant: Invariant) -> str:
+    if not invariant.holds:
+        return ""
+    resources = ", ".join(dict.fromkeys(h.resource for h in invariant.holds))
+    return f" Offenders are held back from the push ({resources}); the other records go on."
+
+
+def held_back_by(con: duckdb.DuckDBPyConnection, invariant: Invariant) -> dict[str, list[str]]:
+    """The extIds `invariant`'s offenders hold back, by SSM resource."""
+    held: dict[str, list[str]] = {}
+    for hold in invariant.holds:
+        rows = con.execute(
+            f"SELECT DISTINCT ext_id FROM ({hold.sql(invariant.offenders)}) ORDER BY 1"  # noqa: S608
+        ).fetchall()
+        if rows:
+            held.setdefault(hold.resource, []).extend(k for (k,) in rows)
+    return held
 
 
 def evaluate_invariant(
@@ -244,6 +338,8 @@ def evaluate_invariant(
 ) -> tuple[int, list[dict[str, object]]]:
     """How many records break the invariant, and the first few of them (keys first)."""
     con.execute(SQL_MACROS)
+    if any(t.startswith("quarantine.") for t in referenced_tables(invariant.offenders)):
+        ensure_quarantine(con)  # a warehouse no extract has written yet
     # The SELECT is an invariant declared in this repository, never input.
     failing = con.execute(f"SELECT count(*) FROM ({invariant.offenders})").fetchall()[0][0]  # noqa: S608
     cursor = con.execute(f"SELECT * FROM ({invariant.offenders}) LIMIT {SAMPLE_SIZE}")  # noqa: S608

@@ -12,6 +12,10 @@ Defect kinds (the `defect` column):
   invalid_email      SALES_LEDGER.E_MAIL and SALES_DEL_ADDR.E_MAIL that are not addresses
   orphan_line        INVOICE_ITEM without INVOICE, SOP_ITEM without SALES_ORDER
   raw_cp1252_bytes   SALES_LEDGER.NAME stored as a BLOB of Windows-1252 bytes (a bad export)
+  non_finite_number  NaN, +inf and -inf in SALES_LEDGER.BALANCE / CREDIT_LIMIT and STOCK
+                     .SALES_PRICE / QTY_IN_STOCK: as floats and as the text a damaged file holds
+  out_of_range_number  SALES_LEDGER.BALANCE 1e20 and STOCK.DISC_A_LEVEL_1_RATE 250000 (%), beyond
+                     what the warehouse's DECIMAL columns hold
   cp1252_characters  valid text with £ € é and curly quotes: must survive the extract intact,
                      listed so tests can check it is NOT quarantined
 """
@@ -33,6 +37,8 @@ DEFECT_KINDS = (
     "orphan_line",
     "raw_cp1252_bytes",
     "cp1252_characters",
+    "non_finite_number",
+    "out_of_range_number",
 )
 
 FUTURE_STAMP = "2130-04-15 10:00:00"  # as in Zynk's sample AUDIT_HEADER row
@@ -55,10 +61,17 @@ def write_defects(
          "ACCOUNT_ON_HOLD", "RECORD_CREATE_DATE", "RECORD_MODIFY_DATE"],
     )  # fmt: skip
 
-    def customer(ref: str, name: object, email: str, created: str = when) -> None:
+    def customer(
+        ref: str,
+        name: object,
+        email: str,
+        created: str = when,
+        balance: object = 0.0,
+        credit_limit: object = 1000.0,
+    ) -> None:
         customers.add(
             (ref, name, "1 High Street", "Leeds", "LS1 4AP", email, "Ben Hughes", 1, "GB", "T1",
-             0.0, 1000.0, 0, 0, created, when)
+             balance, credit_limit, 0, 0, created, when)
         )  # fmt: skip
 
     customer("DUPL001", "Duplicate Trading Ltd", "accounts@duplicate.co.uk")
@@ -77,6 +90,17 @@ def write_defects(
     manifest.append(("SALES_LEDGER", "BLOB001", "NAME", "raw_cp1252_bytes"))
     customer("CAFE001", "Café Société – “Le Marché” £€ Ltd", "accounts@cafe-societe.co.uk")
     manifest.append(("SALES_LEDGER", "CAFE001", "NAME", "cp1252_characters"))
+    # SQLite keeps NaN only as text (a float NaN becomes NULL); every reader hands it out as NaN.
+    for ref, column, balance, credit_limit in (
+        ("NANB001", "BALANCE", "NaN", 1000.0),
+        ("INFC001", "CREDIT_LIMIT", 0.0, float("inf")),
+        ("NINF001", "BALANCE", "-inf", 1000.0),
+    ):
+        customer(ref, f"Damaged {column} Ltd", "accounts@damaged.co.uk", balance=balance,
+                 credit_limit=credit_limit)  # fmt: skip
+        manifest.append(("SALES_LEDGER", ref, column, "non_finite_number"))
+    customer("HUGE001", "Huge Balance Ltd", "accounts@huge.co.uk", balance=1e20)
+    manifest.append(("SALES_LEDGER", "HUGE001", "BALANCE", "out_of_range_number"))
     customers.flush()
     added["SALES_LEDGER"] = customers.count
 
@@ -97,17 +121,28 @@ def write_defects(
         "STOCK",
         ["STOCK_CODE", "DESCRIPTION", "SALES_PRICE", "TAX_CODE", "STOCK_CAT", "QTY_IN_STOCK",
          "QTY_ALLOCATED", "IGNORE_STK_LVL_FLAG", "INACTIVE_FLAG", "RECORD_CREATE_DATE",
-         "RECORD_MODIFY_DATE"],
+         "RECORD_MODIFY_DATE", "DISC_A_LEVEL_1_RATE"],
     )  # fmt: skip
-    stock.add(("", "Unnamed stock item", 9.99, "T1", 6, 5.0, 0.0, 0, 0, when, when))
+    stock.add(("", "Unnamed stock item", 9.99, "T1", 6, 5.0, 0.0, 0, 0, when, when, 0.0))
     manifest.append(("STOCK", "", "STOCK_CODE", "blank_key"))
     stock.add(("LONGDESC1", "A4 Premium Copier Paper 80gsm Brilliant White Ream of 500 Sheets Box of 5",
-               24.99, "T1", 1, 10.0, 0.0, 0, 0, when, when))  # fmt: skip
+               24.99, "T1", 1, 10.0, 0.0, 0, 0, when, when, 0.0))  # fmt: skip
     manifest.append(("STOCK", "LONGDESC1", "DESCRIPTION", "over_long_text"))
     stock.add(
-        ("VOUCH01", "£5 Gift Voucher – ‘Thank You’ (€6)", 5.0, "T9", 10, 0.0, 0.0, 1, 0, when, when)
-    )
+        ("VOUCH01", "£5 Gift Voucher – ‘Thank You’ (€6)", 5.0, "T9", 10, 0.0, 0.0, 1, 0, when, when,
+         0.0)
+    )  # fmt: skip
     manifest.append(("STOCK", "VOUCH01", "DESCRIPTION", "cp1252_characters"))
+    for code, column, price, quantity in (
+        ("INFP001", "SALES_PRICE", float("inf"), 4.0),
+        ("NANQ001", "QTY_IN_STOCK", 3.5, "NaN"),
+    ):
+        stock.add((code, f"Damaged {column.lower()}", price, "T1", 1, quantity, 0.0, 0, 0, when,
+                   when, 0.0))  # fmt: skip
+        manifest.append(("STOCK", code, column, "non_finite_number"))
+    stock.add(("BIGDISC1", "Discount beyond 100 %", 5.0, "T1", 1, 1.0, 0.0, 0, 0, when, when,
+               250000.0))  # fmt: skip
+    manifest.append(("STOCK", "BIGDISC1", "DISC_A_LEVEL_1_RATE", "out_of_range_number"))
     stock.flush()
     added["STOCK"] = stock.count
 

@@ -8,13 +8,14 @@ NULL, as Sage hands out empty values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
+from assets.sage.warehouse import create_quarantine
 from resources.sage_schema import CRM_TABLES, table_columns
 from resources.warehouse import WarehouseResource
 
@@ -132,6 +133,7 @@ def hand_worked_company(con: duckdb.DuckDBPyConnection) -> None:
     1.15 per pound.
     """
     create_sage_schema(con)
+    create_quarantine(con)  # as the first extract leaves it: empty
     deleted = "2024-06-01 12:00:00"
     insert(
         con,
@@ -831,10 +833,20 @@ def build_layers(database: Path) -> None:
             build_table(con, "derived", table, read_sql(table, derived.SQL_DIR))
 
 
-def hand_worked_warehouse(directory: Path) -> Path:
-    """A DuckDB file holding the hand-worked company with staging and derived built over it."""
+def hand_worked_sage(
+    directory: Path, *changes: Callable[[duckdb.DuckDBPyConnection], None]
+) -> Path:
+    """A DuckDB file holding the hand-worked company's `sage` tables, with `changes` applied."""
     database = directory / "warehouse.duckdb"
     with duckdb.connect(str(database)) as con:
         hand_worked_company(con)
+        for change in changes:
+            change(con)
+    return database
+
+
+def hand_worked_warehouse(directory: Path) -> Path:
+    """A DuckDB file holding the hand-worked company with staging and derived built over it."""
+    database = hand_worked_sage(directory)
     build_layers(database)
     return database

@@ -83,7 +83,8 @@ def test_bad_rows_are_quarantined_with_their_reason_and_the_good_rows_land(
         "duplicate_key": "duplicate key", "blank_key": "key is empty",
         "future_date": "outside 1980-01-01..2100-12-31", "negative_quantity": "negative quantity",
         "over_long_text": "longer than 60 characters", "invalid_email": "not an e-mail address",
-        "raw_cp1252_bytes": "not valid UTF-8 text",
+        "raw_cp1252_bytes": "not valid UTF-8 text", "non_finite_number": "not a finite number",
+        "out_of_range_number": "magnitude above",
     }  # fmt: skip
     for table, key, column, defect in defects:
         if (

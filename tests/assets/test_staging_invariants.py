@@ -1,5 +1,6 @@
 """Invariant checks: they pass on consistent data, and name the offending keys on broken data.
-One test runs the Dagster wiring end to end: a failing blocking check stops what is downstream."""
+One test runs the Dagster wiring end to end: a failing check reports (WARN) and names the records
+it holds back, and what is downstream is built for the others."""
 
 from __future__ import annotations
 
@@ -98,13 +99,17 @@ def test_lines_without_their_header_are_reported(clean_warehouse: Path, tmp_path
         ("every_split_has_its_header", "staging.audit_splits"): {
             "split_number": 999,
             "header_number": 998,
+            "type": "SI",
+            "invoice_reference": None,
         },
     }
     for (name, asset), keys in expected.items():
         assert evaluate_invariant(con, invariant(name, asset)) == (1, [keys])
 
 
-def test_a_failing_blocking_check_stops_the_derived_tables(tmp_path: Path) -> None:
+def test_a_failing_check_holds_back_its_document_and_the_derived_tables_build(
+    tmp_path: Path,
+) -> None:
     database = tmp_path / "w.duckdb"
     with duckdb.connect(str(database)) as con:
         hand_worked_company(con)
@@ -126,10 +131,17 @@ def test_a_failing_blocking_check_stops_the_derived_tables(tmp_path: Path) -> No
     }
     failed = evaluations[("sales_order_lines", "every_line_has_its_order")]
     assert not failed.passed
+    assert failed.severity == dg.AssetCheckSeverity.WARN
     assert failed.metadata["failing_count"].value == 1
     assert failed.metadata["sample"].value == [{"order_number": 5099, "line_number": 1}]
+    assert failed.metadata["held_back"].value == 2
+    assert failed.metadata["held_back_sample"].value == {
+        "sales_orders": ["5099"],
+        "sales_order_lines": ["5099/1"],
+    }
+    assert result.success
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert materialized == {"sales_order_headers", "sales_order_lines"}
+    assert materialized == {"sales_order_headers", "sales_order_lines", "sales_order_totals"}
 
 
 def test_materialization_reports_rows_schema_and_lineage(tmp_path: Path) -> None:

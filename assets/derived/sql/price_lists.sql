@@ -47,7 +47,9 @@ SELECT
     calc_value AS calculation_value,
     stored_price,
     base_sales_price,
-    CAST(CASE
+    -- TRY_CAST: a calculation beyond DECIMAL(18, 4) (a rate times a price, each within what
+    -- the extract lets in) leaves that price NULL instead of failing every price list.
+    TRY_CAST(CASE
         WHEN uses_stored_price THEN stored_price
         ELSE round(list_rate * CASE calc_method
             WHEN 1 THEN sales_price
