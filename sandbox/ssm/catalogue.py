@@ -229,7 +229,9 @@ RESOURCES: dict[str, Resource] = {
                 boolean("marketingCommunications"),
                 *COMMON_FIELDS,
             ),
-            required=("firstName", "lastName", "accountId", "salesRepId"),
+            # branchId: the vendor OpenAPI's POST /contacts requires it (reference §6.1: the
+            # required fields are the union of the connector's and the Postman paraphrase's).
+            required=("firstName", "lastName", "accountId", "salesRepId", "branchId"),
             custom_fields=True,
             label_fields=("firstName", "lastName"),
             aliases={"UseCompanyAddress": "useCompanyAddress"},

@@ -276,3 +276,38 @@ def test_catalogue_types_every_field_as_the_vendor_write_model(model: str) -> No
         if spec is None or spec.kind not in wanted:
             mismatches.append((name, schema["type"], spec.kind if spec else "missing"))
     assert mismatches == []
+
+
+def test_catalogue_requires_what_the_vendor_requires_on_create() -> None:
+    vendor = _vendor()
+    required = {}
+    for path, operations in vendor["paths"].items():
+        body = [p for p in operations.get("post", {}).get("parameters", []) if p["in"] == "body"]
+        resource = path.strip("/")
+        if body and resource in RESOURCES:
+            required[resource] = set(body[0]["schema"].get("required", []))
+    assert required == {
+        "accounts": {"name", "branchId", "salesRepId1"},
+        "contacts": {"firstName", "lastName", "accountId", "salesRepId", "branchId"},
+        "opportunities": {"reference", "branchId", "salesRepId", "salesProbability", "accountId1"},
+        "salesorders": {"reference", "branchId", "salesRepId"},
+        "salesordersLines": {"salesOrderId", "productId", "quantity", "price"},
+    }
+    assert {name: set(RESOURCES[name].required) for name in required} == required
+
+
+def test_a_contact_without_a_branch_is_refused(tmp_path: Path) -> None:
+    """ContactModel's POST requires branchId (the Postman paraphrase leaves it out)."""
+    with in_process_sandbox(tmp_path) as ssm:
+        account = {"name": "Acme Ltd", "branchId": 1, "salesRepId1": 2}
+        assert ssm.post(API + "/accounts", json=account).json()["id"] == 1
+        contact = {"firstName": "Jo", "lastName": "Bloggs", "accountId": 1, "salesRepId": 2}
+        answer = ssm.post(API + "/contacts", json=contact)
+        assert answer.status_code == 400
+        assert answer.json() == {
+            "statusCode": 400,
+            "code": 400,
+            "message": "field 'branchId' is required",
+            "field": "branchId",
+        }
+        assert ssm.post(API + "/contacts", json={**contact, "branchId": 1}).status_code == 200
