@@ -517,6 +517,9 @@ def bulk_item(store: Store, resource: Resource, method: str, item: Any) -> dict[
         if extra:
             name = sorted(extra)[0]
             raise WriteRefused(f"unknown bulk item key '{name}'", field=name)
+        if not isinstance(guid, str) or not guid:
+            # The reference's bodies all carry one: the client's id to match the results by.
+            raise WriteRefused("each bulk item needs a text 'guid'", field="guid")
         if method == "POST":
             record_id = store.create(resource, item.get("data"))
         else:

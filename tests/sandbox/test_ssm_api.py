@@ -248,6 +248,24 @@ def test_bulk_create_with_a_failing_item(ssm: TestClient) -> None:
     assert ssm.get(f"{API}/products/2").json()["deleted"] is True
 
 
+def test_a_bulk_item_needs_a_text_guid(ssm: TestClient) -> None:
+    items = [
+        {"guid": 5, "data": {"model": "A"}},
+        {"data": {"model": "B"}},
+        {"guid": "", "data": {"model": "C"}},
+        {"guid": "g4", "data": {"model": "D"}},
+    ]
+    results = ssm.post(f"{API}/products/bulk", json=items).json()
+    refusal = {"code": 400, "id": None, "message": "each bulk item needs a text 'guid'"}
+    assert results[:3] == [
+        {**refusal, "guid": 5, "field": "guid"},
+        {**refusal, "guid": None, "field": "guid"},
+        {**refusal, "guid": "", "field": "guid"},
+    ]
+    assert results[3] == {"code": 1, "guid": "g4", "id": 1, "message": "Entity create success"}
+    assert [p["model"] for p in ssm.get(f"{API}/products").json()] == ["D"]
+
+
 @pytest.mark.parametrize(
     ("method", "resource", "limit"),
     [
