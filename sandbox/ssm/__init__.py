@@ -77,6 +77,7 @@ Bulk (`POST|PUT|DELETE /{resource}/bulk`)
     `{"code","guid","id","message"}` per item, in order; code 1 = success ("Entity create
     success" / "Entity update success" / "Entity delete success"), code 400 = refused (the
     message names the field, and `field` is added); good items are applied all the same.
+    `guid` is text and every item needs one (else that item is refused).
   * Limits per call: products 100 for every verb; other resources 200 create/update and
     120 delete. A larger batch -> 400 naming the limit; nothing is applied.
 
