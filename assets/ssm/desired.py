@@ -62,12 +62,15 @@ class DesiredStats:
     held_sample: tuple[str, ...] = ()  # "extId: reasons"
 
 
-def judgeable(con: duckdb.DuckDBPyConnection) -> tuple[Invariant, ...]:
-    """The invariants with holds whose SQL binds in this warehouse: one without some table or
-    column (a test's hand-made staging, a FR source without `sage`) has nothing to hold there."""
+def judgeable(
+    con: duckdb.DuckDBPyConnection, resources: set[str] | None = None
+) -> tuple[Invariant, ...]:
+    """The invariants with holds (on `resources`, or any) whose SQL binds in this warehouse: one
+    without some table or column (a test's hand-made staging, a FR source without `sage`) has
+    nothing to hold there."""
     found = []
     for invariant in INVARIANTS:
-        if not invariant.holds:
+        if not any(resources is None or h.resource in resources for h in invariant.holds):
             continue
         try:
             con.sql(f"SELECT * FROM ({invariant.offenders}) LIMIT 0")  # noqa: S608 - declared
@@ -123,7 +126,7 @@ def build_desired(
     con.execute("CREATE SCHEMA IF NOT EXISTS ssm")
     ensure_quarantine(con)
     con.execute(SQL_MACROS)  # the invariants' SQL may use them
-    invariants = judgeable(con)
+    invariants = judgeable(con, {contract.name, *contract.parents})
     run_id = run_id or _current_run_id()
     con.execute("BEGIN")
     try:

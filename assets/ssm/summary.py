@@ -125,12 +125,10 @@ def _attention(row: PushRow) -> str | None:
     return None
 
 
-def _held_attention(row: PushRow) -> str | None:
-    if not row.held_back:
-        return None
+def _held_attention(resource: str, records: int) -> str:
     return (
-        f"{row.resource}: {row.held_back:,} held back from the push, not created, updated or "
-        f"deleted (quarantine.held_back says why)"
+        f"{resource}: {records:,} held back from the push, not created, updated or deleted "
+        "(quarantine.held_back says why)"
     )
 
 
@@ -142,10 +140,16 @@ def _quarantine_attention(quarantine: list[QuarantineRow]) -> str | None:
     return f"quarantine: {total:,} Sage rows failed validation and were not loaded ({tables})"
 
 
-def attention(rows: list[PushRow], quarantine: list[QuarantineRow] | None = None) -> list[str]:
-    """One line per push a person must look at, then the records held back and the quarantine."""
+def attention(
+    rows: list[PushRow],
+    quarantine: list[QuarantineRow] | None = None,
+    held: dict[str, int] | None = None,
+) -> list[str]:
+    """One line per push a person must look at, then per resource with records held back (in
+    the contract's order), then the quarantine."""
     lines = [_attention(row) for row in rows]
-    lines += [_held_attention(row) for row in rows]
+    held = held or {}
+    lines += [_held_attention(c.name, held[c.name]) for c in PUSHED if held.get(c.name)]
     lines.append(_quarantine_attention(quarantine or []))
     return [line for line in lines if line is not None]
 
@@ -159,7 +163,7 @@ def markdown(rows: list[PushRow]) -> str:
         "resource",
         *(h for _, h in FIGURES),
         "dead letters",
-        "held back",
+        "records held back",
         *(h for _, h in COSTS),
     ]
     lines = ["| " + " | ".join(headings) + " |", "|---" * len(headings) + "|"]
@@ -205,7 +209,7 @@ def run_kind(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     pool="warehouse",
     kinds={"duckdb"},
     description="What this run's sync did: one row per push (desired, created, updated, "
-    "deleted, unchanged, deferred, failed, open dead letters, held back, API calls, write "
+    "deleted, unchanged, deferred, failed, open dead letters, records held back, API calls, write "
     "calls, seconds), the Sage rows in quarantine and the resources that need attention. Fails "
     "the run, with the table, when a push was refused or stopped (never for quarantined rows or "
     "held-back records alone).",
@@ -217,10 +221,11 @@ def run_summary(
     with warehouse.get_connection() as con:
         rows = read_pushes(con, run_id)
         quarantine = read_quarantine(con, run_id)
+        held = read_held_back(con)
         kind = run_kind(con, run_id)
     if context.run.tags.get(KIND_TAG) in (None, "sync", "incremental", "first"):
         context.instance.add_run_tags(run_id, {KIND_TAG: kind})
-    needs = attention(rows, quarantine)
+    needs = attention(rows, quarantine, held)
     total = totals(rows)
     metadata: dict[str, object] = {
         "pushes": dg.MetadataValue.md(markdown(rows)),
@@ -228,13 +233,13 @@ def run_summary(
         "kind": kind,
         **{c: int(total[c]) for c, _ in FIGURES},
         "dead_letters": sum(r.dead_letters for r in rows),
-        "held_back": sum(r.held_back for r in rows),
+        "records_held_back": sum(held.values()),
         "quarantined_rows": sum(q.rows for q in quarantine),
         "quarantined_this_run": sum(q.this_run for q in quarantine),
         "quarantine": dg.MetadataValue.md(quarantine_markdown(quarantine)),
         "api_calls": int(total["api_calls"]),
         "write_calls": int(total["write_calls"]),
-        "push_seconds": dg.MetadataValue.float(round(total["seconds"], 3)),
+        "push_seconds": dg.MetadataValue.float(round(float(total["seconds"]), 3)),
     }
     blocking = [_attention(r) for r in rows if r.status in ATTENTION]
     if blocking:

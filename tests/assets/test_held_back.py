@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -21,7 +22,17 @@ from assets.ssm.contract import PUSHED
 from assets.ssm.desired import build_desired
 from assets.ssm.plan import DELETE, build_plan
 from assets.ssm.settings import SyncSettings
-from assets.ssm.summary import PushRow, QuarantineRow, attention, read_pushes, read_quarantine
+from assets.ssm.summary import (
+    PushRow,
+    QuarantineRow,
+    attention,
+    markdown,
+    read_held_back,
+    read_pushes,
+    read_quarantine,
+    run_summary,
+)
+from resources.warehouse import WarehouseResource
 from tests.assets.fixtures_warehouse import build_layers, hand_worked_sage, insert
 
 DOCUMENTS = ("sales", "sales_orders", "sales_order_lines")
@@ -197,11 +208,7 @@ def test_the_run_summary_counts_held_records_and_quarantined_rows_without_failin
     with duckdb.connect(str(broken)) as con:
         rows = read_pushes(con, "run-1")  # no push recorded: no push rows
         quarantine = read_quarantine(con, "extract-run")
-        held = dict(
-            con.execute(
-                "SELECT resource, count(*) FROM quarantine.held_back GROUP BY ALL"
-            ).fetchall()
-        )
+        held = read_held_back(con)
     assert rows == []
     assert quarantine == [
         QuarantineRow("sage.invoice_item", rows=1, this_run=1),
@@ -209,14 +216,45 @@ def test_the_run_summary_counts_held_records_and_quarantined_rows_without_failin
     ]
     assert held == {"sales": 3, "sales_orders": 2, "sales_order_lines": 3}
     figures = dict.fromkeys(("desired", "created", "updated", "deleted", "unchanged"), 0)
-    ok = {**figures, "deferred": 0, "failed": 0}
+    ok = {**figures, "deferred": 0, "failed": 0, "api_calls": 0, "write_calls": 0, "seconds": 0}
     pushes = [
         PushRow("sales", "ok", {**ok, "desired": 2}, 0, None, held_back=3),
         PushRow("accounts", "ok", {**ok, "desired": 2}, 0, None),
     ]
-    assert attention(pushes, quarantine) == [
+    assert attention(pushes, quarantine, held) == [
+        "sales_orders: 2 held back from the push, not created, updated or deleted "
+        "(quarantine.held_back says why)",
+        "sales_order_lines: 3 held back from the push, not created, updated or deleted "
+        "(quarantine.held_back says why)",
         "sales: 3 held back from the push, not created, updated or deleted "
         "(quarantine.held_back says why)",
         "quarantine: 2 Sage rows failed validation and were not loaded "
+        "(invoice_item 1, sop_item 1)",
+    ]
+    assert "| sales | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 3 | 0 | 0 | 0.0 |" in markdown(pushes)
+
+
+def test_the_run_summary_asset_shows_them_and_does_not_fail_the_run(broken: Path) -> None:
+    _desired(broken, "run-1")
+    result = dg.materialize(
+        [run_summary], resources={"warehouse": WarehouseResource(database=str(broken))}
+    )
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert (metadata["records_held_back"], metadata["quarantined_rows"]) == (8, 2)
+    assert metadata["quarantined_this_run"] == 0  # quarantined by the extract's run, not this one
+    assert metadata["quarantine"].splitlines()[2:] == [
+        "| sage.invoice_item | 1 | 0 |",
+        "| sage.sop_item | 1 | 0 |",
+    ]
+    assert metadata["attention"].splitlines() == [
+        "- sales_orders: 2 held back from the push, not created, updated or deleted "
+        "(quarantine.held_back says why)",
+        "- sales_order_lines: 3 held back from the push, not created, updated or deleted "
+        "(quarantine.held_back says why)",
+        "- sales: 3 held back from the push, not created, updated or deleted "
+        "(quarantine.held_back says why)",
+        "- quarantine: 2 Sage rows failed validation and were not loaded "
         "(invoice_item 1, sop_item 1)",
     ]

@@ -9,6 +9,7 @@ the whole table, and its record is held back from the push. Expected figures are
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from pathlib import Path
@@ -16,10 +17,12 @@ from pathlib import Path
 import duckdb
 
 from assets import staging
+from assets.lineage import field_sage_sources
 from assets.sage.catalogue import BY_TABLE, number_limit
-from assets.sage.convert import convert_column
+from assets.sage.convert import convert_column, rows_to_arrow
+from assets.sage.validation import validate_chunk
 from assets.ssm.contract import PUSHED
-from assets.ssm.desired import build_desired
+from assets.ssm.desired import build_desired, desired_sql
 from assets.ssm.settings import SyncSettings
 from assets.staging.catalogue import CUSTOMER_ACCOUNTS, PRODUCT_ITEMS, SECTIONS
 from assets.staging.checks import NUMBER_INVARIANTS
@@ -199,3 +202,67 @@ def test_a_number_that_landed_before_the_rule_is_null_in_staging_and_held_back(
     ]
     assert (stats["accounts"].rows, stats["accounts"].held_back) == (1, 1)
     assert (stats["products"].rows, stats["products"].held_back) == (2, 1)
+
+
+def test_dates_no_warehouse_type_holds_are_bad_values_and_others_out_of_range_quarantined() -> None:
+    table = BY_TABLE["SALES_LEDGER"]
+    opened = next(c for c in table.columns if c.name == "DATE_ACCOUNT_OPENED")
+    bad: list = []
+    array = convert_column(["2015-03-01", "0000-01-01", "10000-01-01"], opened, bad)
+    assert array.to_pylist() == [dt.date(2015, 3, 1), None, None]
+    assert [(b.row, b.reason, b.value) for b in bad] == [
+        (1, "not a valid date", "0000-01-01"),
+        (2, "not a valid date", "10000-01-01"),
+    ]
+    rows = [
+        {"ACCOUNT_REF": "ABS001", "DATE_ACCOUNT_OPENED": "9999-12-31"},
+        {"ACCOUNT_REF": "KIN001", "DATE_ACCOUNT_OPENED": "1979-12-31"},
+    ]
+    chunk, none = rows_to_arrow(
+        [tuple(r.get(c.name) for c in table.columns) for r in rows], table.columns
+    )
+    assert none == []
+    assert {(f.row, f.reason) for f in validate_chunk(table, chunk)} == {
+        (0, "date outside 1980-01-01..2100-12-31"),
+        (1, "date outside 1980-01-01..2100-12-31"),
+    }
+
+
+# The text limits the SSM API reference documents (ssm-api-v4.md: extId 30, address1 and
+# address2 180, city 200, comment 6000, value-list descriptions 70); the others are not
+# documented, and a record SSM refuses goes to sync.dead_letters with SSM's message.
+DOCUMENTED_LIMITS = {"extId": 30, "address1": 180, "address2": 180, "city": 200, "comment": 6000}
+VALUE_LIST_DESCRIPTIONS = {"product_categories": 70, "rates": 70}
+_RENDERED = {"INTEGER": 11, "SMALLINT": 6}  # the longest text of a number key
+
+
+def _longest_text(sources: tuple[str, ...], joined: bool) -> int:
+    """The longest text the extract lets into a field built from `sources`: joined by one
+    separator each (a composite key), or the longest one (a fallback chain)."""
+    lengths = []
+    for source in sources:
+        table, _, name = source.partition(".")
+        column = next(c for c in BY_TABLE[table].columns if c.name == name)
+        text = column.duckdb_type == "VARCHAR"
+        lengths.append(
+            BY_TABLE[table].max_length(column) if text else _RENDERED[column.duckdb_type]
+        )
+    return sum(lengths) + len(lengths) - 1 if joined else max(lengths)
+
+
+def test_text_the_extract_lets_in_fits_what_ssm_documents() -> None:
+    checked = []
+    for contract in PUSHED:
+        sql = desired_sql(contract, SyncSettings())
+        for rule in contract.fields:
+            limit = DOCUMENTED_LIMITS.get(rule.ssm)
+            if rule.ssm == "descriptionEN":
+                limit = VALUE_LIST_DESCRIPTIONS[contract.name]
+            if limit is None or rule.column is None:
+                continue
+            truncated = re.search(rf"left\(.*?, {limit}\)\s+AS {rule.column}\b", sql, re.DOTALL)
+            longest = _longest_text(field_sage_sources(contract, rule), rule.ssm == "extId")
+            assert truncated or longest <= limit, (contract.name, rule.ssm, longest)
+            checked.append((contract.name, rule.ssm))
+    assert ("accounts", "address1") in checked and ("contacts", "extId") in checked
+    assert ("product_categories", "descriptionEN") in checked

@@ -16,6 +16,7 @@ from assets import derived, staging
 from assets.derived.checks import INVARIANTS as DERIVED_INVARIANTS
 from assets.staging.catalogue import SECTIONS
 from assets.staging.checks import INVARIANTS as STAGING_INVARIANTS
+from assets.staging.checks import NUMBER_INVARIANTS
 from assets.staging.factory import Invariant, build_table, evaluate_invariant, read_sql
 from tests.assets.fixtures_warehouse import (
     hand_worked_company,
@@ -50,7 +51,9 @@ def broken_copy(
 
 
 @pytest.mark.parametrize(
-    "check", [*STAGING_INVARIANTS, *DERIVED_INVARIANTS], ids=lambda i: f"{i.asset}:{i.name}"
+    "check",
+    [*STAGING_INVARIANTS, *NUMBER_INVARIANTS, *DERIVED_INVARIANTS],
+    ids=lambda i: f"{i.asset}:{i.name}",
 )
 def test_every_invariant_holds_on_the_hand_worked_company(
     check: Invariant, clean_warehouse: Path
