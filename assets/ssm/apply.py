@@ -66,20 +66,12 @@ from assets.ssm.contract import ResourceContract
 from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import lookup
 from resources.ssm import where as w
-from resources.ssm.client import NOT_SENT, OUTCOME_UNKNOWN
-from resources.ssm.errors import (
-    SSMError,
-    SSMNotFoundError,
-    SSMRateLimitError,
-    SSMUnavailableError,
-    SSMValidationError,
-)
+from resources.ssm.client import GAVE_UP, NOT_SENT, OUTCOME_UNKNOWN, read_again
+from resources.ssm.errors import SSMError, SSMNotFoundError, SSMValidationError
 
 # Client outcomes that say nothing about the record itself: SSM was unreachable or its answer
 # was lost. Such a record is sent again (this run or the next), never dead-lettered.
 TRANSIENT = frozenset({NOT_SENT, OUTCOME_UNKNOWN})
-# What the client raises when it ran out of retries: the records concerned wait, the push goes on.
-GAVE_UP = (SSMUnavailableError, SSMRateLimitError)
 # Values per `where field IN (...)`, to keep URLs short: 40 extIds, or the lines of 40 orders.
 _LOOKUP_CHUNK = 40
 # Rounds, after the first send, of "send again what SSM did not confirm" within one push (for
@@ -217,6 +209,12 @@ def _live_first(record: dict[str, Any]) -> tuple[bool, int]:
     return _is_deleted(record), int(record["id"])
 
 
+@read_again
+def _read(client: SSMWriter, resource: str, where: str | None = None) -> list[dict[str, Any]]:
+    """Every record a list call returns (all pages)."""
+    return list(client.list(resource, where=where))
+
+
 def _field(record: dict[str, Any], name: str) -> Any:
     """A field of an SSM record by name, in any letter case: SSM reads an order line's
     `salesOrderId` back as `salesorderId`."""
@@ -231,7 +229,7 @@ def _as_written(value: Any) -> Any:
     return value.get("id") if isinstance(value, dict) else value
 
 
-def _lookup_key(contract: ResourceContract, values: dict[str, Any]) -> tuple[str, ...] | None:
+def lookup_key(contract: ResourceContract, values: dict[str, Any]) -> tuple[str, ...] | None:
     """The record's lookup fields as text (FKs by id); None when one of them is empty."""
     key = []
     for name in contract.lookup_fields:
@@ -263,12 +261,13 @@ Pending = tuple[str, dict[str, Any]]  # (ext_id, desired payload) of a create to
 
 def _lookup_groups(contract: ResourceContract, pending: Sequence[Pending]) -> list[list[Pending]]:
     """Pending creates in groups one list call finds: up to `_LOOKUP_CHUNK` values of the first
-    lookup field (40 extIds; the lines of 40 orders; the rates of 40 products)."""
+    lookup field (40 extIds; the lines of 40 orders; the rates of 40 products), in the values'
+    natural order (ids 1..40 first)."""
     first = contract.lookup_fields[0]
     by_value: dict[str, list[Pending]] = {}
     for ext_id, payload in pending:
         by_value.setdefault(str(_as_written(payload.get(first))), []).append((ext_id, payload))
-    values = sorted(by_value)
+    values = sorted(by_value, key=lambda value: (len(value), value))
     return [
         [item for value in values[start : start + _LOOKUP_CHUNK] for item in by_value[value]]
         for start in range(0, len(values), _LOOKUP_CHUNK)
@@ -296,6 +295,7 @@ def _records_of(
         ]
 
 
+@read_again
 def _find_live(
     client: SSMWriter, contract: ResourceContract, group: Sequence[Pending]
 ) -> dict[str, dict[str, Any]]:
@@ -308,7 +308,7 @@ def _find_live(
     """
     wanted: dict[tuple[str, ...], list[str]] = {}
     for ext_id, payload in group:
-        key = _lookup_key(contract, payload)
+        key = lookup_key(contract, payload)
         if key is not None:
             wanted.setdefault(key, []).append(ext_id)
     found: dict[str, dict[str, Any]] = {}
@@ -317,7 +317,7 @@ def _find_live(
     for record in _records_of(client, contract, group):
         if _is_deleted(record):
             continue
-        for ext_id in wanted.get(_lookup_key(contract, record) or (), []):
+        for ext_id in wanted.get(lookup_key(contract, record) or (), []):
             best = found.get(ext_id)
             if best is None or int(record["id"]) < int(best["id"]):
                 found[ext_id] = record
@@ -487,13 +487,11 @@ def adopt_existing(
     by_ext_id = contract.lookup_fields == ("extId",)
     held: dict[tuple[str, ...], dict[str, Any]] = {}
     try:
-        records = list(
-            client.list(contract.ssm_resource, where=w.ne("extId", "") if by_ext_id else None)
-        )
+        records = _read(client, contract.ssm_resource, w.ne("extId", "") if by_ext_id else None)
     except GAVE_UP:
         return None
     for record in records:
-        key = _lookup_key(contract, record)
+        key = lookup_key(contract, record)
         best = held.get(key) if key else None
         if key and (best is None or _live_first(record) < _live_first(best)):
             held[key] = record
@@ -501,7 +499,7 @@ def adopt_existing(
     changes: list[ledger.Change] = []
     for ext_id, payload in desired:
         values = json.loads(payload)
-        key = _lookup_key(contract, values)
+        key = lookup_key(contract, values)
         record = held.get(key) if key else None
         if record is None:
             continue
@@ -769,6 +767,7 @@ def _deleted_in_ssm(client: SSMWriter, contract: ResourceContract, ssm_id: int) 
         return True
 
 
+@read_again
 def _gone_from_ssm(client: SSMWriter, contract: ResourceContract, ids: Sequence[int]) -> set[int]:
     """Of `ids`, those SSM holds as deleted or no longer knows: one list call per 40 ids."""
     wanted = sorted(set(ids))
@@ -936,7 +935,7 @@ def detect_ssm_deletes(
     try:
         deleted = {
             int(record["id"]): record
-            for record in client.list(contract.ssm_resource, where=where)
+            for record in _read(client, contract.ssm_resource, where)
             if _is_deleted(record)
         }
     except (SSMValidationError, *GAVE_UP) as exc:

@@ -33,7 +33,7 @@ from assets.ssm.contract import PUSHED, ResourceContract
 from assets.ssm.desired import build_desired
 from assets.ssm.plan import DeleteBreaker, desired_table
 from assets.ssm.settings import SyncSettings
-from resources.ssm.errors import SSMRateLimitError, SSMUnavailableError
+from resources.ssm.client import GAVE_UP
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
@@ -128,7 +128,7 @@ def ssm_value_lists(
         problem: str | None = None
         try:
             rows: list[value_lists.ValueListRow] | None = value_lists.fetch(client)
-        except (SSMUnavailableError, SSMRateLimitError) as exc:
+        except GAVE_UP as exc:
             rows, problem = None, exc.message
         calls = client.api_calls - before
     with warehouse.get_connection() as con:

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from resources.ssm.client import read_again
+
 # list name → the fields of an item that identify it, besides its id and descriptions
 LISTS: dict[str, tuple[str, ...]] = {
     "countries": ("iso2", "iso3", "strName"),
@@ -89,8 +91,13 @@ def rows_of(list_name: str, items: Iterable[dict[str, Any]]) -> list[ValueListRo
 def fetch(client: ListsRecords) -> list[ValueListRow]:
     rows: list[ValueListRow] = []
     for list_name in LISTS:
-        rows.extend(rows_of(list_name, client.list(list_name)))
+        rows.extend(rows_of(list_name, _items(client, list_name)))
     return rows
+
+
+@read_again
+def _items(client: ListsRecords, list_name: str) -> list[dict[str, Any]]:
+    return list(client.list(list_name))
 
 
 def store(con: duckdb.DuckDBPyConnection, rows: list[ValueListRow]) -> None:

@@ -41,9 +41,10 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import httpx
+import tenacity
 
 from resources.ssm import where as w
 from resources.ssm.errors import (
@@ -59,6 +60,10 @@ from resources.ssm.ratelimit import RequestPacer
 
 log = logging.getLogger(__name__)
 
+# What the client raises when it ran out of retries (SSM down, or throttling hard); the callers
+# that can wait leave the records concerned for later instead of failing.
+GAVE_UP: tuple[type[SSMError], ...] = (SSMUnavailableError, SSMRateLimitError)
+
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 # BulkResult.code values the client sets itself (SSM's own codes are positive; 1 = success).
@@ -67,6 +72,8 @@ NOT_SENT = -2  # never reached SSM (it was unavailable or throttling), safe to s
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 _LOGIN_PATH = "login"
+P = ParamSpec("P")
+T = TypeVar("T")
 # Transport failures that happen before the request leaves: SSM cannot have acted on them.
 _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectError,
@@ -994,6 +1001,19 @@ class SSMClient:
 
 
 # --------------------------------------------------------------------- helpers
+
+
+def read_again(read: Callable[P, T]) -> Callable[P, T]:
+    """`read`, tried once more when the client gave up on it: a fresh set of retries. Under a
+    flaky API a request out of retries is a fluke (6 failures in a row) that the second try
+    almost always gets past; when SSM is down, it raises after the second try as before. Only
+    for reads: they are safe to repeat, and nothing of them is half done."""
+    retrying = tenacity.retry(
+        retry=tenacity.retry_if_exception_type(GAVE_UP),
+        stop=tenacity.stop_after_attempt(2),
+        reraise=True,
+    )
+    return retrying(read)
 
 
 def _checked_base_url(base_url: str) -> str:

@@ -35,6 +35,7 @@ from resources.ssm import (
     SSMUnavailableError,
     SSMValidationError,
 )
+from resources.ssm.client import read_again
 from resources.ssm.ratelimit import RequestPacer
 
 PUBLIC_KEY = "pub-KEY-4f1c9a"
@@ -887,6 +888,57 @@ def test_bulk_create_item_without_ext_id_is_reported_unknown_not_resent(
     assert (results[0].ok, results[0].id) == (True, 1)
     assert (results[1].ok, results[1].code) == (False, OUTCOME_UNKNOWN)
     assert fake.count("POST", "accounts/bulk") == 1 and len(fake.rows("accounts")) == 2
+
+
+def test_a_bulk_create_without_ext_ids_whose_answer_is_lost_waits_no_backoff(
+    make_client, fake: FakeSSM, clock
+) -> None:
+    """Nothing can be looked up or resent by the client: it answers at once, without the
+    backoff a look-up by extId would wait for, and without counting it as giving up."""
+    client = make_client(requests_per_second=1000)  # pacing: 1 ms between requests
+    fake.fault("POST", "salesordersLines/bulk", "lost")
+
+    results = client.bulk_create("salesordersLines", [{"name": "L1"}, {"name": "L2"}])
+
+    assert {r.code for r in results} == {OUTCOME_UNKNOWN}
+    # The first backoff would be at least 0.25 s (half of backoff_seconds 0.5).
+    assert max(clock.sleeps, default=0) <= 0.001 and client.gave_up == 0
+    assert fake.count("GET", "salesordersLines") == 0
+
+
+def test_gave_up_counts_the_requests_the_client_stopped_retrying(
+    make_client, fake: FakeSSM
+) -> None:
+    client = make_client(max_attempts=2)
+    fake.fault("GET", "accounts", "500", times=1)  # answered on the second attempt
+    assert list(client.list("accounts")) == [] and client.gave_up == 0
+
+    fake.fault("GET", "accounts", "500", times=2)
+    with pytest.raises(SSMUnavailableError):
+        list(client.list("accounts"))
+    fake.fault("PUT", "accounts/bulk", "503", times=2)
+    (result,) = client.bulk_update("accounts", [(fake.add("accounts", name="A"), {"name": "B"})])
+    fake.fault("POST", "accounts/bulk", "lost", times=2)  # committed, answers lost, not found
+    fake.fault("GET", "accounts", "500", times=2)
+    (created,) = client.bulk_create("accounts", [{"name": "C", "extId": "C1"}])
+
+    assert result.code == OUTCOME_UNKNOWN and created.code == OUTCOME_UNKNOWN
+    assert client.gave_up == 3  # the list, the bulk update, the look-up of the lost create
+
+
+def test_read_again_gives_a_read_a_second_set_of_retries(make_client, fake: FakeSSM) -> None:
+    client = make_client(max_attempts=2)
+    fake.add("accounts", name="A")
+    read = read_again(lambda: list(client.list("accounts")))
+
+    fake.fault("GET", "accounts", "500", times=3)  # the first read gives up, the second answers
+    assert [a["name"] for a in read()] == ["A"]
+    assert fake.count("GET", "accounts") == 4
+
+    fake.fault("GET", "accounts", "503", times=4)  # down: both give up, the error is raised
+    with pytest.raises(SSMUnavailableError):
+        read()
+    assert fake.count("GET", "accounts") == 8 and client.gave_up == 3
 
 
 def test_bulk_create_stops_when_ssm_is_down_and_reports_unsent_batches(

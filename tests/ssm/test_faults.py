@@ -19,6 +19,7 @@ from sandbox.ssm.testing import PROJECT_ROOT, SandboxProcess, running_sandbox
 from tests.ssm.compare import WRITTEN, assert_ssm_holds_desired, desired_rows
 from tests.ssm.conftest import ssm_records
 from tests.ssm.harness import push_all
+from tests.ssm.staging_fixture import add_orders
 
 pytestmark = pytest.mark.slow
 
@@ -167,6 +168,41 @@ def test_lost_creates_without_ext_id_are_settled_in_the_same_run(
         assert not any(_not_synced(warehouse).values())
 
 
+def test_push_killed_during_look_ups_keeps_the_groups_already_answered(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    """58 order lines (no extId) of 54 orders, one bulk create whose answer is lost: the push
+    looks them up by order, 40 orders a list call, and commits each group as it is answered.
+    Killed in the second call, it keeps what the first found."""
+    add_orders(warehouse, first=1001, orders=50, lines=1)
+    # Orders get SSM ids 1..54 in extId order: "1" (2 lines), "1001".."1050", "2", "3", "4"
+    # (2 lines each). The first call asks for ids 1..40: order 1 and 1001..1039, 41 lines; the
+    # second for ids 41..54: 1040..1050 and orders 2, 3, 4, 17 lines. One page each (< 50).
+    queue = [
+        {"kind": "lost_answer", "method": "POST", "resource": "salesordersLines"},
+        {"kind": "none", "method": "GET", "resource": "salesordersLines"},  # SSM's holdings
+        {"kind": "none", "method": "GET", "resource": "salesordersLines"},  # ids 1..40
+        {"kind": "slow", "method": "GET", "resource": "salesordersLines"},  # ids 41..54
+    ]
+    with running_sandbox(tmp_path, rate=200) as ssm:
+        faults = {"slow_seconds": HELD_SECONDS, "queue": queue}
+        httpx.put(ssm.control_url + "/faults", json=faults, timeout=10).raise_for_status()
+        _kill_push_at_fault(ssm, warehouse, "slow")
+        assert _sql(
+            warehouse,
+            "SELECT state, count(*) FROM ssm.synced_sales_order_lines GROUP BY 1 ORDER BY 1",
+        ) == [("pending_create", 17), ("synced", 41)]
+        assert len(ssm_records(ssm, "salesordersLines")) == 58  # the create had landed
+
+        reports, _, _ = push_all(warehouse, ssm.base_url)
+        lines = reports["sales_order_lines"]
+        assert (lines.resolved, lines.created, lines.retry_later) == (17, 0, 0)
+        assert _resolve_outcomes(warehouse, "sales_order_lines") == [("ok", 58)]
+        assert len(ssm_records(ssm, "salesordersLines")) == 58
+        assert_ssm_holds_desired(warehouse, ssm)
+        assert not any(_not_synced(warehouse).values())
+
+
 def _converged(reports: dict[str, PushReport]) -> bool:
     return all(r.planned == r.created + r.updated + r.deleted for r in reports.values())
 
@@ -199,5 +235,37 @@ def test_converges_under_5xx_lost_answers_and_429_bursts(
         assert stats["faults"].get("lost_answer", 0) > 0, stats["faults"]
         assert stats["rate_limited"] > 0, stats
         assert converged, {n: (r.planned, r.created, r.updated) for n, r in reports.items()}
+        assert_ssm_holds_desired(warehouse, ssm)
+        assert not any(_not_synced(warehouse).values()), _not_synced(warehouse)
+
+
+# The fault mix of issue 13's trial: 20 % 5xx, 10 % lost answers (writes), 10 % 429 bursts.
+FAULT_MIX = {"fault_5xx": 0.2, "fault_lost_answer": 0.1, "fault_429": 0.1}
+
+
+@pytest.mark.parametrize("seed", [11, 2, 5, 7])
+def test_one_run_converges_under_the_fault_mix(tmp_path: Path, warehouse: Path, seed: int) -> None:
+    """One run under the fault mix leaves SSM holding the desired state: a lost bulk create is
+    looked up and only what SSM never got is sent again, what SSM did not answer is sent again
+    in the run, and no request out of retries fails the push. 258 records (208 order lines,
+    without extId, over two bulk batches) instead of the small company's 36,835."""
+    add_orders(warehouse, first=1001, orders=50, lines=4)
+    with running_sandbox(tmp_path, rate=200, fault_seed=seed, **FAULT_MIX) as ssm:
+        # Whatever the seed draws: a lost answer to the first 200 lines' bulk create (committed
+        # in SSM), a 500 on the product rates' (nothing kept) and a 429 burst.
+        queue = [
+            {"kind": "lost_answer", "method": "POST", "resource": "salesordersLines"},
+            {"kind": "500", "method": "POST", "resource": "productRates"},
+            {"kind": "429", "method": "POST", "resource": "products"},
+        ]
+        httpx.put(ssm.control_url + "/faults", json={"queue": queue}).raise_for_status()
+        reports, _, _ = push_all(warehouse, ssm.base_url)  # one run: no exception
+        stats = httpx.get(ssm.control_url + "/stats", timeout=10).json()
+        assert stats["faults"].get("lost_answer", 0) > 0 and stats["rate_limited"] > 0, stats
+        left = {
+            n: (r.retry_later, r.failed) for n, r in reports.items() if r.retry_later or r.failed
+        }
+        assert left == {}
+        assert _converged(reports)
         assert_ssm_holds_desired(warehouse, ssm)
         assert not any(_not_synced(warehouse).values()), _not_synced(warehouse)

@@ -26,8 +26,10 @@ from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 from tests.ssm.staging_fixture import add_orders
 
 # The client sends a request at most 6 times (SSMClient's max_attempts): six 500s in a row
-# exhaust one request; the push sends it again in a later round of the same run.
+# exhaust one request; the push sends a write again in a later round of the same run, and
+# tries a read twice (`read_again`) before it leaves its records for the next run.
 EXHAUST_ONE_REQUEST = 6
+EXHAUST_ONE_READ = 2 * EXHAUST_ONE_REQUEST
 TWO_SMALL_COMPANY_DELETES = PushOptions(breaker=DeleteBreaker(allowance=2))
 
 
@@ -239,7 +241,7 @@ def test_an_update_of_a_record_deleted_in_ssm_is_reported_not_recreated_nor_dead
     contact = deleted_by_a_rep(sandbox, "contacts", "CUST003/3")
     _sql(warehouse, "UPDATE staging.contacts SET email = 'new@x.example' WHERE address_ref = 3")
     # The read of SSM-side deletes goes unanswered, so the update itself meets the delete.
-    _queue(sandbox, *_fail("GET", "contacts", EXHAUST_ONE_REQUEST))
+    _queue(sandbox, *_fail("GET", "contacts", EXHAUST_ONE_READ))
     contacts = push_all(warehouse, sandbox.base_url)[0]["contacts"]
     assert (contacts.updated, contacts.failed, contacts.retry_later) == (0, 0, 0)
     assert (contacts.ssm_deleted, contacts.ssm_deleted_sample) == (1, ["CUST003/3"])
@@ -288,7 +290,8 @@ def test_a_look_up_out_of_retries_leaves_its_records_for_the_next_run_without_fa
         sandbox,
         {"kind": "lost_answer", "method": "POST", "resource": "salesordersLines"},
         {"kind": "none", "method": "GET", "resource": "salesordersLines"},  # SSM's holdings
-        *_fail("GET", "salesordersLines", 2),  # the resource's client sends at most twice
+        # The resource's client sends a request at most twice; the read is tried twice.
+        *_fail("GET", "salesordersLines", 2 * 2),
     )
     resources = {
         "ssm": SSMResource(
