@@ -873,6 +873,26 @@ class LaunchedDagster:
     def daemon_pid(self) -> int | None:
         return None if self._daemon is None else self._daemon.pid
 
+    def kill_daemon(self) -> list[int]:
+        """SIGKILL the daemon and every process it started (code server, run workers) at once, as
+        a power cut or a reboot would: nothing gets to record how its runs ended. The pids."""
+        assert self._daemon is not None
+        tree = [psutil.Process(self._daemon.pid), *self._descendants(self._daemon.pid).values()]
+        for process in tree:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                continue
+        psutil.wait_procs(tree, timeout=10)
+        self._daemon.wait(timeout=10)
+        self._daemon = None
+        return [p.pid for p in tree]
+
+    def restart_daemon(self) -> None:
+        """Start the daemon again on the same instance and workspace (after `kill_daemon`)."""
+        self._start_daemon()
+        self._wait_for_daemon()
+
 
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG)."""

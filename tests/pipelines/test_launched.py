@@ -9,7 +9,9 @@ by a run worker with the job's own executor, on the project's dagster.yaml (`ben
    runs and both succeed.
 3. A sync cancelled mid-run ends CANCELED; no sensor launches anything about it (every running
    sensor ticks at least once after the cancel, and no run appears that the test did not
-   launch); the next sync succeeds.
+   launch). Then a sync killed mid-push together with the daemon and code server (a power cut)
+   is marked failed by the sensor `free_dead_runs`, and the next sync succeeds with SSM holding
+   every desired record once.
 
 The three share one daemon (module fixture) and run in that order, but each stands alone: a
 sync on an empty warehouse is a first sync. No timing is asserted. A fast test checks that the
@@ -37,7 +39,8 @@ from bench.launched import (
 )
 from pipelines.definitions import defs
 from sandbox.sage_demo import generate
-from sandbox.ssm.testing import running_sandbox
+from sandbox.ssm.testing import SandboxProcess, running_sandbox
+from tests.ssm.compare import assert_ssm_holds_desired
 from tests.test_end_to_end import _resources  # the job's resources on a test's own files
 
 pytestmark = pytest.mark.xdist_group("launched")
@@ -47,10 +50,21 @@ POOLS = {"warehouse", "ssm_api"}  # dagster.yaml: limit 1 each, granularity run
 ACTIVE = {"STARTING", "STARTED", "CANCELING"}
 
 
+# Heartbeats every second, dead after 15 s of silence (defaults 30 s and 300 s), so the test of a
+# killed sync need not wait five minutes; 15 s is still many missed beats for a live run.
+LIVENESS = {
+    "RUN_HEARTBEAT_SECONDS": "1",
+    "RUN_DEAD_AFTER_SECONDS": "15",
+    "RUN_DEAD_CHECK_SECONDS": "3",
+}
+
+
 @dataclass
 class Launched:
     dagster: LaunchedDagster
     company: Path
+    ssm: SandboxProcess
+    warehouse: Path
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +79,8 @@ def launched(tmp_path_factory: pytest.TempPathFactory, company: Path) -> Iterato
     work = tmp_path_factory.mktemp("launched")
     with running_sandbox(work) as ssm:
         env = connector_env(work, company, ssm.base_url, ssm.public_key, ssm.private_key, 200)
-        with LaunchedDagster(work / "dagster", env) as dagster:
-            yield Launched(dagster, company)
+        with LaunchedDagster(work / "dagster", {**env, **LIVENESS}) as dagster:
+            yield Launched(dagster, company, ssm, Path(env["WAREHOUSE_PATH"]))
 
 
 def test_the_harness_keeps_the_project_instance_in_its_own_directory(tmp_path: Path) -> None:
@@ -190,10 +204,24 @@ def _steps_in_plan(dagster: LaunchedDagster, run_id: str) -> int:
     return len(snapshot.steps)
 
 
+def _pushing(dagster: LaunchedDagster, run_id: str) -> bool:
+    """The run has pushed at least one resource to SSM (and may be pushing the next)."""
+    done = dagster.instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=500
+    ).records
+    keys = [r.event_log_entry.dagster_event.asset_key for r in done]  # type: ignore[union-attr]
+    return any(key is not None and key.path[0] == "ssm" for key in keys)
+
+
 @pytest.mark.slow
-def test_cancelled_sync_ends_canceled_sets_off_nothing_and_the_next_one_succeeds(
-    launched: Launched,
-) -> None:
+def test_a_cancelled_sync_and_a_killed_one_never_block_the_next(launched: Launched) -> None:
+    """Two interruptions, then a sync that gets through without anyone freeing anything.
+
+    1. A sync cancelled mid-run ends CANCELED and sets off nothing.
+    2. A power cut mid-push: the daemon, its code server and the run worker die together, so
+       nobody records the run's end; the sensor `free_dead_runs` marks it failed once it has
+       been silent too long (15 s here), and the next sync starts.
+    SSM then holds every desired record once."""
     dagster = launched.dagster
     run_id = dagster.launch(SYNC_JOB)
     deadline = time.monotonic() + RUN_TIMEOUT
@@ -210,18 +238,36 @@ def test_cancelled_sync_ends_canceled_sets_off_nothing_and_the_next_one_succeeds
     assert len(cancelled.step_seconds) < _steps_in_plan(dagster, run_id)  # ... and stopped
     assert cancelled.ended_at is not None
 
-    following = dagster.run(SYNC_JOB, timeout=RUN_TIMEOUT)
-    assert following.status == "SUCCESS", _explain(dagster, following)
-
-    # Observe the sensors: each running one evaluates at least once after the cancel.
+    killed = dagster.launch(SYNC_JOB)
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not _pushing(dagster, killed):
+        assert dagster.status(killed) in {"QUEUED", "STARTING", "STARTED"}, dagster.daemon_tail()
+        assert time.monotonic() < deadline, dagster.daemon_tail()
+        time.sleep(0.1)
+    # Every running sensor has ticked since the cancel, and launched nothing about it.
     sensors = dagster.running_sensors()
-    window = max((s.min_interval_seconds for s in sensors), default=0) + 60
-    deadline = time.monotonic() + window
-    while time.monotonic() < deadline:
-        ticks = dagster.sensor_ticks_after(cancelled.ended_at)
-        if all(ticks.values()):
-            break
-        time.sleep(1)
+    ticks = dagster.sensor_ticks_after(cancelled.ended_at)
+    dagster.kill_daemon()
+    assert dagster.status(killed) == "STARTED"  # what Dagster alone would show for ever
+
+    dagster.restart_daemon()
+    following = dagster.run(SYNC_JOB, timeout=RUN_TIMEOUT)
+
+    assert following.status == "SUCCESS", _explain(dagster, following)
+    assert dagster.status(killed) == "FAILURE"
+    failure = dagster.instance.get_records_for_run(
+        killed, of_type=dg.DagsterEventType.RUN_FAILURE
+    ).records[0]
+    assert "gave no sign of life" in (failure.event_log_entry.message or "")
+    assert failure.timestamp < (following.started_at or 0)  # freed first, then started
+    assert_ssm_holds_desired(launched.warehouse, launched.ssm)
+
+    if not all(ticks.values()):  # the kill came first: look again now
+        window = max((s.min_interval_seconds for s in sensors), default=0) + 60
+        deadline = time.monotonic() + window
+        while not all(ticks.values()) and time.monotonic() < deadline:
+            time.sleep(1)
+            ticks = dagster.sensor_ticks_after(cancelled.ended_at)
     assert all(ticks.values()), ticks
     foreign = [(r.run_id, r.job_name, r.status.value, r.tags) for r in dagster.foreign_runs()]
     assert foreign == []
