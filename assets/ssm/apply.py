@@ -144,7 +144,7 @@ class PushReport:
     failed: int = 0
     ssm_deleted: int = 0
     retry_later: int = 0  # SSM did not confirm them (unreachable, answer lost): next run
-    held_back: int = 0  # deletes the breaker held back (allow_mass_delete lets them through)
+    deletes_held_back: int = 0  # by the breaker (allow_mass_delete lets them through)
     resolved: int = 0
     adopted: int = 0  # first push: records SSM already held under the same key
     api_calls: int = 0
@@ -896,7 +896,7 @@ def _record_run(
         "api_calls": report.api_calls,
         "write_calls": report.write_calls,
         "seconds": round(report.seconds, 3),
-        "held_back": report.held_back,
+        "deletes_held_back": report.deletes_held_back,
         "retry_later": report.retry_later,
     }
     with warehouse() as con:
@@ -1124,7 +1124,7 @@ def _push(
     if refusal:
         # Only the deletes wait: creates and updates go on, and so do the pushes after this one.
         report.refused = refusal
-        report.held_back = len(deletes)
+        report.deletes_held_back = len(deletes)
         held, deletes = deletes, []
 
     # Ledger-only moves, no API call.

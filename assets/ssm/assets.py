@@ -195,7 +195,7 @@ def report_metadata(report: PushReport) -> dict[str, Any]:
         **report.counts(),
         "deleted_in_ssm": report.ssm_deleted,
         "retry_later": report.retry_later,
-        "held_back": report.held_back,
+        "deletes_held_back": report.deletes_held_back,
         "resolved_pending": report.resolved,
         "adopted": report.adopted,
         "completion_ratio": dg.MetadataValue.float(report.completion_ratio),

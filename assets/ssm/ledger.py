@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS sync.runs (
 );
 -- Warehouses made before these existed: deletes the breaker held back, records SSM did not
 -- confirm (left for the next run).
-ALTER TABLE sync.runs ADD COLUMN IF NOT EXISTS held_back BIGINT;
+ALTER TABLE sync.runs ADD COLUMN IF NOT EXISTS deletes_held_back BIGINT;
 ALTER TABLE sync.runs ADD COLUMN IF NOT EXISTS retry_later BIGINT;
 CREATE TABLE IF NOT EXISTS sync.dead_letters (
     resource VARCHAR NOT NULL, ext_id VARCHAR NOT NULL, operation VARCHAR, ssm_id BIGINT,
@@ -103,7 +103,7 @@ SELECT
     sum(deferred) AS deferred, sum(skipped) AS skipped, sum(failed) AS failed,
     sum(ssm_deleted) AS ssm_deleted, sum(resolved) AS resolved, sum(api_calls) AS api_calls,
     sum(write_calls) AS write_calls, sum(seconds) AS seconds,
-    sum(held_back) AS held_back, sum(retry_later) AS retry_later
+    sum(deletes_held_back) AS deletes_held_back, sum(retry_later) AS retry_later
 FROM sync.runs
 GROUP BY run_id
 """
@@ -120,7 +120,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, resources: Iterable[str]) -> N
         "SELECT any_value(sql) FROM duckdb_views() "
         "WHERE schema_name = 'sync' AND view_name = 'run_summary'"
     ).fetchone()  # type: ignore[misc]
-    if view is None or "retry_later" not in view:  # missing, or made by an older version
+    if view is None or "deletes_held_back" not in view:  # missing, or made by an older version
         con.execute(RUN_SUMMARY_VIEW)
     for resource in resources:
         con.execute(

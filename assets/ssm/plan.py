@@ -4,6 +4,10 @@ For one resource, the payload of every desired record is built in SQL from the c
 lists and parents' SSM ids joined in), hashed, and compared with the hash SSM last acknowledged.
 Only the records that differ leave DuckDB; for those, the changed fields are found by comparing
 the desired payload with the acknowledged one, so an update sends only what changed.
+
+A record `desired.py` holds back (its figures are wrong in Sage or staging; listed in
+`ssm.held_<resource>`) is absent from the desired table but is not deleted: it is skipped, and
+SSM keeps its last good values until it is right again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ RESOLVE = "resolve"  # a pending create of a crashed run: look it up by extId fi
 # reported as a skipped delete.
 RELEASE = "release"
 SKIP_SSM_DELETED = "skip_ssm_deleted"
+# Gone from the desired state because `desired.py` holds it back (its figures are wrong in
+# Sage or staging): not deleted, SSM keeps its last good values until it is right again.
+SKIP_HELD = "skip_held"
 SKIP_DISCARDED = "skip_discarded"
 UNCHANGED = "unchanged"
 REFRESH = "refresh"  # content hash moved but no field SSM sees changed: ledger only
@@ -39,6 +46,12 @@ WRITES = (CREATE, UPDATE, DELETE)
 
 def desired_table(resource: str) -> str:
     return f"ssm.desired_{resource}"
+
+
+def held_table(resource: str) -> str:
+    """The records `desired.py` holds back from the push (ext_id, reason), left out of the
+    desired table."""
+    return f"ssm.held_{resource}"
 
 
 def _sql_literal(value: object) -> str:
@@ -113,18 +126,26 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
     )
 
 
-def classify_sql(contract: ResourceContract, settings: SyncSettings) -> str:
+def classify_sql(contract: ResourceContract, settings: SyncSettings, held: bool = False) -> str:
+    """Each record's operation. `held`: read `held_table`, whose records are never deleted."""
     ours = "true" if settings.delete_adopted else "l.created_by_connector"
+    held_rows = (
+        f"SELECT ext_id, any_value(reason) AS reason FROM {held_table(contract.name)} GROUP BY 1"  # noqa: S608
+        if held
+        else "SELECT NULL::VARCHAR AS ext_id, NULL::VARCHAR AS reason WHERE false"
+    )
     return f"""
         WITH d AS ({payload_sql(contract, settings)}),
         l AS (SELECT * FROM {ledger.ledger_table(contract.name)}),
         dl AS (SELECT ext_id, status, payload_hash FROM sync.dead_letters
-               WHERE resource = {_sql_literal(contract.name)})
+               WHERE resource = {_sql_literal(contract.name)}),
+        h AS ({held_rows})
         SELECT coalesce(d.ext_id, l.ext_id) AS ext_id, l.ssm_id, l.state,
                d.payload, md5(d.payload) AS content_hash, l.payload AS acknowledged,
-               l.created_by_connector, d.waiting_for,
+               l.created_by_connector, d.waiting_for, h.reason AS held_reason,
                CASE
                  WHEN d.ext_id IS NULL THEN CASE
+                     WHEN l.state = 'synced' AND h.ext_id IS NOT NULL THEN '{SKIP_HELD}'
                      WHEN l.state = 'synced' AND {ours} THEN '{DELETE}'
                      WHEN l.state = 'synced' THEN '{RELEASE}'
                      WHEN l.state = 'pending_create' THEN '{RESOLVE}'
@@ -141,6 +162,7 @@ def classify_sql(contract: ResourceContract, settings: SyncSettings) -> str:
                END AS operation
         FROM d FULL OUTER JOIN l ON d.ext_id = l.ext_id
         LEFT JOIN dl ON dl.ext_id = coalesce(d.ext_id, l.ext_id)
+        LEFT JOIN h ON h.ext_id = coalesce(d.ext_id, l.ext_id)
     """  # noqa: S608
 
 
@@ -220,9 +242,13 @@ def build_plan(
     `defaults` holds the values of `create_default` names (e.g. the admin user's id).
     """
     ledger.ensure_tables(con, [contract.name, *contract.parents])
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW plan_{contract.name} AS {classify_sql(contract, settings)}"
-    )
+    schema, name = held_table(contract.name).split(".")
+    (held,) = con.execute(  # type: ignore[misc]
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    classify = classify_sql(contract, settings, held=bool(held))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW plan_{contract.name} AS {classify}")
     counts: Counter[str] = Counter(
         {
             op: int(n)
@@ -239,14 +265,24 @@ def build_plan(
     rows = con.execute(
         f"""
         SELECT ext_id, ssm_id, payload, content_hash, acknowledged, created_by_connector,
-               waiting_for, operation
+               waiting_for, held_reason, operation
         FROM plan_{contract.name}
         WHERE operation IS NOT NULL AND operation <> '{UNCHANGED}'
         ORDER BY ext_id
         """  # noqa: S608
     ).fetchall()
     ops: list[PlannedOp] = []
-    for ext_id, ssm_id, payload, content_hash, acked, by_us, waiting, operation in rows:
+    for (
+        ext_id,
+        ssm_id,
+        payload,
+        content_hash,
+        acked,
+        by_us,
+        waiting,
+        held_reason,
+        operation,
+    ) in rows:
         op = PlannedOp(
             ext_id=ext_id,
             operation=operation,
@@ -285,6 +321,8 @@ def build_plan(
             op.reason = "deleted in SSM: not re-created, not propagated to Sage"
         elif operation == SKIP_DISCARDED:
             op.reason = "dead letter discarded; waits for a change in Sage"
+        elif operation == SKIP_HELD:
+            op.reason = f"held back, not deleted; SSM keeps its last good values: {held_reason}"
         ops.append(op)
     return Plan(
         resource=contract.name,

@@ -241,7 +241,7 @@ def test_breaker_holds_back_only_the_deletes_a_rename_and_new_invoices_go_throug
     reports, _, _ = push_all(warehouse, sandbox.base_url)
     accounts = reports["accounts"]
     assert (accounts.planned, accounts.updated, accounts.deleted) == (5, 1, 0)
-    assert (accounts.held_back, accounts.status) == (4, "refused")
+    assert (accounts.deletes_held_back, accounts.status) == (4, "refused")
     assert accounts.refused is not None
     assert accounts.refused.startswith("4 deletes of accounts held back: 4 of 12 synced")
     assert "allow_mass_delete=true" in accounts.refused
@@ -252,7 +252,7 @@ def test_breaker_holds_back_only_the_deletes_a_rename_and_new_invoices_go_throug
     assert (fk_id(sale["accountId"]), sale["total"]) == (live["CUST002"]["id"], 48)
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute(
-            "SELECT status, held_back, message LIKE '4 deletes of accounts held back%' "
+            "SELECT status, deletes_held_back, message LIKE '4 deletes of accounts held back%' "
             "FROM sync.runs WHERE resource = 'accounts' ORDER BY finished_at DESC LIMIT 1"
         ).fetchone() == ("refused", 4, True)
         assert con.execute(
@@ -266,9 +266,35 @@ def test_breaker_holds_back_only_the_deletes_a_rename_and_new_invoices_go_throug
     reports, _, _ = push_all(
         warehouse, sandbox.base_url, options=PushOptions(allow_mass_delete=True)
     )
-    assert (reports["accounts"].deleted, reports["accounts"].held_back) == (4, 0)
+    assert (reports["accounts"].deleted, reports["accounts"].deletes_held_back) == (4, 0)
     assert reports["accounts"].planned == 4 and reports["accounts"].status == "ok"
     assert len(ssm_records(sandbox, "accounts")) == 8
+
+
+def test_a_held_back_order_is_not_deleted_and_keeps_its_last_values_in_ssm(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    """Order 2's Sage totals stop matching its lines: the desired state holds the order and its
+    two lines back (ssm.held_*). They are skipped, not deleted; fixed, they are in step again."""
+    push_all(warehouse, sandbox.base_url)
+    totals = "UPDATE staging.sales_order_headers SET sage_net_value_base = ? WHERE order_number_accounts_id = 2"  # fmt: skip
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(totals, [999])
+    writes_before = ssm_writes(sandbox)
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    orders, lines = reports["sales_orders"], reports["sales_order_lines"]
+    assert (orders.planned, orders.skipped, orders.status) == (0, 1, "ok")
+    assert (lines.planned, lines.skipped, lines.status) == (0, 2, "ok")
+    assert orders.skipped_sample[0][0] == "2" and "held back" in orders.skipped_sample[0][1]
+    assert ssm_writes(sandbox) == writes_before
+    order = next(o for o in ssm_records(sandbox, "salesorders") if o["extId"] == "2")
+    assert order["total"] == 240  # 120 * 2, as last pushed
+    assert len(ssm_records(sandbox, "salesordersLines")) == 8
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(totals, [200])
+    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    assert reports["sales_orders"].skipped == 0 and reports["sales_order_lines"].skipped == 0
+    assert ssm_writes(sandbox) == writes_before
 
 
 def test_first_push_adopts_what_ssm_already_holds(warehouse: Path, sandbox: SandboxProcess) -> None:

@@ -65,10 +65,10 @@ def _dead_letters(warehouse: Path) -> list[tuple[Any, ...]]:
 
 
 def _run_row(warehouse: Path, resource: str) -> tuple[Any, ...]:
-    """(status, message, held_back, retry_later) of the resource's latest push."""
+    """(status, message, deletes_held_back, retry_later) of the resource's latest push."""
     return _sql(
         warehouse,
-        "SELECT status, message, held_back, retry_later FROM sync.runs WHERE resource = ? "
+        "SELECT status, message, deletes_held_back, retry_later FROM sync.runs WHERE resource = ? "
         "ORDER BY finished_at DESC LIMIT 1",
         [resource],
     )[0]
@@ -135,8 +135,8 @@ def test_updates_ssm_does_not_answer_are_sent_again_in_the_run_or_left_for_the_n
     assert (accounts.updated, accounts.failed, accounts.retry_later) == (0, 0, 3)
     assert accounts.status == "retry_later"
     assert reports["contacts"].status == "ok"  # the pushes after it went on
-    status, message, held_back, retry_later = _run_row(warehouse, "accounts")
-    assert (status, held_back, retry_later) == ("retry_later", 0, 3)
+    status, message, held, retry_later = _run_row(warehouse, "accounts")
+    assert (status, held, retry_later) == ("retry_later", 0, 3)
     assert "3 accounts not confirmed by SSM" in message
     assert _account(sandbox, "CUST002")["phone"] == "0999"  # type: ignore[index]
     assert _hash(warehouse, "CUST001") == acknowledged and _dead_letters(warehouse) == []
