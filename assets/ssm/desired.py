@@ -6,10 +6,10 @@ appears twice is pushed once (the same row every run, so the choice does not fla
 so the UI shows it instead of SSM getting a duplicate.
 
 Held back: a record the invariants of `staging` and `derived` find wrong (a document whose lines
-do not add up, an orphan line, a document with a part in quarantine; see their `holds`), or whose
-parent record is held back (the lines of a held order), is left out of the desired table and
-listed, with its reasons, in `ssm.held_<resource>` (ext_id, reason) and in
-`quarantine.held_back` (since when, by which run). The push must neither create, update nor
+do not add up, an orphan line, a document with a part in quarantine, a Sage number staging
+cannot hold; see their `holds`), or a line of a held document (the lines of a held order), is
+left out of the desired table and listed, with its reasons, in `ssm.held_<resource>` (ext_id,
+reason) and in `quarantine.held_back` (since when, by which run). The push must neither create, update nor
 delete a held record: one already in SSM keeps its last good values until it is right again,
 when it leaves both lists and is pushed as usual.
 """
@@ -27,17 +27,20 @@ import duckdb
 
 from assets.derived.checks import INVARIANTS as DERIVED_INVARIANTS
 from assets.sage.warehouse import HELD_BACK_TABLE, ensure_quarantine
-from assets.ssm.contract import PUSHED, ResourceContract
-from assets.ssm.plan import desired_table
+from assets.ssm.contract import ResourceContract
+from assets.ssm.plan import desired_table, held_table
 from assets.ssm.settings import SyncSettings
 from assets.staging.checks import INVARIANTS as STAGING_INVARIANTS
 from assets.staging.checks import NUMBER_INVARIANTS
-from assets.staging.factory import SQL_MACROS, Invariant
+from assets.staging.factory import SQL_MACROS
 
 log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 HELD_LAYER = "ssm"  # quarantine.held_back.layer of what the push holds back
 INVARIANTS = (*STAGING_INVARIANTS, *NUMBER_INVARIANTS, *DERIVED_INVARIANTS)
+# Resources whose records are lines of another's documents: a held document holds its lines
+# (an account held back does not hold its invoices: each document stands on its own).
+DOCUMENT_OF = {"sales_order_lines": "sales_orders"}
 SAMPLE_SIZE = 10
 
 
@@ -45,11 +48,6 @@ def desired_sql(contract: ResourceContract, settings: SyncSettings) -> str:
     template = Template((SQL_DIR / f"desired_{contract.name}.sql").read_text(encoding="utf-8"))
     # rep_column is validated as an identifier in SyncSettings.
     return template.substitute(rep_column=settings.rep_column)
-
-
-def held_table(resource: str) -> str:
-    """The records of `resource` held back from the push: ext_id, reason."""
-    return f"ssm.held_{resource}"
 
 
 @dataclass(frozen=True)
@@ -62,57 +60,51 @@ class DesiredStats:
     held_sample: tuple[str, ...] = ()  # "extId: reasons"
 
 
-def judgeable(
-    con: duckdb.DuckDBPyConnection, resources: set[str] | None = None
-) -> tuple[Invariant, ...]:
-    """The invariants with holds (on `resources`, or any) whose SQL binds in this warehouse: one
-    without some table or column (a test's hand-made staging, a FR source without `sage`) has
-    nothing to hold there."""
-    found = []
+def _holds_on(resources: set[str]) -> Iterator[tuple[str, str, str]]:
+    """(resource, SELECT ext_id, reason, the invariant) of every hold on `resources`, each SQL
+    once (the three invoice sections read the same Sage numbers)."""
+    seen = set()
     for invariant in INVARIANTS:
-        if not any(resources is None or h.resource in resources for h in invariant.holds):
-            continue
-        try:
-            con.sql(f"SELECT * FROM ({invariant.offenders}) LIMIT 0")  # noqa: S608 - declared
-        except duckdb.Error as exc:
-            log.info("%s on %s not judged: %s", invariant.name, invariant.asset, exc)
-            continue
-        found.append(invariant)
-    return tuple(found)
-
-
-def _own_holds(resource: str, invariants: tuple[Invariant, ...]) -> Iterator[str]:
-    """SELECTs (ext_id, reason) of the invariants' holds on `resource`."""
-    for invariant in invariants:
         for hold in invariant.holds:
-            if hold.resource == resource:
-                yield hold.sql(invariant.offenders)
+            sql = hold.sql(invariant.offenders)
+            if hold.resource in resources and (hold.resource, sql) not in seen:
+                seen.add((hold.resource, sql))
+                yield hold.resource, sql, invariant.name
 
 
-def held_sql(
-    contract: ResourceContract, invariants: tuple[Invariant, ...], source: str | None = None
-) -> str | None:
+def _judge_holds(con: duckdb.DuckDBPyConnection, contract: ResourceContract) -> None:
+    """Fill `_held_rules` (resource, ext_id, reason) from the invariants' holds on `contract`'s
+    resource and the document its records are lines of. Outside the desired state's transaction: a hold whose SQL does
+    not bind in this warehouse (a test's hand-made staging, a FR source without `sage`) has
+    nothing to hold there and is passed over."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _held_rules (resource VARCHAR, ext_id VARCHAR, reason VARCHAR)"
+    )
+    resources = {contract.name, *filter(None, [DOCUMENT_OF.get(contract.name)])}
+    for resource, sql, name in _holds_on(resources):
+        try:
+            held = f"INSERT INTO _held_rules SELECT ?, ext_id, reason FROM ({sql})"  # noqa: S608
+            con.execute(held, [resource])
+        except duckdb.Error as exc:
+            log.info("%s not judged for %s: %s", name, resource, exc)
+
+
+def held_sql(contract: ResourceContract, source: str) -> str:
     """SELECT ext_id, reason of every record of `contract`'s resource held back (a record may
-    come once per reason), or None when nothing can hold one back. `source` is the relation of
-    its desired rows, whose parents' holds hold them too (the lines of a held order)."""
-    parts = list(_own_holds(contract.name, invariants))
+    come once per reason): its own holds in `_held_rules`, and the rows of `source` (its desired
+    rows) whose document is held back (the lines of a held order)."""
+    own = f"SELECT ext_id, reason FROM _held_rules WHERE resource = '{contract.name}'"  # noqa: S608
+    parts = [own]
     for rule in contract.fields:
-        if rule.parent is None or rule.column is None or source is None:
-            continue
-        parents = held_sql(_contract(rule.parent), invariants)
-        if parents is None:
+        if rule.column is None or rule.parent != DOCUMENT_OF.get(contract.name):
             continue
         parts.append(
             f"SELECT CAST(s.ext_id AS VARCHAR) AS ext_id, "  # noqa: S608 - names from the contract
             f"'its {rule.parent} record is held back: ' || p.reason AS reason "
-            f"FROM {source} AS s JOIN ({parents}) AS p "
-            f'ON p.ext_id = CAST(s."{rule.column}" AS VARCHAR)'
+            f"FROM {source} AS s JOIN _held_rules AS p ON p.resource = '{rule.parent}' "
+            f'AND p.ext_id = CAST(s."{rule.column}" AS VARCHAR)'
         )
-    return "\nUNION ALL\n".join(parts) if parts else None
-
-
-def _contract(name: str) -> ResourceContract:
-    return next(c for c in PUSHED if c.name == name)
+    return "\nUNION ALL\n".join(parts)
 
 
 def build_desired(
@@ -126,7 +118,7 @@ def build_desired(
     con.execute("CREATE SCHEMA IF NOT EXISTS ssm")
     ensure_quarantine(con)
     con.execute(SQL_MACROS)  # the invariants' SQL may use them
-    invariants = judgeable(con, {contract.name, *contract.parents})
+    _judge_holds(con, contract)
     run_id = run_id or _current_run_id()
     con.execute("BEGIN")
     try:
@@ -147,7 +139,7 @@ def build_desired(
             GROUP BY ext_id HAVING count(*) > 1 ORDER BY ext_id
             """
         ).fetchall()
-        held = _hold_back(con, contract, invariants, run_id)
+        held = _hold_back(con, contract, run_id)
         con.execute(
             f"""
             CREATE OR REPLACE TABLE {desired_table(contract.name)} AS
@@ -178,17 +170,15 @@ def build_desired(
 def _hold_back(
     con: duckdb.DuckDBPyConnection,
     contract: ResourceContract,
-    invariants: tuple[Invariant, ...],
     run_id: str | None,
 ) -> list[tuple[str, str]]:
     """Write `ssm.held_<resource>` and this resource's rows of quarantine.held_back; the held
     records (ext_id, reasons), by ext_id."""
     table = held_table(contract.name)
-    held = held_sql(contract, invariants, source="desired_source")
     con.execute(
         f"""CREATE OR REPLACE TABLE {table} AS
             SELECT ext_id, string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reason
-            FROM ({held or "SELECT NULL::VARCHAR AS ext_id, NULL::VARCHAR AS reason"})
+            FROM ({held_sql(contract, "desired_source")})
             WHERE ext_id IS NOT NULL GROUP BY ext_id ORDER BY ext_id"""  # noqa: S608
     )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -34,6 +34,7 @@ FIGURES = (
     ("unchanged", "unchanged"),
     ("deferred", "deferred"),
     ("failed", "failed"),
+    ("deletes_held_back", "deletes held back"),  # by the delete breaker
 )
 COSTS = (("api_calls", "API calls"), ("write_calls", "write calls"), ("seconds", "seconds"))
 # Statuses of a push that a person must look at (sync.runs.status).
@@ -155,7 +156,7 @@ def attention(
 
 
 def totals(rows: list[PushRow]) -> dict[str, float]:
-    return {c: sum(r.figures[c] for r in rows) for c, _ in FIGURES + COSTS}
+    return {c: sum(r.figures.get(c, 0) for r in rows) for c, _ in FIGURES + COSTS}
 
 
 def markdown(rows: list[PushRow]) -> str:
@@ -169,7 +170,7 @@ def markdown(rows: list[PushRow]) -> str:
     lines = ["| " + " | ".join(headings) + " |", "|---" * len(headings) + "|"]
 
     def cells(name: str, figures: dict[str, float], dead: int, held: int) -> str:
-        values = [*(f"{int(figures[c]):,}" for c, _ in FIGURES), f"{dead:,}", f"{held:,}"]
+        values = [*(f"{int(figures.get(c, 0)):,}" for c, _ in FIGURES), f"{dead:,}", f"{held:,}"]
         values += [f"{int(figures['api_calls']):,}", f"{int(figures['write_calls']):,}"]
         values.append(f"{figures['seconds']:.1f}")
         return f"| {name} | " + " | ".join(values) + " |"
@@ -209,10 +210,10 @@ def run_kind(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     pool="warehouse",
     kinds={"duckdb"},
     description="What this run's sync did: one row per push (desired, created, updated, "
-    "deleted, unchanged, deferred, failed, open dead letters, records held back, API calls, write "
-    "calls, seconds), the Sage rows in quarantine and the resources that need attention. Fails "
-    "the run, with the table, when a push was refused or stopped (never for quarantined rows or "
-    "held-back records alone).",
+    "deleted, unchanged, deferred, failed, deletes held back by the breaker, open dead letters, "
+    "records held back, API calls, write calls, seconds), the Sage rows in quarantine and the "
+    "resources that need attention. Fails the run, with the table, when a push was refused or "
+    "stopped (never for quarantined rows or held-back records alone).",
 )
 def run_summary(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -263,10 +263,11 @@ def _unheld_numbers(table: str, columns: list[str]) -> str:
     limits = {c.name: number_limit(c) for c in spec.columns if c.name in columns}
     bad = [f"NOT isfinite(r.{q(c)}) OR abs(r.{q(c)}) > {n}" for c, n in limits.items()]
     values = ", ".join(f"('{c}', r.{q(c)}, {n})" for c, n in limits.items())
+    read = ", ".join(q(c) for c in (*spec.key, *limits))
     return f"""
         SELECT '{table}' AS sage_table, {row_key_sql(spec, "r")} AS row_key, v.column_name,
                CAST(v.value AS VARCHAR) AS value
-        FROM (SELECT * FROM sage.{spec.name} AS r
+        FROM (SELECT {read} FROM sage.{spec.name} AS r
               WHERE r.deleted_at IS NULL AND ({" OR ".join(bad)})) AS r,
              LATERAL (VALUES {values}) AS v(column_name, value, limit_)
         WHERE NOT isfinite(v.value) OR abs(v.value) > v.limit_"""  # noqa: S608 - catalogue names

@@ -342,6 +342,8 @@ def evaluate_invariant(
         ensure_quarantine(con)  # a warehouse no extract has written yet
     # The SELECT is an invariant declared in this repository, never input.
     failing = con.execute(f"SELECT count(*) FROM ({invariant.offenders})").fetchall()[0][0]  # noqa: S608
+    if not failing:
+        return 0, []
     cursor = con.execute(f"SELECT * FROM ({invariant.offenders}) LIMIT {SAMPLE_SIZE}")  # noqa: S608
     names = [d[0] for d in cursor.description]
     sample = [dict(zip(names, map(_plain, row), strict=True)) for row in cursor.fetchall()]
