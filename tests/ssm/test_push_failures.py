@@ -13,10 +13,12 @@ import duckdb
 import httpx
 
 from assets import ssm as ssm_layer
-from assets.ssm.apply import PushOptions
+from assets.ssm.apply import PushOptions, _gone_from_ssm
 from assets.ssm.assets import SSMPushSettings
+from assets.ssm.contract import pushed
 from assets.ssm.plan import DeleteBreaker
 from resources.ssm.client import BulkResult, SSMClient
+from resources.ssm.errors import SSMNotFoundError, SSMValidationError
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 from sandbox.ssm.testing import SandboxProcess
@@ -321,3 +323,39 @@ def test_a_look_up_out_of_retries_leaves_its_records_for_the_next_run_without_fa
     assert (second_push["status"], second_push["resolved_pending"]) == ("ok", 8)
     assert len(ssm_records(sandbox, "salesordersLines")) == 8  # each line once
     assert_ssm_holds_desired(warehouse, sandbox)
+
+
+@dataclasses.dataclass
+class RecordsById:
+    """Just enough of SSM for `_gone_from_ssm`: list by `id IN (...)`, or refuse that filter
+    (a tenant that cannot filter on id) and answer GET one by one, 404 for an unknown id."""
+
+    records: dict[int, dict[str, Any]]
+    filter_on_id: bool = True
+    reads: list[str] = dataclasses.field(default_factory=list)
+
+    def list(self, resource: str, where: str | None = None, order: str | None = None) -> Any:
+        self.reads.append(f"list {where}")
+        if not self.filter_on_id:
+            raise SSMValidationError("SQL not generated correctly", code=901)
+        ids = {int(i) for i in (where or "").split("(")[1].rstrip(")").split(",")}
+        return iter([r for i, r in self.records.items() if i in ids])
+
+    def get(self, resource: str, id: int) -> dict[str, Any]:
+        self.reads.append(f"get {id}")
+        if id not in self.records:
+            raise SSMNotFoundError(f"no {resource} {id}")
+        return self.records[id]
+
+
+def test_a_record_gone_from_ssm_is_one_it_holds_as_deleted_or_no_longer_knows() -> None:
+    """Ids 1 live, 2 deleted, 3 unknown (SSM answers a PUT of it 404 or 400): 2 and 3 are gone,
+    found with one list call; a tenant that refuses `id IN` is asked record by record."""
+    contacts = pushed("contacts")
+    held = {1: {"id": 1, "deleted": False}, 2: {"id": 2, "deleted": True}}
+    ssm = RecordsById(held)
+    assert _gone_from_ssm(ssm, contacts, [3, 1, 2]) == {2, 3}  # type: ignore[arg-type]
+    assert ssm.reads == ["list id IN (1,2,3)"]
+    ssm = RecordsById(held, filter_on_id=False)
+    assert _gone_from_ssm(ssm, contacts, [3, 1, 2]) == {2, 3}  # type: ignore[arg-type]
+    assert ssm.reads == ["list id IN (1,2,3)", "get 1", "get 2", "get 3"]
