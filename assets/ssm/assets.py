@@ -164,15 +164,20 @@ def _desired_asset(contract: ResourceContract) -> dg.AssetsDefinition:
         f"per the sync contract ({desired_table(contract.name)}).",
         metadata={**_contract_metadata(contract), **desired_metadata(contract)},
     )
-    def desired(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def desired(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
-            stats = build_desired(con, contract, SyncSettings.from_env())
+            stats = build_desired(con, contract, SyncSettings.from_env(), context.run.run_id)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": stats.rows,
                 "missing_key": stats.missing_key,
                 "duplicate_keys": stats.duplicate_keys,
                 "duplicate_sample": ", ".join(stats.duplicate_sample) or "none",
+                # Records Sage holds that stay out of the push until they are right.
+                "held_back": stats.held_back,
+                "held_sample": "\n".join(stats.held_sample) or "none",
             }
         )
 

@@ -38,7 +38,12 @@ FIGURES = (
 )
 COSTS = (("api_calls", "API calls"), ("write_calls", "write calls"), ("seconds", "seconds"))
 # Statuses of a push that a person must look at (sync.runs.status).
-ATTENTION = {"refused": "refused by the delete breaker", "stopped": "SSM stopped answering"}
+ATTENTION = {
+    "refused": "deletes held back by the delete breaker",
+    "stopped": "SSM stopped answering",
+}
+# Statuses worth a line but not a failed run: the next run settles them by itself.
+NOTICE = {"retry_later": "not confirmed by SSM, sent again next run"}
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,9 @@ def read_pushes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PushRow]:
 
 def _attention(row: PushRow) -> str | None:
     """What a person must look at in one push, or None."""
-    if row.status in ATTENTION:
-        return f"{row.resource}: {ATTENTION[row.status]} ({row.message or 'no detail'})"
+    said = ATTENTION.get(row.status) or NOTICE.get(row.status)
+    if said:
+        return f"{row.resource}: {said} ({row.message or 'no detail'})"
     if row.figures["failed"] or row.dead_letters:
         return (
             f"{row.resource}: {int(row.figures['failed'])} rejected this run, "

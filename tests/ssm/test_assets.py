@@ -209,7 +209,7 @@ def test_the_run_summary_tables_every_push_and_names_the_run(
     (failure,) = [e for e in broken.all_events if e.is_step_failure]
     assert failure.step_key == "ssm__run_summary"
     error = failure.step_failure_data.user_failure_data  # type: ignore[union-attr]
-    assert "accounts: refused by the delete breaker" in (error.description or "")
+    assert "accounts: deletes held back by the delete breaker" in (error.description or "")
     assert "| accounts |" in error.metadata["pushes"].value
 
 
@@ -222,7 +222,11 @@ def test_attention_names_refused_pushes_and_dead_letters() -> None:
     rejected = PushRow(
         "contacts", "failed_records", {**figures, "deferred": 0, "failed": 2}, 3, None
     )
-    assert attention([ok, refused, rejected]) == [
-        "accounts: refused by the delete breaker (12 of 12 deletes)",
+    unconfirmed = PushRow(
+        "sales", "retry_later", {**figures, "deferred": 0, "failed": 0}, 0, "3 records"
+    )
+    assert attention([ok, refused, rejected, unconfirmed]) == [
+        "accounts: deletes held back by the delete breaker (12 of 12 deletes)",
         "contacts: 2 rejected this run, 3 open dead letters (job ssm_dead_letters)",
+        "sales: not confirmed by SSM, sent again next run (3 records)",
     ]
