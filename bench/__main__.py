@@ -14,7 +14,10 @@ All on one generated demo company per size (seed 1), each measurement in its own
    processes and peak memory;
 3. the initial push's records/s against 4 x bulk batch size, and the SSM client's own bound;
 4. a ten-year backfill of the monthly invoice partitions through the single-run backfill path;
-5. the scale curve: extract and cycle time per size.
+5. the scale curve: extract and cycle time per size;
+6. convergence under faults (`bench.faults`, full bench only): runs and wall time until SSM holds
+   the desired state under 20 % 5xx, 10 % lost answers and 10 % 429, beside a fault-free run,
+   and the list calls per lost create of order lines and product rates.
 
 Writes `docs/performance.md` and `bench/results.json` (or both into `--out DIR`).
 `--quick` is the CI smoke size: the tiny company everywhere, one round each, and only the
@@ -55,6 +58,7 @@ class Plan:
     cycle_repeats: int
     backfill_size: str
     transport_records: int
+    fault_size: str | None  # None: no fault suite (it alone takes minutes)
 
 
 QUICK = Plan(
@@ -68,6 +72,7 @@ QUICK = Plan(
     cycle_repeats=1,
     backfill_size="tiny",
     transport_records=1000,
+    fault_size=None,  # the CI smoke test must not get slower
 )
 FULL = Plan(
     label="full",
@@ -80,6 +85,7 @@ FULL = Plan(
     cycle_repeats=1,
     backfill_size="large",
     transport_records=5000,
+    fault_size="small",
 )
 
 
@@ -174,16 +180,32 @@ def measure_launched(size: str, path: Path, plan: Plan, work: Path) -> dict[str,
     return result
 
 
-def measure_backfill(size: str, path: Path, work: Path) -> dict[str, Any]:
-    log(f"backfill {size}: 120 monthly invoice partitions")
-    params = {"company": str(path), "workdir": str(work / f"backfill-{size}")}
+def _sized_task(task: str, size: str, params: dict[str, Any], work: Path) -> dict[str, Any]:
+    """One task on the company of `size`: its figures, or its error (the bench goes on)."""
     try:
-        result = _outcome(run_task("backfill", params, work / "tasks"))
+        result = _outcome(run_task(task, params, work / "tasks"))
     except TaskFailed as exc:
         log(f"  failed: {exc}")
         return {"size": size, "error": str(exc)}
     result["size"] = size
-    log(f"  {result['partitions']} partitions in {result['seconds']:.0f} s")
+    return result
+
+
+def measure_backfill(size: str, path: Path, work: Path) -> dict[str, Any]:
+    log(f"backfill {size}: 120 monthly invoice partitions")
+    params = {"company": str(path), "workdir": str(work / f"backfill-{size}")}
+    result = _sized_task("backfill", size, params, work)
+    if "error" not in result:
+        log(f"  {result['partitions']} partitions in {result['seconds']:.0f} s")
+    return result
+
+
+def measure_faults(size: str, path: Path, work: Path) -> dict[str, Any]:
+    log(f"faults {size}: runs until SSM holds the desired state, fault-free and under faults")
+    params = {"company": str(path), "workdir": str(work / f"faults-{size}"), "rate": SSM_RATE}
+    result = _sized_task("faults", size, params, work)
+    if "error" not in result:
+        log(f"  {report.describe_faults(result)}")
     return result
 
 
@@ -209,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated sizes for both sync/cycle suites (overrides the plan)",
     )
     parser.add_argument(
-        "--skip", default="", help="comma-separated: extract,sync,launched,backfill,push"
+        "--skip", default="", help="comma-separated: extract,sync,launched,backfill,push,faults"
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -240,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "sync": set(plan.sync_sizes),
         "launched": set(plan.launched_sizes),
         "backfill": {plan.backfill_size},
+        "faults": {plan.fault_size} if plan.fault_size else set(),
     }
     sizes = set().union(*(v for phase, v in needed.items() if phase not in skip))
     paths: dict[str, Path] = {}
@@ -261,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             results["launched"].append(measure_launched(size, paths[size], plan, work))
     if "backfill" not in skip:
         results["backfill"] = measure_backfill(plan.backfill_size, paths[plan.backfill_size], work)
+    if "faults" not in skip and plan.fault_size:
+        results["faults"] = measure_faults(plan.fault_size, paths[plan.fault_size], work)
     results["bench_seconds"] = time.perf_counter() - started
     results["goals"] = report.goals(results)
     md_path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ PUSH_EFFICIENCY_GOAL = 0.8
 # Issue 12: seconds a user waits, as the daemon launches the sync (submission -> end).
 LAUNCHED_FIRST_SYNC_GOAL_S = {"tiny": 60.0}
 LAUNCHED_QUIET_CYCLE_GOAL_S = {"small": 30.0, "large": 45.0}
+# Issue 13, before the fix: the small company under its fault mix.
+FAULTS_BEFORE_FIX = {"runs": 4, "minutes": 46, "api_calls": 15041, "lost_record_gets": 13214}
 CHANGED_TABLES = tuple(c[0].lower() for c in CHANGES)
 CHANGED_RESOURCES = tuple(c[3] for c in CHANGES)
 
@@ -45,6 +47,20 @@ def describe_launched(suite: dict[str, Any]) -> str:
         f"{_n(i.get('queue_seconds'), 0)} s, {_n(i.get('processes'))} processes, peak RSS "
         f"{_n(i.get('peak_rss_mib'), 0)} MiB, {i.get('status', '?')}); "
         + ", ".join(f"k={c['k']} {_n(c['seconds'], 0)} s" for c in suite["cycles"])
+    )
+
+
+def describe_faults(suite: dict[str, Any]) -> str:
+    """One log line: runs and seconds until SSM holds the desired state, faulted and not."""
+
+    def converged(side: dict[str, Any]) -> str:
+        if side["runs_to_converge"] is None:
+            return f"not converged after {len(side['runs'])} runs"
+        return f"{side['runs_to_converge']} run(s), {side['seconds_to_converge']:.0f} s"
+
+    return (
+        f"fault-free {converged(suite['fault_free'])}, {suite['fault_free']['api_calls']:,} "
+        f"calls; under faults {converged(suite['faults'])}, {suite['faults']['api_calls']:,} calls"
     )
 
 
@@ -161,6 +177,15 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
             out[f"launched_quiet_cycle_{size}"] = _within(
                 max(quiet), LAUNCHED_QUIET_CYCLE_GOAL_S[size], size
             )
+    faults = results.get("faults")
+    if faults and "error" not in faults:
+        runs = faults["faults"]["runs_to_converge"]
+        out["faults_converge_in_one_run"] = {
+            "value": runs,
+            "goal": "== 1 run",
+            "met": runs == 1,
+            "size": faults["size"],
+        }
     # The in-process suite when it ran (the steps' own cost), else the launched one.
     syncs = [s for s in results.get("sync", []) if "error" not in s] or [
         s for s in results.get("launched", []) if "error" not in s
@@ -293,6 +318,7 @@ def render(results: dict[str, Any]) -> str:
     lines += _transport_section(results)
     lines += _backfill_section(results)
     lines += _scale_section(results)
+    lines += faults_section(results)
     lines += _method_section()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -308,6 +334,8 @@ def _goals_section(g: dict[str, Any]) -> list[str]:
         "launched_first_sync_tiny": "first sync of the tiny company, as launched, ≤ 60 s",
         "launched_quiet_cycle_small": "no-change cycle of the small company, as launched, ≤ 30 s",
         "launched_quiet_cycle_large": "no-change cycle of the large company, as launched, ≤ 45 s",
+        "faults_converge_in_one_run": "under 20 % 5xx, 10 % lost answers, 10 % 429, SSM holds "
+        "the desired state after one run",
     }
     rows = []
     for key, text in names.items():
@@ -728,6 +756,100 @@ def _scale_section(results: dict[str, Any]) -> list[str]:
             rows,
         ),
     ]
+
+
+def faults_section(results: dict[str, Any]) -> list[str]:
+    """Runs until SSM holds the desired state under issue 13's fault mix, and the lost creates."""
+    title = "## 6. Faults: convergence in one run"
+    f = results.get("faults")
+    if not f:
+        return [title, "", "Not measured: the fault suite runs in the full bench only.", ""]
+    if "error" in f:
+        return [title, "", "Failed (log tail in results.json).", ""]
+    mix = ", ".join(f"{share:.0%} {_FAULT_NAMES.get(k, k)}" for k, share in f["fault_mix"].items())
+    lines = [
+        title,
+        "",
+        f"**{f['size']}** company, SSM sandbox at {f['rate']:g} req/s: the sync job in process "
+        "on a fresh warehouse and an empty SSM, once against a well-behaved SSM, then run after "
+        f"run under {mix} (seed {f['seed']}) until SSM holds the desired state (every desired "
+        "record once, nothing else, no create pending).",
+        "",
+    ]
+    rows = [
+        _fault_run_row(label, n, run)
+        for label, side in (("fault-free", f["fault_free"]), ("faults", f["faults"]))
+        for n, run in enumerate(side["runs"], 1)
+    ]
+    lines += _table(
+        (
+            "run",
+            "seconds",
+            "success",
+            "failed steps",
+            "API calls",
+            "writes",
+            "429s",
+            "faults drawn",
+            "retry_later",
+            "SSM = desired",
+        ),
+        rows,
+    )
+    lines += [
+        "Lost creates (a write committed, its answer lost) of the resources without extId, "
+        "found by their lookup fields: the list calls beyond the fault-free run's.",
+        "",
+    ]
+    lines += _table(
+        ("resource", "lost creates", "list calls", "calls per lost create"),
+        [
+            (
+                name,
+                _n(c["lost_creates"]),
+                _n(c["lookup_calls"]),
+                _n(c["calls_per_lost_create"], 3),
+            )
+            for name, c in f["lost_creates"].items()
+        ],
+    )
+    return lines + [_before_fix(f["faults"]), ""]
+
+
+_FAULT_NAMES = {"fault_5xx": "5xx", "fault_lost_answer": "lost answers", "fault_429": "429"}
+
+
+def _fault_run_row(label: str, n: int, run: dict[str, Any]) -> tuple[Any, ...]:
+    drawn = ", ".join(f"{kind} {count:,}" for kind, count in run["faults"].items()) or "none"
+    return (
+        f"{label} {n}",
+        _n(run["seconds"], 1),
+        "yes" if run["success"] else "no",
+        ", ".join(run["failed_steps"]) or "none",
+        _n(run["api_calls"]),
+        _n(run["write_calls"]),
+        _n(run["rate_limited"]),
+        drawn,
+        _n(run["retry_later"]),
+        "no" if run["unconverged"] else "yes",
+    )
+
+
+def _before_fix(faulted: dict[str, Any]) -> str:
+    before = FAULTS_BEFORE_FIX
+    if faulted["runs_to_converge"] is None:
+        after = f"SSM still differed after {len(faulted['runs'])} runs"
+    else:
+        after = (
+            f"SSM held the desired state after {faulted['runs_to_converge']} run(s), "
+            f"{faulted['seconds_to_converge'] / 60:.1f} min"
+        )
+    return (
+        f"Before the fix (issue 13, the small company under the same mix) it took "
+        f"{before['runs']} runs, ~{before['minutes']} min and {before['api_calls']:,} API calls, "
+        f"{before['lost_record_gets']:,} of them one GET per lost record; here {after} and "
+        f"{faulted['api_calls']:,} API calls."
+    )
 
 
 def _method_section() -> list[str]:

@@ -57,6 +57,12 @@ def _backfill(p: dict[str, Any]) -> dict[str, Any]:
     return run_backfill(**p)
 
 
+def _faults(p: dict[str, Any]) -> dict[str, Any]:
+    from bench.faults import run_fault_suite
+
+    return run_fault_suite(**p)
+
+
 def _transport(p: dict[str, Any]) -> dict[str, Any]:
     from bench.push import run_transport_bound
 
@@ -72,6 +78,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "launched_sync": _launched_sync,
     "backfill": _backfill,
     "transport": _transport,
+    "faults": _faults,
 }
 
 

@@ -58,4 +58,7 @@ def test_quick_bench_writes_report_and_json(tmp_path: Path, sqlite_odbc_driver: 
     page = (out / "performance.md").read_text()
     assert page.startswith("# Performance")
     assert "Quick run" in page
+    # The fault suite takes minutes: the full bench only.
+    assert "faults" not in results
+    assert "Not measured: the fault suite runs in the full bench only." in page
     assert "As launched" in page
