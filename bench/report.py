@@ -766,7 +766,9 @@ def faults_section(results: dict[str, Any]) -> list[str]:
         return [title, "", "Not measured: the fault suite runs in the full bench only.", ""]
     if "error" in f:
         return [title, "", "Failed (log tail in results.json).", ""]
-    mix = ", ".join(f"{share:.0%} {_FAULT_NAMES.get(k, k)}" for k, share in f["fault_mix"].items())
+    mix = ", ".join(
+        f"{share * 100:g} % {_FAULT_NAMES.get(k, k)}" for k, share in f["fault_mix"].items()
+    )
     lines = [
         title,
         "",

@@ -69,7 +69,7 @@ ONE_RUN = [_run(324.0, 746, 279, {"429": 82, "5xx": 153, "lost_answer": 26})]
 def test_faults_section_tables_and_comparison() -> None:
     lines = report.faults_section({"faults": _suite(ONE_RUN)})
     assert lines[0] == "## 6. Faults: convergence in one run"
-    assert "20% 5xx, 10% lost answers, 10% 429 (seed 13)" in lines[2]
+    assert "20 % 5xx, 10 % lost answers, 10 % 429 (seed 13)" in lines[2]
     assert "| fault-free 1 | 77.8 | yes | none | 209 | 193 | 0 | none | 0 | yes |" in lines
     assert (
         "| faults 1 | 324.0 | yes | none | 746 | 279 | 82 | 429 82, 5xx 153, lost_answer 26 "
