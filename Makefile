@@ -64,7 +64,7 @@ lint: install
 # The tests include a smoke run of the benchmark (`bench --quick`), so they need the bench extra.
 test: install odbc lint
 	$(UV) sync --frozen --inexact --extra bench
-	$(RUN) pytest -n 2 --dist loadgroup -q
+	$(RUN) pytest -n 2 --dist loadgroup -q --durations=15
 	$(RUN) dagster definitions validate -w workspace.yaml
 
 demo: install
