@@ -365,10 +365,12 @@ class _TreeSampler(threading.Thread):
 
         with dg.DagsterInstance.from_ref(self.instance_ref) as instance:
             while not self.stop.is_set() and self.pid is None:
+                # The worker names itself ("Executing steps in process (pid: N)"); an earlier
+                # engine event may come from the process that launched it.
                 for entry in instance.all_logs(
                     self.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT
                 ):
-                    if _pid_of(entry) is not None:
+                    if (entry.message or "").startswith("Executing steps in process"):
                         self.pid = _pid_of(entry)
                         break
                 else:
