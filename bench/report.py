@@ -268,7 +268,7 @@ def render(results: dict[str, Any]) -> str:
     if results["mode"] == "quick":
         lines += [
             "> **Quick run** (the CI smoke size): the tiny company throughout, one round each, "
-            "and only the initial sync, as launched. Run `make bench` for the full sizes, the "
+            "and no sync suite (tests/pipelines/test_launched.py runs the sync as launched). Run `make bench` for the full sizes, the "
             "cycles and both sync modes.",
             "",
         ]
@@ -389,7 +389,7 @@ def _extract_section(results: dict[str, Any]) -> list[str]:
 
 WHICH_ONE = (
     "`make bench` takes each sync figure two ways, on copies of the same company, warehouse "
-    "and sandbox state (`--quick` only as launched). **As launched** is what a user sees: the schedule, the sensors and the UI's "
+    "and sandbox state. **As launched** is what a user sees: the schedule, the sensors and the UI's "
     "*Launch run* submit the run to the instance's queue (QueuedRunCoordinator); "
     "`dagster-daemon` takes it from the queue when the run limits and the pools allow, and the "
     "DefaultRunLauncher has the code server start a run worker process, which executes the "
