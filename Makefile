@@ -62,10 +62,9 @@ lint: install
 	$(RUN) ruff format --check .
 
 # The tests include a smoke run of the benchmark (`bench --quick`), so they need the bench extra.
-# Three workers on two cores: many tests wait on the SSM sandbox's rate or a Dagster daemon.
 test: install odbc lint
 	$(UV) sync --frozen --inexact --extra bench
-	$(RUN) pytest -n 3 --dist loadgroup -q --durations=15
+	$(RUN) pytest -n 2 --dist loadgroup -q --durations=15
 	$(RUN) dagster definitions validate -w workspace.yaml
 
 demo: install
