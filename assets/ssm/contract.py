@@ -184,6 +184,19 @@ USERS = ResourceContract(
     "at creation",
 )
 
+
+def branch_rule(meaning: str) -> FieldRule:
+    """`branchId`: the connector's SSM branch (setting `branch`), set when a record is created."""
+    return FieldRule(
+        "branchId",
+        meaning,
+        setting="branch",
+        owner=Owner.CONNECTOR,
+        when=When.CREATE,
+        lookup=ValueList("branches", "description"),
+    )
+
+
 ACCOUNTS = ResourceContract(
     name="accounts",
     title="Accounts (customers)",
@@ -217,14 +230,7 @@ ACCOUNTS = ResourceContract(
             owner=Owner.CONNECTOR,
             lookup=ValueList("accountStatuses", "description"),
         ),
-        FieldRule(
-            "branchId",
-            "the SSM branch the connector files accounts under",
-            setting="branch",
-            owner=Owner.CONNECTOR,
-            when=When.CREATE,
-            lookup=ValueList("branches", "description"),
-        ),
+        branch_rule("the SSM branch the connector files accounts under"),
         FieldRule(
             "salesRepId1",
             "the Sage rep matched to an SSM user; no rep: the admin user, at creation only, "
@@ -322,14 +328,7 @@ CONTACTS = ResourceContract(
             keep_when_null=True,
             create_default="admin_user",
         ),
-        FieldRule(
-            "branchId",
-            "the SSM branch the connector files contacts under (required on create)",
-            setting="branch",
-            owner=Owner.CONNECTOR,
-            when=When.CREATE,
-            lookup=ValueList("branches", "description"),
-        ),
+        branch_rule("the SSM branch the connector files contacts under (required on create)"),
         FieldRule("email", "e-mail", column="email"),
         FieldRule("phone1", "telephone", column="phone"),
         FieldRule("phone2", "mobile", column="mobile"),
