@@ -67,8 +67,7 @@ class Heartbeat:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self._every + 5)
+        self._thread.join(timeout=self._every + 5)
 
     def _beat(self) -> None:
         self._instance.add_run_tags(self._run_id, {ALIVE_TAG: _stamp(time.time())})
@@ -92,38 +91,14 @@ class Heartbeat:
                 print(f"run heartbeat not written: {exc}", file=sys.stderr, flush=True)
 
 
-class RunHeartbeats:
-    """One heartbeat per run for a resource set up in it (several resources may ask)."""
-
-    _lock = threading.Lock()
-    _running: dict[str, tuple[Heartbeat, int]] = {}
-
-    @classmethod
-    def enter(cls, context: dg.InitResourceContext) -> None:
-        run, instance = context.run, context.instance
-        if run is None or instance is None or instance.is_ephemeral:
-            return
-        with cls._lock:
-            beat, users = cls._running.get(run.run_id, (None, 0))
-            if beat is None:
-                beat = Heartbeat(instance, run.run_id, heartbeat_seconds())
-                beat.start()
-            cls._running[run.run_id] = (beat, users + 1)
-
-    @classmethod
-    def leave(cls, context: dg.InitResourceContext) -> None:
-        run = context.run
-        if run is None:
-            return
-        with cls._lock:
-            beat, users = cls._running.get(run.run_id, (None, 0))
-            if beat is None:
-                return
-            if users > 1:
-                cls._running[run.run_id] = (beat, users - 1)
-                return
-            del cls._running[run.run_id]
-        beat.stop()
+def start_heartbeat(context: dg.InitResourceContext) -> Heartbeat | None:
+    """The heartbeat of the run `context` sets a resource up in (none outside a stored run)."""
+    run, instance = context.run, context.instance
+    if run is None or instance is None or instance.is_ephemeral:
+        return None
+    beat = Heartbeat(instance, run.run_id, heartbeat_seconds())
+    beat.start()
+    return beat
 
 
 def last_sign_of_life(record: dg.RunRecord) -> float:

@@ -27,7 +27,7 @@ from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from resources.liveness import RunHeartbeats
+from resources.liveness import Heartbeat, start_heartbeat
 from resources.run_scope import RunScope
 
 # Room for the longest writer we expect (a large company's first load or a multi-year backfill).
@@ -181,14 +181,16 @@ class WarehouseResource(DuckDBResource):
         description="How long a connection waits for another process to release the warehouse.",
     )
     _run: RunScope = PrivateAttr(default_factory=RunScope)
+    _heartbeat: Heartbeat | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._run.open()
         # Every job that does real work uses the warehouse: its run shows it is alive.
-        RunHeartbeats.enter(context)
+        self._heartbeat = start_heartbeat(context)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
-        RunHeartbeats.leave(context)
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         self._run.close()
 
     @contextmanager
