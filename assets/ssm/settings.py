@@ -9,6 +9,10 @@
 | `SSM_CLIENT_STATUS` | `Client` | the account status (description) of a Sage customer |
 | `SSM_CREATE_USERS` | `false` | create SSM users for unmatched Sage reps (users are billable) |
 | `SSM_DELETE_ADOPTED` | `false` | also delete, when Sage deletes them, the records the first push adopted (found in SSM under the same key, not created by the connector) |
+| `SAGE_PROSPECTS` | `sage` | `sage`: prospects are mirrored into Sage as customer records carrying the prospect marker; `ssm_only`: prospects stay in SSM (no Sage customer is ever a prospect) |
+| `SAGE_PROSPECT_MARKER` | `analysis_1=Prospect` | `<staging.customer_accounts column>=<value>`: a customer whose column holds the value (trimmed, any case) is a prospect; the reverse flow writes the value into the SDO field of the column's name upper-cased (`ANALYSIS_1`) |
+| `SAGE_PROSPECT_CONVERSION` | `marker` | when Sage converts a prospect into a customer: `marker` (the marker is removed) or `first_invoice` (its first invoice, `last_invoice_date` set, even if the marker stays) |
+| `SSM_PROSPECT_STATUS` | `Potential` | the account status (description) of a prospect in SSM |
 """
 
 from __future__ import annotations
@@ -18,12 +22,58 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NamedTuple, TypeVar
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes"}
+
+
+class ProspectsIn(StrEnum):
+    """Where a prospect lives (SAGE_PROSPECTS). The vendor's UK docs say both: Sage 50 UK has no
+    prospect entity, and prospects sync both ways with Sage; the README explains the choice."""
+
+    SAGE = "sage"  # mirrored into Sage as a customer record carrying the marker
+    SSM_ONLY = "ssm_only"  # kept in SSM; no Sage customer is ever a prospect
+
+
+class ProspectConversion(StrEnum):
+    """What turns a Sage prospect into a customer (SAGE_PROSPECT_CONVERSION)."""
+
+    MARKER = "marker"  # the marker is removed in Sage
+    FIRST_INVOICE = "first_invoice"  # its first invoice (last_invoice_date set), marker or not
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+class SdoValue(NamedTuple):
+    """A Sage Data Objects field and the value the reverse flow writes into it."""
+
+    field: str
+    value: str
+
+
+def _choice(kind: type[_Choice], value: object, variable: str) -> _Choice:
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)
+        raise ValueError(f"{variable}={value!r} is not one of {allowed}") from None
+
+
+def parse_prospect_marker(text: str) -> tuple[str, str]:
+    """`SAGE_PROSPECT_MARKER` (`analysis_1=Prospect`) as (column, value)."""
+    column, equals, value = text.partition("=")
+    column, value = column.strip().lower(), value.strip()
+    if not equals or not _IDENTIFIER.match(column) or not value:
+        raise ValueError(
+            f"SAGE_PROSPECT_MARKER={text!r} is not <column>=<value>; use e.g. analysis_1=Prospect"
+        )
+    return column, value
 
 
 @dataclass(frozen=True)
@@ -37,6 +87,12 @@ class SyncSettings:
     # Adopted records were made by someone else (the vendor's connector, an import): by default
     # a Sage delete leaves them live in SSM, as the connector deletes only what it created.
     delete_adopted: bool = False
+    prospects: ProspectsIn = ProspectsIn.SAGE
+    # the staging.customer_accounts column and value that mark a Sage customer as a prospect
+    prospect_column: str = "analysis_1"
+    prospect_marker: str = "Prospect"
+    prospect_conversion: ProspectConversion = ProspectConversion.MARKER
+    prospect_status: str = "Potential"
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.rep_column):
@@ -46,6 +102,43 @@ class SyncSettings:
         for name in self.custom_fields.values():
             if not name.startswith("Z_"):
                 raise ValueError(f"SSM_CUSTOM_FIELDS: {name!r} must start with Z_")
+        # Plain strings (a test's, a caller's) become the enums, or one clear sentence.
+        object.__setattr__(
+            self, "prospects", _choice(ProspectsIn, self.prospects, "SAGE_PROSPECTS")
+        )
+        object.__setattr__(
+            self,
+            "prospect_conversion",
+            _choice(ProspectConversion, self.prospect_conversion, "SAGE_PROSPECT_CONVERSION"),
+        )
+        parse_prospect_marker(f"{self.prospect_column}={self.prospect_marker}")
+        if self.prospects_in_sage and self.prospect_column == self.rep_column:
+            raise ValueError(
+                f"SAGE_PROSPECT_MARKER's column {self.prospect_column} is also SAGE_REP_FIELD, "
+                "which holds the rep; mark prospects in another column (e.g. analysis_1)"
+            )
+        if not self.prospect_status.strip():
+            raise ValueError("SSM_PROSPECT_STATUS is empty; name an SSM account status")
+        if self.prospect_status.strip().lower() == self.client_status.strip().lower():
+            raise ValueError(
+                f"SSM_PROSPECT_STATUS and SSM_CLIENT_STATUS are both {self.client_status!r}; a "
+                "prospect needs a status of its own (e.g. Potential) so its conversion shows"
+            )
+
+    @property
+    def prospects_in_sage(self) -> bool:
+        return self.prospects is ProspectsIn.SAGE
+
+    @property
+    def first_invoice_converts(self) -> bool:
+        return self.prospect_conversion is ProspectConversion.FIRST_INVOICE
+
+    @property
+    def prospect_marker_sdo(self) -> SdoValue:
+        """The SDO customer field (`SalesRecord`) and value the reverse flow marks a prospect
+        with: the marker column's name upper-cased (ANALYSIS_1), the value as configured. SDO
+        names are mostly the ODBC ones; the writer checks the field against `Fields`."""
+        return SdoValue(self.prospect_column.upper(), self.prospect_marker.strip())
 
     def custom_name(self, default: str) -> str:
         return self.custom_fields.get(default, default)
@@ -58,6 +151,9 @@ class SyncSettings:
             custom_fields = json.loads(custom) if custom else {}
         except json.JSONDecodeError as exc:
             raise ValueError(f"SSM_CUSTOM_FIELDS is not a JSON object: {exc}") from exc
+        prospect_column, prospect_marker = parse_prospect_marker(
+            env.get("SAGE_PROSPECT_MARKER") or "analysis_1=Prospect"
+        )
         return cls(
             rep_column=env.get("SAGE_REP_FIELD", "analysis_2").strip().lower(),
             custom_fields=dict(custom_fields),
@@ -66,4 +162,13 @@ class SyncSettings:
             client_status=env.get("SSM_CLIENT_STATUS", "Client"),
             create_users=_flag(env.get("SSM_CREATE_USERS", "false")),
             delete_adopted=_flag(env.get("SSM_DELETE_ADOPTED", "false")),
+            prospects=_choice(ProspectsIn, env.get("SAGE_PROSPECTS") or "sage", "SAGE_PROSPECTS"),
+            prospect_column=prospect_column,
+            prospect_marker=prospect_marker,
+            prospect_conversion=_choice(
+                ProspectConversion,
+                env.get("SAGE_PROSPECT_CONVERSION") or "marker",
+                "SAGE_PROSPECT_CONVERSION",
+            ),
+            prospect_status=(env.get("SSM_PROSPECT_STATUS") or "Potential").strip(),
         )
