@@ -38,7 +38,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -91,6 +91,9 @@ _MAX_RETRY_AFTER_SECONDS = 300.0
 # SSM's documented default page size [DEV][PAR]: a tenant is not expected to cut pages below it,
 # so a shorter page is the last one even before the tenant's real page length is known.
 _DOCUMENTED_PAGE_SIZE = 50
+# The audit dates of every SSM record (ISO 8601 UTC with milliseconds, null when unset).
+AUDIT_DATES = ("dateCreated", "dateUpdated", "dateDeleted")
+_NO_CHANGE = datetime.min.replace(tzinfo=UTC)  # sorts a row without a readable date first
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,10 @@ class SSMClient:
         self.max_attempts = max_attempts
         self.page_size = page_size
         # UNCONFIRMED: the literal format SSM's where accepts for dates (see where.py).
-        self.date_literal_format = date_literal_format
+        try:
+            self.date_literal_format = w.checked_date_format(date_literal_format)
+        except ValueError as exc:
+            raise SSMConfigurationError(f"SSM_WHERE_DATE_FORMAT: {exc}") from None
         self._keys = _Keys(public_key, private_key)
         self._token_refresh_seconds = token_refresh_seconds
         # Rows a page other than the last is known to hold: learnt from SSM's answers (list()).
@@ -335,11 +341,18 @@ class SSMClient:
     ) -> Iterator[dict]:
         """Records created, updated or deleted after ``since - lookback``, each id once.
 
-        The lookback catches changes committed late with an earlier timestamp; callers
-        de-duplicate by id/dateUpdated. Pages are ordered by id (descending): rows that start
-        matching while we page can only push others to later pages (seen twice, skipped here),
-        never make us miss one. The date literal uses ``date_literal_format`` (UNCONFIRMED
-        against the real API). Naive datetimes are taken as UTC.
+        For a change feed: the lookback catches changes committed late with an earlier
+        timestamp. Pages are read ordered by id (descending): a row that starts matching while
+        we page can only push others to later pages (read twice), never make us miss one. A
+        row read twice, e.g. updated between two pages, is kept once, as its newest version
+        (latest of ``dateUpdated``/``dateCreated``/``dateDeleted``; on a tie the later read).
+        Rows come out oldest change first, then by id, so a caller can advance its watermark
+        as it goes (:func:`newest_change`).
+
+        Nothing changed costs one request (an empty first page), plus a login if this client
+        has no session yet. The date literal uses ``date_literal_format`` (UNCONFIRMED against
+        the real API: SSM_WHERE_DATE_FORMAT); a format without seconds rounds the cutoff down,
+        which reads more, never less. Naive datetimes are taken as UTC.
         """
         cutoff = since - lookback
         if cutoff.tzinfo is None:
@@ -350,12 +363,16 @@ class SSMClient:
             w.gt("dateUpdated", cutoff, date_format=fmt),
             w.gt("dateDeleted", cutoff, date_format=fmt),
         )
-        seen: set[Any] = set()
-        for row in self.list(resource, where=where, order="id"):
+        newest: dict[Any, tuple[datetime, int, dict]] = {}
+        for read, row in enumerate(self.list(resource, where=where, order="id")):
             key = row.get("id")
-            if key in seen:
-                continue
-            seen.add(key)
+            changed = _last_change(row) or _NO_CHANGE
+            kept = newest.get(key)
+            if kept is None or (changed, read) >= kept[:2]:
+                newest[key] = (changed, read, row)
+        for _, _, row in sorted(
+            newest.values(), key=lambda kept: (kept[0], _as_int(kept[2].get("id")) or 0, kept[1])
+        ):
             yield row
 
     # ----------------------------------------------------------------- single writes
@@ -1140,6 +1157,33 @@ def _completed(results: list[BulkResult | None]) -> list[BulkResult]:
     if missing:  # every path above settles every item; this guards against a silent gap
         raise AssertionError(f"bulk items left without a result: {missing[:10]}")
     return [r for r in results if r is not None]
+
+
+def newest_change(rows: Iterable[Mapping[str, Any]]) -> datetime | None:
+    """The latest ``dateUpdated``/``dateCreated``/``dateDeleted`` of ``rows`` (UTC), or None
+    when no row has a readable one: the watermark a change-feed reader stores after handling
+    the rows. Dates without a zone are UTC, as SSM writes them."""
+    changes = [moment for row in rows if (moment := _last_change(row)) is not None]
+    return max(changes, default=None)
+
+
+def parse_ssm_datetime(value: Any) -> datetime | None:
+    """An SSM date (``2021-12-16T14:05:53.027Z``, ``2018-10-10 00:00:00``...) as an aware UTC
+    datetime; None when unset or unreadable (a feed must not fail on one odd value)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _last_change(row: Mapping[str, Any]) -> datetime | None:
+    moments = [m for name in AUDIT_DATES if (m := parse_ssm_datetime(row.get(name))) is not None]
+    return max(moments, default=None)
 
 
 def _ext_id(data: dict) -> str | None:

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr
 
 from resources.run_scope import RunScope
 from resources.ssm.client import SSMClient
+from resources.ssm.where import DEFAULT_DATE_FORMAT
 
 
 class SSMResource(dg.ConfigurableResource):
@@ -57,6 +58,15 @@ class SSMResource(dg.ConfigurableResource):
         ),
     )
 
+    where_date_format: str = Field(
+        default=DEFAULT_DATE_FORMAT,
+        description=(
+            "strftime format of the dates the client writes in where filters (change feed, "
+            "deletes seen since), SSM_WHERE_DATE_FORMAT. SSM's syntax is UNCONFIRMED: samples "
+            "show '%Y-%m-%dT%H:%M:%S' (the default) and '%Y-%m-%d %H:%M:%S'. Always UTC."
+        ),
+    )
+
     _run: RunScope = PrivateAttr(default_factory=RunScope)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -86,4 +96,5 @@ class SSMResource(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
             page_size=self.page_size,
             token_refresh_seconds=self.token_refresh_seconds,
+            date_literal_format=self.where_date_format,
         )

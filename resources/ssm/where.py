@@ -10,7 +10,8 @@ can change the shape of the expression.
 
 Dates: the literal format SSM expects is UNCONFIRMED (samples show ``2021-01-01T00:00:00`` and
 ``2021-01-01 00:00:00``). :data:`DEFAULT_DATE_FORMAT` is the ISO form; callers can pass another
-``strftime`` format. Datetimes are converted to UTC (naive ones are taken as UTC already).
+``strftime`` format (the setting SSM_WHERE_DATE_FORMAT, checked by :func:`checked_date_format`).
+Datetimes are converted to UTC (naive ones are taken as UTC already).
 """
 
 from __future__ import annotations
@@ -25,6 +26,32 @@ DEFAULT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 Literal = str | int | float | bool | None | datetime | date
 
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def checked_date_format(date_format: str) -> str:
+    """Return ``date_format`` if it is a ``strftime`` format that writes a whole date, else raise
+    ``ValueError`` saying why.
+
+    Two dates that differ in year, month and day must render differently and read back as
+    the same day, so a typo (``%Y-%m-%D``, ``%-d`` where the platform has no such directive,
+    no directive at all) fails at start-up, not as a filter that silently matches everything.
+    A format may stop at minutes or at the day: the cutoff is then rounded down (more read).
+    """
+    samples = (datetime(2001, 2, 3, 4, 5, 6), datetime(2019, 11, 28, 21, 43, 59))
+    try:
+        texts = [sample.strftime(date_format) for sample in samples]
+        days = [datetime.strptime(text, date_format).date() for text in texts]
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{date_format!r} is not a strftime date format this platform can write and read "
+            f"back ({exc}); the default is {DEFAULT_DATE_FORMAT!r}"
+        ) from None
+    if days != [sample.date() for sample in samples]:
+        raise ValueError(
+            f"{date_format!r} does not write the whole date (year, month and day); the default "
+            f"is {DEFAULT_DATE_FORMAT!r}"
+        )
+    return date_format
 
 
 def field_name(name: str) -> str:

@@ -30,7 +30,6 @@ from sandbox.ssm.catalogue import (
     RESOURCES,
     Field,
     Resource,
-    normalise_when,
     resource_named,
 )
 from sandbox.ssm.faults import (
@@ -44,7 +43,14 @@ from sandbox.ssm.faults import (
 from sandbox.ssm.page import render_page
 from sandbox.ssm.seed import DEFAULT_REPS, SeedOptions
 from sandbox.ssm.store import Store, UnknownRecord, WriteRefused
-from sandbox.ssm.where import CompiledWhere, FieldRef, WhereError, field_refs, parse_where
+from sandbox.ssm.where import (
+    CompiledWhere,
+    FieldRef,
+    WhereError,
+    field_refs,
+    parse_date_literal,
+    parse_where,
+)
 
 API_PREFIX = "/api/v4"
 DEFAULT_PUBLIC_KEY = "sandbox-public"
@@ -293,12 +299,19 @@ def compile_where(sandbox: Sandbox, resource: Resource, source: str) -> Compiled
             return rendered.get(spec.label_key) if isinstance(rendered, dict) else None
         return value  # a foreign key (plain or `.id`) compares by its id
 
-    def prepare(ref: FieldRef, literal: Any) -> Any:
-        _, spec, _ = bound[ref]
-        if spec.kind == "datetime" and isinstance(literal, str):
-            # Dates compare as ISO strings: bring '2024-01-01 00:00:00' to the stored form.
-            return normalise_when(literal) or literal
-        return literal
+    def prepare(ref: FieldRef, literal: Any, op: str) -> Any:
+        canonical, spec, _ = bound[ref]
+        if spec.kind != "datetime" or op == "LIKE" or literal is None:
+            return literal
+        # A date compares as an instant, whatever form the client wrote it in (the real
+        # API's date-literal syntax is UNCONFIRMED); anything else is bad SQL, as in SSM.
+        moment = parse_date_literal(literal) if isinstance(literal, str) else None
+        if moment is None:
+            raise WhereError(
+                f"cannot read {printable(str(literal))[:60]!r} as a date for field "
+                f"'{canonical}' (write it like '2026-12-03T10:00:00')"
+            )
+        return moment
 
     return CompiledWhere(condition, resolve, prepare)
 

@@ -16,13 +16,19 @@ Grammar (keywords case-insensitive):
 Values are never turned into SQL, so user input cannot reach a database query. Any input that
 does not parse (a number too long for `int()` included) raises `WhereError`, which the app
 answers with 400 and code 901. LIKE is matched by `LikePattern`, without backtracking.
+
+Dates: SSM's date-literal syntax is UNCONFIRMED, so a literal compared with a date field is read
+in every form a client may send (`parse_date_literal`) and the two compare as instants, not as
+text; a literal that is no date is the caller's bad SQL (901). LIKE on a date field still
+matches the stored text (`dateCreated LIKE '2026-12%'`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 MAX_WHERE_LENGTH = 8000
@@ -309,12 +315,81 @@ def field_refs(condition: Condition) -> list[FieldRef]:
     return found
 
 
+def compared_literals(condition: Condition) -> Iterator[tuple[FieldRef, Any, str]]:
+    """Every literal compared with a field, with the operator (`=`, `>`, `IN`, `LIKE`...), so
+    the caller can check the literals against their fields before evaluating any record."""
+    if isinstance(condition, BoolOp):
+        for part in condition.parts:
+            yield from compared_literals(part)
+    elif isinstance(condition, Not):
+        yield from compared_literals(condition.part)
+    elif isinstance(condition, Compare):
+        for side, other in ((condition.left, condition.right), (condition.right, condition.left)):
+            if isinstance(side, FieldRef) and isinstance(other, Literal):
+                yield side, other.value, condition.op
+    elif isinstance(condition, Like):
+        if isinstance(condition.operand, FieldRef) and isinstance(condition.pattern, Literal):
+            yield condition.operand, condition.pattern.value, "LIKE"
+        if isinstance(condition.pattern, FieldRef) and isinstance(condition.operand, Literal):
+            yield condition.pattern, condition.operand.value, "LIKE"
+    elif isinstance(condition, In) and isinstance(condition.operand, FieldRef):
+        for value in condition.values:
+            yield condition.operand, value, "IN"
+
+
+# ASCII digits only (`\d` would take other scripts' digits); a fraction of up to 9 digits
+# (.NET writes 7, Java 9); a zone `Z`, `+01`, `+0100` or `+01:00`.
+_DATE_LITERAL = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?)?"
+    r"\s*([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+
+
+def parse_date_literal(text: str) -> datetime | None:
+    """The instant (UTC) a `where` date literal names, or None when it is no date.
+
+    Accepts `2026-12-03`, `2026-12-03T10:00`, `2026-12-03 10:00:00`, a fraction
+    (`.5`, `.123`, `.1234567`), and `Z` or an offset; without a zone the time is UTC, as SSM
+    writes its dates. Fractions beyond microseconds are cut (datetime holds no more).
+    """
+    match = _DATE_LITERAL.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            micro, tzinfo=_zone(zone),
+        )  # fmt: skip
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 2026-02-30, hour 24, 9999-12-31T23:00-05:00
+        return None
+
+
+def _zone(text: str | None) -> timezone:
+    if text is None or text in "Zz":
+        return UTC
+    digits = text[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return timezone(-offset if text[0] == "-" else offset)  # ValueError past 24 h
+
+
+def stored_instant(value: Any) -> datetime | None:
+    """A stored date (the API's `2021-12-16T14:05:53.027Z`) as an instant; None if unset."""
+    if isinstance(value, datetime):
+        return value
+    return parse_date_literal(value) if isinstance(value, str) else None
+
+
 # --- evaluation ------------------------------------------------------------------------------
 
-# Returns a field's value for one record; literals comparable with it are prepared by
-# `prepare_literal` (dates normalised to the stored ISO form, so they compare as ISO strings).
+# Returns a field's value for one record; a literal compared with a field is prepared by
+# `prepare_literal(field, value, operator)` (a date literal becomes an instant, see
+# `compared_literals` for the operators), once per where.
 Resolver = Callable[[FieldRef], Any]
-LiteralPreparer = Callable[[FieldRef, Any], Any]
+LiteralPreparer = Callable[[FieldRef, Any, str], Any]
 
 
 def _fold(value: Any) -> Any:
@@ -325,6 +400,10 @@ def _fold(value: Any) -> Any:
 def _comparable(left: Any, right: Any) -> tuple[Any, Any] | None:
     if left is None or right is None:
         return None  # SQL: a comparison with a null field is not true (`vatNumber <> ''`)
+    if isinstance(left, datetime) or isinstance(right, datetime):
+        # A date literal (prepared as an instant) against a stored date: compare instants.
+        instants = stored_instant(left), stored_instant(right)
+        return None if None in instants else instants
     if isinstance(left, str) and isinstance(right, str):
         return _fold(left), _fold(right)
     if isinstance(left, bool | int | float) and isinstance(right, bool | int | float):
@@ -393,15 +472,27 @@ class CompiledWhere:
         self.resolve = resolve
         self.prepare_literal = prepare_literal
         self._like_cache: dict[str, LikePattern] = {}
+        # Each literal is prepared once, not once per record (a date is parsed per list, and a
+        # literal the field cannot take fails before any record is read).
+        self._prepared: dict[tuple[FieldRef, str, str, Any], Any] = {}
+        for ref, value, op in compared_literals(condition):
+            self._prepare(ref, value, op)
+
+    def _prepare(self, ref: FieldRef, value: Any, op: str) -> Any:
+        # The type is part of the key: 1, 1.0 and true are equal dict keys.
+        key = (ref, op, type(value).__name__, value)
+        if key not in self._prepared:
+            self._prepared[key] = self.prepare_literal(ref, value, op)
+        return self._prepared[key]
 
     def matches(self, record: dict[str, Any]) -> bool:
         return self._eval(self.condition, record)
 
-    def _value(self, operand: Operand, other: Operand, record: dict[str, Any]) -> Any:
+    def _value(self, operand: Operand, other: Operand, record: dict[str, Any], op: str) -> Any:
         if isinstance(operand, FieldRef):
             return self.resolve(record, operand)
         if isinstance(other, FieldRef):
-            return self.prepare_literal(other, operand.value)
+            return self._prepare(other, operand.value, op)
         return operand.value
 
     def _eval(self, node: Condition, record: dict[str, Any]) -> bool:
@@ -412,14 +503,14 @@ class CompiledWhere:
         if isinstance(node, Not):
             return not self._eval(node.part, record)
         if isinstance(node, IsNull):
-            value = self._value(node.operand, node.operand, record)
+            value = self._value(node.operand, node.operand, record, "IS")
             return (value is not None) if node.negated else (value is None)
         if isinstance(node, In):
-            value = self._value(node.operand, node.operand, record)
+            value = self._value(node.operand, node.operand, record, "IN")
             found = False
             for candidate in node.values:
                 if isinstance(node.operand, FieldRef):
-                    candidate = self.prepare_literal(node.operand, candidate)
+                    candidate = self._prepare(node.operand, candidate, "IN")
                 pair = _comparable(value, candidate)
                 if pair is not None and pair[0] == pair[1]:
                     found = True
@@ -428,8 +519,8 @@ class CompiledWhere:
                 return False
             return not found if node.negated else found
         if isinstance(node, Like):
-            value = self._value(node.operand, node.pattern, record)
-            pattern = self._value(node.pattern, node.operand, record)
+            value = self._value(node.operand, node.pattern, record, "LIKE")
+            pattern = self._value(node.pattern, node.operand, record, "LIKE")
             if value is None or pattern is None:
                 return False
             text, pattern_text = str(value), str(pattern)
@@ -439,8 +530,8 @@ class CompiledWhere:
             hit = like.matches(text)
             return not hit if node.negated else hit
         if isinstance(node, Compare):
-            left = self._value(node.left, node.right, record)
-            right = self._value(node.right, node.left, record)
+            left = self._value(node.left, node.right, record, node.op)
+            right = self._value(node.right, node.left, record, node.op)
             null_literal = any(
                 isinstance(side, Literal) and side.value is None for side in (node.left, node.right)
             )
