@@ -22,7 +22,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +40,7 @@ from sandbox.ssm.faults import (
     TokenBucket,
     retry_after_header,
 )
-from sandbox.ssm.page import render_page
+from sandbox.ssm.page import RepPages
 from sandbox.ssm.seed import DEFAULT_REPS, SeedOptions
 from sandbox.ssm.store import Store, UnknownRecord, WriteRefused
 from sandbox.ssm.where import (
@@ -661,48 +661,27 @@ class Control:
         resource = resource_named(params["resource"])
         if resource is None:
             return error(400, f"resource '{params['resource']}' does not exist", code=910)
-        user_id = record_id_in(params["user_id"]) or 0
-        try:
-            user = store.get(RESOURCES["users"], user_id)
-        except UnknownRecord:
+        user_id = record_id_in(params["user_id"])
+        if user_id is None:
             return error(400, f"user {params['user_id']} does not exist", code=400)
-        if user.get("deleted") or not user.get("isActive"):
-            return error(403, f"user {user_id} is not an active user", code=403)
         try:
             body = await json_body(request) if request.method in ("POST", "PUT") else None
-            _refuse_read_only_flag(body)
             if request.method == "POST":
-                record_id = store.create(resource, body, actor=user_id)
+                record_id = store.create_as_rep(resource, body, user_id)
                 return JSONResponse({"Message": "entity created", "id": record_id})
             record_id = record_id_in(params["record_id"])
             if record_id is None:
+                store.check_rep(user_id)
                 return bad_request()
-            with store.lock:
-                record = store.get(resource, record_id)
-                if record.get("readOnly"):
-                    return error(
-                        403,
-                        f"{resource.name} {record_id} is read-only: a sales rep cannot change it",
-                        code=403,
-                    )
-                if request.method == "PUT":
-                    store.update(resource, record_id, body, actor=user_id)
-                    return JSONResponse({"Message": "entity updated"})
-                store.delete(resource, record_id, actor=user_id)
-                return JSONResponse({"Message": "entity deleted"})
+            if request.method == "PUT":
+                store.update_as_rep(resource, record_id, body, user_id)
+                return JSONResponse({"Message": "entity updated"})
+            store.delete_as_rep(resource, record_id, user_id)
+            return JSONResponse({"Message": "entity deleted"})
         except WriteRefused as exc:
             return refused(exc)
         except UnknownRecord:
             return bad_request()
-
-
-def _refuse_read_only_flag(body: Any) -> None:
-    if isinstance(body, dict) and "readOnly" in body:
-        raise WriteRefused(
-            "a sales rep cannot set readOnly; only the integration can",
-            field="readOnly",
-            status=403,
-        )
 
 
 # --- the gate: counting, rate limit, faults ---------------------------------------------------
@@ -862,12 +841,13 @@ def create_app(config: SandboxConfig) -> SandboxGate:
     api = Api(sandbox)
     control = Control(sandbox)
 
-    async def page(request: Request) -> Response:
-        return HTMLResponse(render_page(sandbox.store))
+    pages = RepPages(sandbox.store)
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     routes = [
-        Route("/", page, methods=["GET"]),
+        Route("/", pages.home, methods=["GET"]),
+        Route("/page/{resource}", pages.create, methods=["POST"]),
+        Route("/page/{resource}/{record_id}", pages.record, methods=["GET", "POST"]),
         Route("/sandbox/health", control.health, methods=["GET"]),
         Route("/sandbox/state", control.state, methods=["GET"]),
         Route("/sandbox/reset", control.reset, methods=["POST"]),

@@ -297,5 +297,55 @@ class Store:
                 {**record, "deleted": True, "dateDeleted": now_iso(), "salesRepIdDeleted": actor},
             )
 
+    # --- a sales rep in the SSM app (the act-as routes and the page's forms) ------------------
+
+    def check_rep(self, user_id: int) -> None:
+        """Refuse a user who does not exist (400) or is not an active user (403)."""
+        with self.lock:
+            user = self.records["users"].get(user_id)
+            if user is None:
+                raise WriteRefused(f"user {user_id} does not exist")
+            if user.get("deleted") or not user.get("isActive"):
+                raise WriteRefused(f"user {user_id} is not an active user", status=403)
+
+    def create_as_rep(self, resource: Resource, data: Any, user_id: int) -> int:
+        """What a rep's create in the app stores: the API's create, with the rep as creator;
+        no extId and readOnly false unless the rep typed an extId (only the integration sets
+        readOnly)."""
+        with self.batch():
+            self.check_rep(user_id)
+            _refuse_read_only_flag(data)
+            return self.create(resource, data, actor=user_id)
+
+    def update_as_rep(self, resource: Resource, record_id: int, data: Any, user_id: int) -> None:
+        """A rep's edit: the API's partial update, refused on a read-only record (403)."""
+        with self.batch():
+            self.check_rep(user_id)
+            _refuse_read_only_flag(data)
+            self._refuse_read_only_record(resource, record_id)
+            self.update(resource, record_id, data, actor=user_id)
+
+    def delete_as_rep(self, resource: Resource, record_id: int, user_id: int) -> None:
+        with self.batch():
+            self.check_rep(user_id)
+            self._refuse_read_only_record(resource, record_id)
+            self.delete(resource, record_id, actor=user_id)
+
+    def _refuse_read_only_record(self, resource: Resource, record_id: int) -> None:
+        if self.get(resource, record_id).get("readOnly"):
+            raise WriteRefused(
+                f"{resource.name} {record_id} is read-only: a sales rep cannot change it",
+                status=403,
+            )
+
     def counts(self) -> dict[str, int]:
         return {name: len(records) for name, records in self.records.items()}
+
+
+def _refuse_read_only_flag(body: Any) -> None:
+    if isinstance(body, dict) and "readOnly" in body:
+        raise WriteRefused(
+            "a sales rep cannot set readOnly; only the integration can",
+            field="readOnly",
+            status=403,
+        )
