@@ -104,3 +104,78 @@ def test_empty_combinations_are_refused() -> None:
         w.in_("id", [])
     with pytest.raises(ValueError):
         w.or_()
+
+
+# ----------------------------------------------------------------------------- date settings
+
+
+@pytest.mark.parametrize(
+    "date_format",
+    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%d", "%d/%m/%Y"],
+)
+def test_a_whole_date_format_is_accepted(date_format: str) -> None:
+    assert w.checked_date_format(date_format) == date_format
+
+
+@pytest.mark.parametrize(
+    ("date_format", "why"),
+    [
+        ("", "whole date"),
+        ("yesterday", "whole date"),
+        ("%Y-%m", "whole date"),  # no day: every day of a month would look the same
+        ("%H:%M:%S", "whole date"),
+        ("%Y-%m-%d %Q", "strftime"),  # no such directive: cannot be read back
+    ],
+)
+def test_a_format_that_does_not_write_the_date_is_refused(date_format: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        w.checked_date_format(date_format)
+
+
+def test_the_client_refuses_a_bad_date_format_naming_the_setting() -> None:
+    from resources.ssm import SSMClient, SSMConfigurationError
+
+    with pytest.raises(SSMConfigurationError, match="SSM_WHERE_DATE_FORMAT"):
+        SSMClient("http://localhost:1/api/v4", "pub", "priv", date_literal_format="%Y")
+
+
+def test_the_resource_hands_its_date_format_to_the_client() -> None:
+    from resources.ssm import SSMResource
+
+    resource = SSMResource(
+        base_url="http://localhost:1/api/v4",
+        public_key="pub",
+        private_key="priv",
+        where_date_format="%Y-%m-%d %H:%M:%S",
+    )
+    with resource.get_client() as client:
+        assert client.date_literal_format == "%Y-%m-%d %H:%M:%S"
+    assert SSMResource(
+        base_url="http://localhost:1/api/v4", public_key="p", private_key="q"
+    ).where_date_format == (w.DEFAULT_DATE_FORMAT)
+
+
+def test_newest_change_is_the_latest_audit_date_in_utc() -> None:
+    from resources.ssm.client import newest_change
+
+    rows = [
+        {"id": 1, "dateCreated": "2026-12-03T09:00:00.000Z", "dateUpdated": None},
+        {
+            "id": 2,
+            "dateCreated": "2026-12-01T00:00:00.000Z",
+            "dateUpdated": "2026-12-03T10:15:30.250Z",
+        },
+        # offsets are converted; a naive date is UTC, as SSM writes them
+        {"id": 3, "dateCreated": "2026-12-03 11:00:00+02:00", "dateDeleted": "nonsense"},
+        {"id": 4, "dateCreated": "2026-12-03 10:15:30", "dateUpdated": ""},
+    ]
+    assert newest_change(rows) == datetime(2026, 12, 3, 10, 15, 30, 250000, tzinfo=UTC)
+    assert newest_change(rows[2:]) == datetime(2026, 12, 3, 10, 15, 30, tzinfo=UTC)
+    deleted = {
+        "id": 5,
+        "dateCreated": "2026-12-01T00:00:00Z",
+        "dateDeleted": "2026-12-04T00:00:00Z",
+    }
+    assert newest_change([*rows, deleted]) == datetime(2026, 12, 4, tzinfo=UTC)
+    assert newest_change([]) is None
+    assert newest_change([{"id": 6, "dateCreated": None}]) is None
