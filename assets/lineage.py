@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC_PATH = ROOT / "docs" / "lineage.md"
 FIELD_MAP_PATH = ROOT / "assets" / "staging" / "field_map.tsv"
 DEFAULT_REP_COLUMN = "analysis_2"  # SyncSettings' default, the one the page shows
+DEFAULT_PROSPECT_COLUMN = "analysis_1"  # SyncSettings' default marker column (SAGE_PROSPECT_MARKER)
 UNKNOWN_TYPE = "unknown"
 LAYERS = ("staging", "derived")  # the SqlTable layers, in build order; SQL in assets/<layer>/sql
 
@@ -193,9 +194,11 @@ class Lineage:
 
     `rep_column` is the `staging.customer_accounts` column that holds the sales rep (the setting
     SAGE_REP_FIELD): the contract's lineage writes it `${rep_column}`, as the desired SQL does.
+    `prospect_column` is the one that marks a prospect (SAGE_PROSPECT_MARKER), `${prospect_column}`.
     """
 
     rep_column: str = DEFAULT_REP_COLUMN
+    prospect_column: str = DEFAULT_PROSPECT_COLUMN
     tables: dict[str, Table] = field(default_factory=dict)
 
     def table(self, name: str) -> Table:
@@ -214,12 +217,16 @@ class Lineage:
         columns = {
             c.name: Column(
                 c.name,
-                tuple(Template(s).substitute(rep_column=self.rep_column) for s in c.sources),
+                tuple(Template(s).substitute(self.template_columns) for s in c.sources),
                 c.description,
             )
             for c in contract.desired_columns
         }
         return Table(f"ssm.desired_{contract.name}", columns, contract=contract)
+
+    @property
+    def template_columns(self) -> dict[str, str]:
+        return {"rep_column": self.rep_column, "prospect_column": self.prospect_column}
 
     def column(self, ref: str) -> tuple[Table, Column]:
         table, name = ref.rsplit(".", 1)
@@ -268,19 +275,23 @@ class Lineage:
 
 
 @cache
-def lineage(rep_column: str = DEFAULT_REP_COLUMN) -> Lineage:
-    return Lineage(rep_column)
+def lineage(
+    rep_column: str = DEFAULT_REP_COLUMN, prospect_column: str = DEFAULT_PROSPECT_COLUMN
+) -> Lineage:
+    return Lineage(rep_column, prospect_column)
 
 
-def env_rep_column() -> str:
-    """SAGE_REP_FIELD as the push reads it; the default when the settings are malformed (the
-    push itself reports that, and the code location still loads)."""
+def env_columns() -> tuple[str, str]:
+    """The rep and prospect marker columns (SAGE_REP_FIELD, SAGE_PROSPECT_MARKER) as the push
+    reads them; the defaults when the settings are malformed (the push itself reports that, and
+    the code location still loads)."""
     from assets.ssm.settings import SyncSettings
 
     try:
-        return SyncSettings.from_env().rep_column
+        settings = SyncSettings.from_env()
     except ValueError:
-        return DEFAULT_REP_COLUMN
+        return DEFAULT_REP_COLUMN, DEFAULT_PROSPECT_COLUMN
+    return settings.rep_column, settings.prospect_column
 
 
 # --- Column types -----------------------------------------------------------------------------
@@ -348,7 +359,9 @@ class _Scratch:
         sql = sql or read_sql(sql_table, ROOT / "assets" / schema / "sql")
         return self._create(name, self._bind(sql))
 
-    def desired_types(self, contract: ResourceContract, rep_column: str) -> dict[str, str]:
+    def desired_types(
+        self, contract: ResourceContract, rep_column: str, prospect_column: str
+    ) -> dict[str, str]:
         from assets.ssm.desired import desired_sql
         from assets.ssm.settings import SyncSettings
 
@@ -356,7 +369,8 @@ class _Scratch:
             for source in contract.sources:
                 if not self.types(source):
                     return {}
-            return self._bind(desired_sql(contract, SyncSettings(rep_column=rep_column)))
+            columns = SyncSettings(rep_column=rep_column, prospect_column=prospect_column)
+            return self._bind(desired_sql(contract, columns))
         except duckdb.Error as exc:
             log.warning("column types of ssm.desired_%s unknown: %s", contract.name, exc)
             return {}
@@ -412,8 +426,8 @@ def desired_metadata(contract: ResourceContract) -> dict[str, object]:
     """Definition metadata of `ssm/desired_<resource>`: its columns, their SSM fields and sources."""
     from assets.staging.factory import column_lineage
 
-    rep_column = env_rep_column()
-    graph = lineage(rep_column)
+    columns = env_columns()
+    graph = lineage(*columns)
     table = graph.table(f"ssm.desired_{contract.name}")
     rows = [
         (
@@ -424,7 +438,7 @@ def desired_metadata(contract: ResourceContract) -> dict[str, object]:
         )
         for c in table.columns.values()
     ]
-    types = _scratch.desired_types(contract, rep_column)
+    types = _scratch.desired_types(contract, *columns)
     return {
         "dagster/column_schema": _schema(graph, table, types),
         "dagster/column_lineage": column_lineage(table.columns.values()),
@@ -438,7 +452,7 @@ def field_sage_sources(contract: ResourceContract, rule: FieldRule) -> tuple[str
     """The Sage columns an SSM field comes from (none for a constant or a setting)."""
     if rule.column is None:
         return ()
-    return lineage(env_rep_column()).sage(f"ssm.desired_{contract.name}.{rule.column}")
+    return lineage(*env_columns()).sage(f"ssm.desired_{contract.name}.{rule.column}")
 
 
 def with_descriptions(actual: dg.TableSchema, table: SqlTable, schema: str) -> dg.TableSchema:
@@ -472,7 +486,8 @@ Where every field the connector sends to Sage Sales Management (SSM) comes from 
 where every Sage column goes. Sage columns are written `TABLE.COLUMN` (the ODBC driver's names),
 warehouse columns `table.column` under their layer; `TABLE.DELETED_AT` is when the connector saw
 the Sage row deleted (the warehouse's soft delete), not a Sage column. The sales rep is the
-customer column the setting `SAGE_REP_FIELD` names (`$rep_column` here, the default). Who owns
+customer column the setting `SAGE_REP_FIELD` names (`$rep_column` here, the default), and the
+prospect marker the column `SAGE_PROSPECT_MARKER` names (`$prospect_column` here). Who owns
 each field and when it is sent: `docs/sync-contract.md`. A Sage column the extract reads only to
 find changes and deletes (`RECORD_MODIFY_DATE`, the `DELETED_RECORDS` log) is listed as not used.
 
@@ -528,7 +543,7 @@ def render_markdown() -> str:
     from assets.sage.catalogue import BY_TABLE
 
     graph = Lineage()
-    lines = [Template(INTRO).substitute(rep_column=graph.rep_column)]
+    lines = [Template(INTRO).substitute(graph.template_columns)]
     for contract in _contracts():
         source = f"ssm.desired_{contract.name}"
         lines += [

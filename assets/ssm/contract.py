@@ -147,6 +147,9 @@ class ResourceContract:
 
 CA = "staging.customer_accounts"
 REP = f"{CA}.${{rep_column}}"  # the customer column that holds the sales rep
+# what makes a customer a prospect: the marker column (SAGE_PROSPECT_MARKER) and, with
+# SAGE_PROSPECT_CONVERSION=first_invoice, its first invoice
+PROSPECT = (f"{CA}.${{prospect_column}}", f"{CA}.last_invoice_date")
 
 
 def _same(table: str, *names: str) -> tuple[Column, ...]:
@@ -225,8 +228,10 @@ ACCOUNTS = ResourceContract(
         FieldRule("vatNumber", "VAT registration number", column="vat_number"),
         FieldRule(
             "statusId",
-            "account status: a Sage customer is a Client",
-            setting="client_status",
+            "account status: a Sage customer is a Client (setting `client_status`); a prospect "
+            "has the prospect status (setting `prospect_status`, Potential) until Sage converts "
+            "it",
+            column="status",
             owner=Owner.CONNECTOR,
             lookup=ValueList("accountStatuses", "description"),
         ),
@@ -241,7 +246,13 @@ ACCOUNTS = ResourceContract(
             keep_when_null=True,
             create_default="admin_user",
         ),
-        READ_ONLY,
+        FieldRule(
+            "readOnly",
+            "Sage-owned: true for a customer (reps cannot edit or delete it in SSM); false for "
+            "a prospect, which reps may edit until Sage converts it",
+            column="read_only",
+            owner=Owner.CONNECTOR,
+        ),
         FieldRule("Z_Balance", "account balance", column="balance", custom=True),
         FieldRule("Z_CreditLimit", "credit limit", column="credit_limit", custom=True),
         FieldRule("Z_OnStop", "on stop (credit hold)", column="on_stop", custom=True),
@@ -274,12 +285,21 @@ ACCOUNTS = ResourceContract(
         FieldRule("Z_PriceList", "price list reference", column="price_list", custom=True),
         FieldRule("Z_Inactive", "closed / inactive in Sage", column="inactive", custom=True),
     ),
-    read_only="read-only in SSM (`readOnly: true`): SSM edits never reach Sage",
+    read_only="a customer is read-only in SSM (`readOnly: true`): SSM edits never reach Sage; a "
+    "prospect (a customer carrying the prospect marker, while `SAGE_PROSPECTS=sage`) is "
+    "editable (`readOnly: false`) until Sage converts it, then the next push makes it a Client "
+    "and read-only (an update of statusId and readOnly, not a new account)",
     delete_policy="deleted in Sage → deleted (logically) in SSM, only if the connector created "
     "it (an adopted account is left live unless `SSM_DELETE_ADOPTED=true`); deleted in SSM → "
     "never reaches Sage, not re-created, reported",
     conflict_rule="Sage wins: every field is Sage-owned except the rep of an account that had "
-    "none in Sage (set once at creation)",
+    "none in Sage (set once at creation). A prospect's fields are sent only when Sage changed "
+    "them since the last acknowledged push, so a rep's edit of another field stays in SSM (the "
+    "reverse flow carries it to Sage); a field changed in Sage is sent, Sage's value wins",
+    notes="prospect: `SAGE_PROSPECT_MARKER` (default `analysis_1=Prospect`, trimmed, any case) "
+    "marks it; `SAGE_PROSPECT_CONVERSION` says what converts it: `marker` (the marker removed) "
+    "or `first_invoice` (`last_invoice_date` set, even if the marker stays). With "
+    "`SAGE_PROSPECTS=ssm_only` the marker is ignored: every Sage customer is a Client",
     desired_columns=(
         col("ext_id", f"{CA}.account_reference"),
         col("name", f"{CA}.company_name"),
@@ -297,6 +317,8 @@ ACCOUNTS = ResourceContract(
         col("payment_terms_days", f"{CA}.payment_due_days"),
         *_same(CA, "settlement_discount", "currency_code", "price_list"),
         col("inactive", f"{CA}.closed_inactive"),
+        col("status", *PROSPECT),
+        col("read_only", *PROSPECT),
     ),
 )
 
@@ -340,6 +362,10 @@ CONTACTS = ResourceContract(
     conflict_rule="only Sage contact addresses are pushed; a field is sent only when Sage "
     "changed it since the last acknowledged push, so an SSM edit of another field is kept "
     "(and flows back through the reverse flow)",
+    notes="the contacts of a prospect account sync only once it is a customer (seed 004): they "
+    "are held back (`ssm.held_contacts`, reason 'account is a prospect'), so one pushed before "
+    "its account became a prospect keeps its last values in SSM, neither updated nor deleted; "
+    "after the conversion they are pushed as usual",
     desired_columns=(
         col("ext_id", "staging.contacts.account_reference", "staging.contacts.address_ref"),
         *(
@@ -853,7 +879,8 @@ def render_markdown() -> str:
         "",
         "Custom `Z_` field names are the defaults; rename them with `SSM_CUSTOM_FIELDS` (a JSON",
         "object, default name → name in your SSM). Settings (`branch`, `client_status`,",
-        "`rep_column`, `admin_user`, `delete_adopted`) are documented in the README.",
+        "`prospect_status`, `rep_column`, `admin_user`, `delete_adopted`, the prospect marker and",
+        "conversion) are documented in the README.",
         "",
         "Deletes: the connector deletes in SSM only the records it created. On a resource's",
         "first push, records SSM already holds under the same key are adopted instead of created",

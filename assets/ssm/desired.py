@@ -11,7 +11,10 @@ cannot hold; see their `holds`), or a line of a held document (the lines of a he
 left out of the desired table and listed, with its reasons, in `ssm.held_<resource>` (ext_id,
 reason) and in `quarantine.held_back` (since when, by which run). The push must neither create, update nor
 delete a held record: one already in SSM keeps its last good values until it is right again,
-when it leaves both lists and is pushed as usual.
+when it leaves both lists and is pushed as usual. A resource's own rules can hold records too:
+`sql/held_<resource>.sql` (ext_id, reason), e.g. the contacts of a prospect account.
+
+The SQL files are templates: `${rep_column}` and the prospect settings (`sql_parameters`).
 """
 
 from __future__ import annotations
@@ -44,10 +47,36 @@ DOCUMENT_OF = {"sales_order_lines": "sales_orders"}
 SAMPLE_SIZE = 10
 
 
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_parameters(settings: SyncSettings) -> dict[str, str]:
+    """The `${...}` values of the SQL templates, as SQL: column names (validated identifiers in
+    SyncSettings), quoted text and boolean literals."""
+    return {
+        "rep_column": settings.rep_column,
+        "prospect_column": settings.prospect_column,
+        "prospect_marker": _text(settings.prospect_marker.strip().lower()),
+        "prospects_in_sage": str(settings.prospects_in_sage).lower(),
+        "first_invoice_converts": str(settings.first_invoice_converts).lower(),
+        "prospect_status": _text(settings.prospect_status),
+        "client_status": _text(settings.client_status),
+    }
+
+
+def _template(path: Path, settings: SyncSettings) -> str:
+    return Template(path.read_text(encoding="utf-8")).substitute(sql_parameters(settings))
+
+
 def desired_sql(contract: ResourceContract, settings: SyncSettings) -> str:
-    template = Template((SQL_DIR / f"desired_{contract.name}.sql").read_text(encoding="utf-8"))
-    # rep_column is validated as an identifier in SyncSettings.
-    return template.substitute(rep_column=settings.rep_column)
+    return _template(SQL_DIR / f"desired_{contract.name}.sql", settings)
+
+
+def own_held_sql(contract: ResourceContract, settings: SyncSettings) -> str | None:
+    """SELECT ext_id, reason of the records the resource's own rules hold back, if it has any."""
+    path = SQL_DIR / f"held_{contract.name}.sql"
+    return _template(path, settings) if path.exists() else None
 
 
 @dataclass(frozen=True)
@@ -72,11 +101,15 @@ def _holds_on(resources: set[str]) -> Iterator[tuple[str, str, str]]:
                 yield hold.resource, sql, invariant.name
 
 
-def _judge_holds(con: duckdb.DuckDBPyConnection, contract: ResourceContract) -> None:
+def _judge_holds(
+    con: duckdb.DuckDBPyConnection, contract: ResourceContract, settings: SyncSettings
+) -> None:
     """Fill `_held_rules` (resource, ext_id, reason) from the invariants' holds on `contract`'s
-    resource and the document its records are lines of. Outside the desired state's transaction: a hold whose SQL does
-    not bind in this warehouse (a test's hand-made staging, a FR source without `sage`) has
-    nothing to hold there and is passed over."""
+    resource and the document its records are lines of, and from the resource's own rules
+    (`sql/held_<resource>.sql`). Outside the desired state's transaction: an invariant's hold
+    whose SQL does not bind in this warehouse (a test's hand-made staging, a FR source without
+    `sage`) has nothing to hold there and is passed over; the resource's own rules read what
+    its desired SQL reads, so they must bind."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _held_rules (resource VARCHAR, ext_id VARCHAR, reason VARCHAR)"
     )
@@ -87,6 +120,12 @@ def _judge_holds(con: duckdb.DuckDBPyConnection, contract: ResourceContract) -> 
             con.execute(held, [resource])
         except duckdb.Error as exc:
             log.info("%s not judged for %s: %s", name, resource, exc)
+    own = own_held_sql(contract, settings)
+    if own is not None:
+        con.execute(
+            f"INSERT INTO _held_rules SELECT ?, CAST(ext_id AS VARCHAR), reason FROM ({own})",  # noqa: S608
+            [contract.name],
+        )
 
 
 def held_sql(contract: ResourceContract, source: str) -> str:
@@ -118,7 +157,7 @@ def build_desired(
     con.execute("CREATE SCHEMA IF NOT EXISTS ssm")
     ensure_quarantine(con)
     con.execute(SQL_MACROS)  # the invariants' SQL may use them
-    _judge_holds(con, contract)
+    _judge_holds(con, contract, settings)
     run_id = run_id or _current_run_id()
     con.execute("BEGIN")
     try:

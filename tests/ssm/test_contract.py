@@ -37,9 +37,12 @@ def test_parents_are_pushed_first_and_reverse_flow_is_listed() -> None:
 
 
 def test_sage_owned_records_are_read_only() -> None:
-    for name in ("accounts", "products", "sales_orders", "sales_order_lines", "sales"):
+    for name in ("products", "sales_orders", "sales_order_lines", "sales"):
         assert contract.pushed(name).read_only_in_ssm, name
     assert not contract.pushed("contacts").read_only_in_ssm  # contacts sync both ways
+    # accounts: read-only per record, a customer yes, a prospect no (tests/ssm/test_prospects.py)
+    read_only = contract.pushed("accounts").field("readOnly")
+    assert (read_only.column, read_only.owner) == ("read_only", contract.Owner.CONNECTOR)
 
 
 def test_fixture_uses_real_tables_and_columns(tmp_path: Path) -> None:

@@ -1,4 +1,18 @@
 -- Customer accounts as SSM accounts. The rep column is a setting (SAGE_REP_FIELD).
+-- A prospect (seeds 001, 004) is a customer carrying the prospect marker (SAGE_PROSPECT_MARKER,
+-- compared trimmed and in any case) while prospects are mirrored into Sage (SAGE_PROSPECTS) and
+-- Sage has not converted it: with SAGE_PROSPECT_CONVERSION=first_invoice its first invoice
+-- converts it even if the marker stays. A prospect is pushed with the prospect status and
+-- editable; every other customer is a Client and read-only. Same predicate: held_contacts.sql.
+WITH a AS (
+    SELECT
+        a.*,
+        ${prospects_in_sage}
+        AND coalesce(lower(trim(CAST(a.${prospect_column} AS VARCHAR))) = ${prospect_marker}, false)
+        AND NOT (${first_invoice_converts} AND a.last_invoice_date IS NOT NULL) AS is_prospect
+    FROM staging.customer_accounts AS a
+    WHERE a.deleted_at IS NULL
+)
 SELECT
     a.account_reference AS ext_id,
     a.company_name AS name,
@@ -23,6 +37,7 @@ SELECT
     a.settlement_discount,
     a.currency_code,
     a.price_list,
-    a.closed_inactive AS inactive
-FROM staging.customer_accounts AS a
-WHERE a.deleted_at IS NULL
+    a.closed_inactive AS inactive,
+    CASE WHEN a.is_prospect THEN ${prospect_status} ELSE ${client_status} END AS status,
+    NOT a.is_prospect AS read_only
+FROM a

@@ -1,6 +1,7 @@
 -- Contact addresses of live customer accounts. SSM needs a first and a last name: the contact
 -- name is split at its first space; a one-word name fills both. ADDRESS_REF is a number in
--- Sage: the key is "<account code>/<address ref>".
+-- Sage: the key is "<account code>/<address ref>". The contacts of a prospect account are held
+-- back (held_contacts.sql), which leaves them out of ssm.desired_contacts without deleting them.
 WITH c AS (
     SELECT
         c.*,
