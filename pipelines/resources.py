@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from pipelines import settings
-from resources.sage import SageSourceResource
+from resources.sage import SageSourceResource, SageWriterResource
 from resources.ssm import SSMResource
 from resources.warehouse import WarehouseResource
 
@@ -49,9 +49,23 @@ def ssm() -> SSMResource:
     )
 
 
+def sage_writer() -> SageWriterResource:
+    """The Sage writer (SDO): the stand-in engine on the demo company unless SAGE_SDO_ENGINE /
+    SAGE_ODBC_CONNECTION say otherwise; the password through EnvVar, only when set."""
+    return SageWriterResource(
+        engine=settings.sage_sdo_engine(),
+        data_path=settings.sage_sdo_data_path(),
+        user=settings.sage_sdo_user(),
+        password=dg.EnvVar("SAGE_SDO_PASSWORD") if os.environ.get("SAGE_SDO_PASSWORD") else "",
+        retry_attempts=settings.sage_sdo_retry_attempts(),
+        retry_max_wait_seconds=settings.sage_sdo_retry_seconds(),
+    )
+
+
 def all_resources() -> dict[str, object]:
     return {
         "warehouse": warehouse(),
         "sage": sage(),
         "ssm": ssm(),
+        "sage_writer": sage_writer(),
     }

@@ -94,3 +94,40 @@ default_to_sandbox_keys()
 def ssm_requests_per_second() -> float:
     """The client-side pace: the tenant's API plan allows 4 or 13 requests/s."""
     return float(os.environ.get("SSM_REQUESTS_PER_SECOND", "4"))
+
+
+# The Sage writer (Sage Data Objects). The password is a secret: the resource reads
+# SAGE_SDO_PASSWORD through EnvVar.
+SDO_STAND_IN = "python:sandbox.sdo:SDOEngine"
+
+
+def sage_sdo_engine() -> str:
+    """SAGE_SDO_ENGINE: a ProgID (SDOEngine.32), `auto` (the registered SDO) or the stand-in.
+    Default: the stand-in for the demo company, `auto` when SAGE_ODBC_CONNECTION names a real
+    Sage."""
+    default = "auto" if os.environ.get("SAGE_ODBC_CONNECTION") else SDO_STAND_IN
+    return os.environ.get("SAGE_SDO_ENGINE", "").strip() or default
+
+
+def sage_sdo_data_path() -> str:
+    """SAGE_SDO_DATA_PATH: the company's ACCDATA folder; default the demo company file (none
+    when SAGE_ODBC_CONNECTION is set: a real Sage needs its path, and Connect says so)."""
+    default = "" if os.environ.get("SAGE_ODBC_CONNECTION") else str(demo_company_path())
+    return os.environ.get("SAGE_SDO_DATA_PATH", "").strip() or default
+
+
+def sage_sdo_user() -> str:
+    """SAGE_SDO_USER: a Sage user only the connector logs in with (Sage refuses a user who is
+    already logged in)."""
+    return os.environ.get("SAGE_SDO_USER", "").strip() or "SSMSYNC"
+
+
+def sage_sdo_retry_attempts() -> int:
+    """SAGE_SDO_RETRY_ATTEMPTS: tries of one Sage write while Sage is busy, before the item
+    waits for the next run."""
+    return int(os.environ.get("SAGE_SDO_RETRY_ATTEMPTS", "5"))
+
+
+def sage_sdo_retry_seconds() -> float:
+    """SAGE_SDO_RETRY_SECONDS: the longest wait between two tries (backoff from 1 s)."""
+    return float(os.environ.get("SAGE_SDO_RETRY_SECONDS", "30"))
