@@ -44,6 +44,9 @@ T = TypeVar("T")
 # locks, lost connections, and the cloud/RDA exceptions 101-125 (reference §2.2).
 TRANSIENT_CODES = frozenset({23, 24, 30, 48, 91, 93, 94, *range(101, 126)})
 
+# The codes that explain a COM exception (the connection is gone).
+LOST_CONNECTION_CODES = frozenset({91, 94, *range(101, 126)})
+
 # COM failures that are the caller's mistake (a bad name, index or type), not a lost connection.
 COM_USAGE_HRESULTS = frozenset(
     {
@@ -421,7 +424,9 @@ class SageWriter:
                 code, text = self._last_error() if self._engine is not None else (None, "")
                 if not usage:
                     self._drop(engine_too=True)
-                if not text or code in (None, 0):
+                if usage or code not in LOST_CONNECTION_CODES:
+                    # LastError may still hold an earlier failure's code: only a code that
+                    # says the connection is gone explains the exception.
                     code, text = None, _com_text(exc)
                 raise self._error(
                     code,
@@ -429,7 +434,9 @@ class SageWriter:
                     operation,
                     record,
                     transient=not usage,
-                    advice=None if not usage or code else "a field or object name is wrong",
+                    advice="a field, object or value type is not what this SDO accepts"
+                    if usage
+                    else None,
                 ) from None
 
         return self._sdo.submit(attempt).result()

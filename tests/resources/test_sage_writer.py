@@ -299,3 +299,17 @@ def test_the_resource_builds_a_writer_from_its_settings(company: Path) -> None:
     with resource.get_writer() as writer:
         assert writer.retry == RetryPolicy(2, 0.001, 0.002)
         assert writer.create_customer("NEWCU001", {"NAME": "Via Resource"}, MARKER) == "created"
+
+
+def test_a_connection_lost_on_every_try_is_a_transient_91(
+    company: Path, writer: SageWriter
+) -> None:
+    ref = first_ref(company)
+    faults.inject(company, "update_then_disconnect", 91, times=FAST.attempts)
+    with pytest.raises(SageWriteError) as raised:
+        writer.edit_customer(ref, {"TELEPHONE": "0113 000 1111"})
+    assert (raised.value.code, raised.value.transient) == (91, True)
+    assert "Connection kicked out" in str(raised.value)
+    assert writer.retries == FAST.attempts - 1 and faults.armed(company) == []
+    writer.edit_customer(ref, {"TELEPHONE": "0113 000 2222"})  # reconnects by itself
+    assert writer.customer(ref, ["TELEPHONE"]) == {"TELEPHONE": "0113 000 2222"}
