@@ -49,7 +49,7 @@ from resources.warehouse import WarehouseResource
 
 SYNC_JOB = "sage_ssm_sync"
 PUSH_JOB = "ssm_push"
-SYNC_GROUPS = ("sage", "staging", "derived", "ssm")
+SYNC_GROUPS = ("inbox", "sage", "staging", "derived", "ssm")
 # Runs that push: the schedule and the sensor leave them alone while one is queued or running.
 PUSHING_JOBS = (SYNC_JOB, PUSH_JOB)
 IN_FLIGHT = [

@@ -1,3 +1,7 @@
+"""The reverse flow (SSM → Sage): the change feed, the rules, the Sage writes (see engine.py)."""
+
 import dagster as dg
 
-defs = dg.Definitions()
+from assets.inbox.assets import ASSETS
+
+defs = dg.Definitions(assets=ASSETS)

@@ -177,9 +177,19 @@ def _report_months(
         )
 
 
+# Sage tables the reverse flow writes (assets/inbox), and the asset that writes each.
+REVERSE_WRITES = {
+    "SALES_LEDGER": dg.AssetKey(["inbox", "sage_customers"]),
+    "SALES_DEL_ADDR": dg.AssetKey(["inbox", "sage_contacts"]),
+}
+
+
 def build_sage_asset(table: SageTable) -> dg.AssetsDefinition:
     partitioned = table.partition is not None
     deps: list[dg.AssetKey] = [table.source_key]
+    if table.name.upper() in REVERSE_WRITES:
+        # What the reverse flow wrote into Sage is read back by this extract in the same run.
+        deps.append(REVERSE_WRITES[table.name.upper()])
     if table.deleted_records_id is not None:
         # Extracted first in the same run, so the deletes it names apply right away.
         deps.append(BY_TABLE["DELETED_RECORDS"].asset_key)

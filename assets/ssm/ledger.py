@@ -6,7 +6,7 @@
 |---|---|
 | `ext_id` | the Sage key |
 | `ssm_id` | the SSM id (NULL while a create is pending) |
-| `state` | `pending_create` (sent, answer not yet recorded), `synced`, `deleted` (deleted by the connector), `ssm_deleted` (deleted in SSM by someone else: never re-created silently), `released` (gone from Sage but not created by the connector: left alone) |
+| `state` | `pending_create` (sent, answer not yet recorded), `synced`, `from_ssm` (made in SSM by a rep, written to Sage by the reverse flow, not yet read back by the extract: updated once it is, never deleted before), `deleted` (deleted by the connector), `ssm_deleted` (deleted in SSM by someone else: never re-created silently), `released` (gone from Sage but not created by the connector: left alone) |
 | `content_hash` | md5 of the acknowledged payload, compared with the desired payload's |
 | `payload` | the acknowledged payload (JSON), to know which fields changed |
 | `created_by_connector` | only those records are deleted by default; false for the records the first push adopted (found in SSM under the same key) and for matched users |
@@ -40,6 +40,9 @@ SYNCED = "synced"
 DELETED = "deleted"
 SSM_DELETED = "ssm_deleted"
 RELEASED = "released"
+# A record a rep made in SSM that the reverse flow wrote into Sage: the push updates it once the
+# extract has read it back, and never deletes it for being absent from the desired state before.
+FROM_SSM = "from_ssm"
 
 SYNC_DDL = """
 CREATE SCHEMA IF NOT EXISTS ssm;

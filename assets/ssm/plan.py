@@ -95,7 +95,7 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
             alias = f"p{i}"
             joins.append(
                 f"LEFT JOIN {ledger.ledger_table(rule.parent)} {alias} "
-                f"ON {alias}.ext_id = CAST({source} AS VARCHAR) AND {alias}.state = 'synced'"
+                f"ON {alias}.ext_id = CAST({source} AS VARCHAR) AND {alias}.state IN ('synced', 'from_ssm')"
             )
             value = f"{alias}.ssm_id"
             if rule.user_ext_id:
@@ -226,9 +226,15 @@ def _update_body(
         value = desired.get(name)
         if value is None and rule.keep_when_null:
             continue  # e.g. the rep: a record without one keeps whoever SSM has
+        if name in acknowledged and _blank(acknowledged[name]) and _blank(value):
+            continue  # Sage's empty text and SSM's null both mean nothing: no write for it
         if name not in acknowledged or acknowledged[name] != value:
             body[name] = value
     return body
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def build_plan(

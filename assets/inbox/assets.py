@@ -1,0 +1,214 @@
+"""Dagster assets of the reverse flow (SSM → Sage), group `inbox`.
+
+* `inbox/ssm_accounts`, `inbox/ssm_contacts`: the change feed of each SSM resource since its
+  watermark, landed in `inbox.<resource>` (pool `ssm_api`);
+* `inbox/sage_customers`: companies reps created as Client (or as prospects) written to Sage as
+  customers, and prospects' SSM edits; SSM gets the account code (pool `sage_write`);
+* `inbox/sage_contacts`: contacts reps created or edited, written to Sage as contact addresses.
+
+The extract of SALES_LEDGER / SALES_DEL_ADDR comes after them in a sync (assets/sage/factory.py),
+so what was written is read back and pushed as Sage-owned in the same run.
+"""
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+from typing import Any, Literal
+
+import dagster as dg
+import duckdb
+
+from assets.inbox import feed
+from assets.inbox.engine import ReverseReport, SageWriter, ensure_tables, run_reverse
+from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS, ReverseSettings
+from assets.sage.factory import REVERSE_WRITES
+from assets.ssm.assets import VALUE_LISTS_KEY
+from assets.ssm.contract import BY_NAME
+from assets.ssm.settings import SyncSettings
+from resources.sage.writer import SageWriteError, SageWriterResource
+from resources.ssm.resource import SSMResource
+from resources.warehouse import WarehouseResource
+
+GROUP = "inbox"
+FEED_KEYS = {r: dg.AssetKey([GROUP, f"ssm_{r}"]) for r in feed.FEEDS}
+CUSTOMERS_KEY = REVERSE_WRITES["SALES_LEDGER"]
+CONTACTS_KEY = REVERSE_WRITES["SALES_DEL_ADDR"]
+
+
+def _warehouse(resource: WarehouseResource):  # noqa: ANN202 - a context-manager factory
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        with resource.get_connection() as con:
+            yield con
+
+    return connect
+
+
+def _feed_asset(resource: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=FEED_KEYS[resource],
+        group_name=GROUP,
+        pool="ssm_api",
+        kinds={"ssm", "duckdb"},
+        description=f"SSM {resource} created, updated or deleted since the watermark (with an "
+        f"overlap window), each version once, raw, in inbox.{resource} with what the reverse "
+        "flow decided about it and why.",
+        metadata={"dagster/table_name": f"inbox.{resource}"},
+    )
+    def _feed(
+        context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        settings = ReverseSettings.from_env()
+        with ssm.get_client() as client, warehouse.get_connection() as con:
+            read = feed.read_feed(
+                con, client, resource, timedelta(seconds=settings.overlap_seconds),
+                context.run.run_id,
+            )  # fmt: skip
+        context.log.info(
+            f"inbox.{resource}: {read.read} records read since {read.since or 'the beginning'}, "
+            f"{read.new_versions} new versions, {read.api_calls} API calls"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "read": read.read,
+                "new_versions": read.new_versions,
+                "since": str(read.since or "first read: every record"),
+                "watermark": str(read.watermark),
+                "api_calls": read.api_calls,
+            }
+        )
+
+    return _feed
+
+
+def _contract_rules(*names: str) -> dict[str, Any]:
+    contracts = [BY_NAME[n] for n in names if n in BY_NAME]
+    return {
+        "rules": dg.MetadataValue.md(
+            "\n".join(
+                f"- **{c.title}** ({c.direction.value}): {c.conflict_rule}; deletes: "
+                f"{c.delete_policy}; {c.read_only}"
+                for c in contracts
+            )
+        ),
+        "contract": dg.MetadataValue.path("docs/sync-contract.md"),
+    }
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> dg.MetadataValue:
+    if not rows:
+        return dg.MetadataValue.md("none")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def report_metadata(report: ReverseReport) -> dict[str, Any]:
+    return {
+        "status": report.status,
+        "read": report.read,
+        "planned": report.planned,
+        "written": report.created + report.updated,
+        "created": report.created,
+        "updated": report.updated,
+        "acknowledged_in_ssm": report.acknowledged,
+        "resolved_interrupted": report.resolved,
+        "echoes": report.echoes,
+        "skipped": report.skipped,
+        "deferred": report.deferred,
+        "conflicts": report.conflicts,
+        "failed": report.failed,
+        "dead_letters": report.failed,
+        "retry_later": report.retry_later,
+        "sage_writes": report.sage_writes,
+        "api_calls": report.api_calls,
+        "write_calls": report.write_calls,
+        "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+        "decisions": _table(report.samples, ("SSM id", "decision", "why")),
+    }
+
+
+def _start_writer(resource: SageWriterResource, settings: ReverseSettings, stack: ExitStack):
+    """A connected writer whose fields were checked, opened on first use only."""
+
+    def start() -> SageWriter:
+        writer = stack.enter_context(resource.get_writer())
+        try:
+            sync = SyncSettings.from_env()
+            marker = [sync.prospect_marker_sdo.field] if sync.prospects_in_sage else []
+            writer.check_fields(
+                "SalesRecord",
+                [*(f.sage for f in CUSTOMER_FIELDS), settings.rep_field, settings.ssm_id_field,
+                 *marker],
+                {
+                    settings.rep_field: "SAGE_SDO_REP_FIELD",
+                    settings.ssm_id_field: "SAGE_SDO_SSM_ID_FIELD",
+                    **dict.fromkeys(marker, "SAGE_PROSPECT_MARKER"),
+                },
+            )  # fmt: skip
+            writer.check_fields("CustomerAddress", [f.sage for f in CONTACT_FIELDS])
+        except SageWriteError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        return writer
+
+    return start
+
+
+def _writer_asset(
+    key: dg.AssetKey, resource: Literal["accounts", "contacts"], deps: list[dg.AssetKey],
+    description: str, rules: tuple[str, ...],
+) -> dg.AssetsDefinition:  # fmt: skip
+    @dg.asset(
+        key=key,
+        group_name=GROUP,
+        deps=deps,
+        pool="sage_write",
+        kinds={"sage", "duckdb"},
+        description=description,
+        metadata=_contract_rules(*rules),
+    )
+    def _write(
+        context: dg.AssetExecutionContext,
+        ssm: SSMResource,
+        warehouse: WarehouseResource,
+        sage_writer: SageWriterResource,
+    ) -> dg.MaterializeResult:
+        sync = SyncSettings.from_env()
+        settings = ReverseSettings.from_env(sync=sync)
+        with ExitStack() as stack, ssm.get_client() as client:
+            with warehouse.get_connection() as con:
+                ensure_tables(con)
+            report = run_reverse(
+                _warehouse(warehouse), client, _start_writer(sage_writer, settings, stack),
+                sync, settings, context.run.run_id, resource,
+            )  # fmt: skip
+        context.log.info(
+            f"{report.resource}: {report.read} to decide, {report.created} created and "
+            f"{report.updated} edited in Sage, {report.acknowledged} acknowledged in SSM, "
+            f"{report.conflicts} conflicts, {report.failed} dead letters, "
+            f"{report.retry_later} for the next run"
+        )
+        return dg.MaterializeResult(metadata=report_metadata(report))
+
+    return _write
+
+
+customers = _writer_asset(
+    CUSTOMERS_KEY,
+    "accounts",
+    [FEED_KEYS["accounts"], VALUE_LISTS_KEY],
+    "Companies reps created in SSM as Client (or as prospects) become Sage customers with a new "
+    "account code; SSM gets the code (extId) and read-only (prospects stay editable, their SSM "
+    "edits reach Sage until Sage converts them). Exactly once: Sage keeps the SSM id.",
+    ("client_companies", "prospects"),
+)
+contacts = _writer_asset(
+    CONTACTS_KEY,
+    "contacts",
+    [FEED_KEYS["contacts"], CUSTOMERS_KEY],
+    "Contacts reps created or edited in SSM become Sage contact addresses (AddressType 1) on "
+    "accounts Sage knows (not prospects); a field edited on both sides goes to sync.conflicts.",
+    ("ssm_contacts",),
+)
+
+ASSETS = [*(_feed_asset(r) for r in feed.FEEDS), customers, contacts]

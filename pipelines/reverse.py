@@ -1,0 +1,109 @@
+"""Scheduling of the reverse flow: a cheap poll of SSM's change feed, a small job when needed.
+
+* `ssm_to_sage`: the reverse flow alone (group `inbox`): read what changed in SSM, write what
+  the rules say into Sage, give SSM the Sage keys. The 15-minute `sage_ssm_sync` runs the same
+  assets first, so what it writes is extracted and pushed back in the same run.
+* `ssm_changes`: every `SSM_POLL_SECONDS` (30 s) asks SSM, per resource, for records changed
+  since its cursor: one list call each when nothing changed. It launches `ssm_to_sage` only when
+  a record a rep can edit changed (not the read-only records the push keeps). The job's own
+  watermark in the warehouse stays the truth: a change the sensor saw but a failed run did not
+  write is read again by the next run (or the next sync).
+"""
+
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+
+from assets.inbox import feed
+from assets.inbox.rules import ReverseSettings
+from assets.ssm.summary import KIND_TAG
+from resources.ssm.errors import SSMError
+from resources.ssm.resource import SSMResource
+
+REVERSE_JOB = "ssm_to_sage"
+NOT_STARTED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+
+reverse_job = dg.define_asset_job(
+    REVERSE_JOB,
+    selection=dg.AssetSelection.groups("inbox"),
+    description="What reps created or changed in SSM, written into Sage (Client companies, "
+    "prospects, contacts); SSM gets the Sage keys. Launched by the sensor ssm_changes.",
+    run_tags={KIND_TAG: "reverse"},
+)
+
+
+def _matters(resource: str, record: dict[str, Any]) -> bool:
+    """A change the reverse flow may act on: records a rep can edit (not the push's
+    read-only ones, whose updates are the push's own echo)."""
+    return resource != "accounts" or not record.get("readOnly")
+
+
+def _iso(value: datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+@dg.sensor(
+    name="ssm_changes",
+    job=reverse_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=ReverseSettings.from_env().poll_seconds,
+    description="Polls SSM's change feed (one call per resource when nothing changed) and "
+    "launches ssm_to_sage when a rep created or changed a company or a contact.",
+)
+def ssm_changes(
+    context: dg.SensorEvaluationContext, ssm: SSMResource
+) -> dg.RunRequest | dg.SkipReason:
+    settings = ReverseSettings.from_env()
+    overlap = timedelta(seconds=settings.overlap_seconds)
+    cursor: dict[str, Any] = json.loads(context.cursor or "{}")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if not cursor:
+        # First tick: the job catches up from its own watermark (every record the first time).
+        context.update_cursor(
+            json.dumps({r: {"watermark": _iso(now), "seen": []} for r in feed.FEEDS})
+        )
+        return dg.RunRequest(tags={"sync/reason": "first poll: catch up"})
+    waiting = context.instance.get_run_records(
+        dg.RunsFilter(job_name=REVERSE_JOB, statuses=NOT_STARTED), limit=1
+    )
+    changed: list[str] = []
+    new_cursor: dict[str, Any] = {}
+    try:
+        with ssm.get_client() as client:
+            for resource in feed.FEEDS:
+                state = cursor.get(resource) or {"watermark": _iso(now), "seen": []}
+                mark = datetime.fromisoformat(state["watermark"])
+                seen = {tuple(s) for s in state.get("seen", [])}
+                newest = mark
+                for record in client.changed_since(resource, mark, lookback=overlap):
+                    version = feed.version_of(record)
+                    if version is None:
+                        continue
+                    key = (int(record["id"]), _iso(version))
+                    newest = max(newest, version)
+                    if key not in seen:
+                        seen.add(key)
+                        if _matters(resource, record):
+                            changed.append(f"{resource} {record['id']}")
+                floor = newest - overlap
+                new_cursor[resource] = {
+                    "watermark": _iso(newest),
+                    "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
+                }
+    except SSMError as exc:
+        return dg.SkipReason(f"SSM did not answer the poll: {exc}")
+    context.update_cursor(json.dumps(new_cursor))
+    if not changed:
+        return dg.SkipReason("nothing a rep can edit changed in SSM")
+    if waiting:
+        return dg.SkipReason(
+            f"{len(changed)} changes; run {waiting[0].dagster_run.run_id[:8]} of {REVERSE_JOB} "
+            "is queued and will read them"
+        )
+    return dg.RunRequest(tags={"sync/reason": ", ".join(changed[:5])[:200]})
+
+
+defs = dg.Definitions(jobs=[reverse_job], sensors=[ssm_changes])
