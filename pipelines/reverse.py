@@ -10,7 +10,7 @@
   write is read again by the next run (or the next sync).
 """
 
-
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ import dagster as dg
 from assets.inbox import feed
 from assets.inbox.rules import ReverseSettings
 from assets.ssm.summary import KIND_TAG
+from resources.ssm.client import SSMClient
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
 
@@ -39,6 +40,19 @@ def _matters(resource: str, record: dict[str, Any]) -> bool:
     """A change the reverse flow may act on: records a rep can edit (not the push's
     read-only ones, whose updates are the push's own echo)."""
     return resource != "accounts" or not record.get("readOnly")
+
+
+# One client per SSM tenant for the life of the code server: a tick then costs one list call per
+# resource, not a login as well (the session token is refreshed by the client when it expires).
+_POLL_CLIENTS: dict[tuple[str, str], SSMClient] = {}
+
+
+def _poll_client(ssm: SSMResource) -> SSMClient:
+    key = (ssm.base_url, hashlib.sha256(f"{ssm.public_key}:{ssm.private_key}".encode()).hexdigest())
+    client = _POLL_CLIENTS.get(key)
+    if client is None:
+        client = _POLL_CLIENTS[key] = ssm.new_client()
+    return client
 
 
 def _iso(value: datetime) -> str:
@@ -72,28 +86,29 @@ def ssm_changes(
     changed: list[str] = []
     new_cursor: dict[str, Any] = {}
     try:
-        with ssm.get_client() as client:
-            for resource in feed.FEEDS:
-                state = cursor.get(resource) or {"watermark": _iso(now), "seen": []}
-                mark = datetime.fromisoformat(state["watermark"])
-                seen = {tuple(s) for s in state.get("seen", [])}
-                newest = mark
-                for record in client.changed_since(resource, mark, lookback=overlap):
-                    version = feed.version_of(record)
-                    if version is None:
-                        continue
-                    key = (int(record["id"]), _iso(version))
-                    newest = max(newest, version)
-                    if key not in seen:
-                        seen.add(key)
-                        if _matters(resource, record):
-                            changed.append(f"{resource} {record['id']}")
-                floor = newest - overlap
-                new_cursor[resource] = {
-                    "watermark": _iso(newest),
-                    "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
-                }
+        client = _poll_client(ssm)
+        for resource in feed.FEEDS:
+            state = cursor.get(resource) or {"watermark": _iso(now), "seen": []}
+            mark = datetime.fromisoformat(state["watermark"])
+            seen = {tuple(s) for s in state.get("seen", [])}
+            newest = mark
+            for record in client.changed_since(resource, mark, lookback=overlap):
+                version = feed.version_of(record)
+                if version is None:
+                    continue
+                key = (int(record["id"]), _iso(version))
+                newest = max(newest, version)
+                if key not in seen:
+                    seen.add(key)
+                    if _matters(resource, record):
+                        changed.append(f"{resource} {record['id']}")
+            floor = newest - overlap
+            new_cursor[resource] = {
+                "watermark": _iso(newest),
+                "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
+            }
     except SSMError as exc:
+        _POLL_CLIENTS.clear()  # a fresh client (and login) next tick
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")
     context.update_cursor(json.dumps(new_cursor))
     if not changed:

@@ -86,6 +86,11 @@ class SSMResource(dg.ConfigurableResource):
         with self._new_client() as client:
             yield client
 
+    def new_client(self) -> SSMClient:
+        """A client the caller keeps and closes (a sensor reuses one across its ticks, so a
+        poll costs its list calls, not a login each time)."""
+        return self._new_client()
+
     def _new_client(self) -> SSMClient:
         return SSMClient(
             self.base_url,
