@@ -148,7 +148,9 @@ def _start_writer(resource: SageWriterResource, settings: ReverseSettings, stack
             )  # fmt: skip
             writer.check_fields("CustomerAddress", [f.sage for f in CONTACT_FIELDS])
         except SageWriteError as exc:
-            raise dg.Failure(description=str(exc)) from None
+            if exc.transient:  # Sage busy: this run's records wait for the next one
+                raise
+            raise dg.Failure(description=str(exc)) from None  # a setting to fix: say which
         return writer
 
     return start

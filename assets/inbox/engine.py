@@ -381,6 +381,7 @@ class ReverseRun:
         self.warehouse, self.client, self._writer_factory = warehouse, client, writer
         self.sync, self.settings, self.run_id, self.resource = sync, settings, run_id, resource
         self._writer: SageWriter | None = None
+        self._writer_failed: SageWriteError | None = None
         self.entity = CLIENT_COMPANIES if resource == "accounts" else SSM_CONTACTS
         self.report = ReverseReport(resource=self.entity, run_id=run_id)
         self.decisions: list[tuple[int, datetime, str, str]] = []
@@ -389,8 +390,14 @@ class ReverseRun:
     @property
     def writer(self) -> SageWriter:
         """Sage is connected only when a run has something to write or check."""
+        if self._writer_failed is not None:
+            raise self._writer_failed  # Sage was unreachable once this run: not again per record
         if self._writer is None:
-            self._writer = self._writer_factory()
+            try:
+                self._writer = self._writer_factory()
+            except SageWriteError as exc:
+                self._writer_failed = exc
+                raise
         return self._writer
 
     # --- bookkeeping
@@ -626,10 +633,13 @@ class ReverseRun:
                 )
             if found is None:
                 self._forget(ssm_id)  # Sage never got it: planned again from the inbox
+                self.lookups.written_accounts.pop(ssm_id, None)
                 self._change(ssm_id, "resolve", "not_found", key, "not in Sage: written again")
                 return
             key = found
             self._ledger(ssm_id, sage_key=key, kind=kind, state=WRITTEN, written_at=ledger.now())
+            if self.resource == "accounts":
+                self.lookups.written_accounts[ssm_id] = (key, kind, WRITTEN)
             self._change(ssm_id, "resolve", "ok", key, "found in Sage by its SSM id")
             self.report.resolved += 1
         v = undecided.pop(ssm_id, None)
@@ -737,6 +747,8 @@ class ReverseRun:
                     continue
                 if not exc.transient:
                     self._forget(v.ssm_id)
+                    self.dead_letter(v, "create", str(exc), exc.code, values)
+                    return
                 raise
             break
         else:
@@ -849,6 +861,8 @@ class ReverseRun:
         except SageWriteError as exc:
             if not exc.transient:
                 self._forget(v.ssm_id)
+                self.dead_letter(v, "create", str(exc), exc.code, values)
+                return
             raise
         key = f"{account}/{number}"
         self._ledger(v.ssm_id, sage_key=key, kind="contact", state=WRITTEN,
@@ -934,11 +948,17 @@ class ReverseRun:
             return
         if changed_sage:
             self.report.planned += 1
-            if self.resource == "accounts":
-                self.writer.edit_customer(key, changed_sage)
-            else:
-                self.writer.edit_contact(key.partition("/")[0], int(key.partition("/")[2]),
-                                         changed_sage)  # fmt: skip
+            try:
+                if self.resource == "accounts":
+                    self.writer.edit_customer(key, changed_sage)
+                else:
+                    self.writer.edit_contact(key.partition("/")[0], int(key.partition("/")[2]),
+                                             changed_sage)  # fmt: skip
+            except SageWriteError as exc:
+                if exc.transient:
+                    raise
+                self.dead_letter(v, "edit", str(exc), exc.code, changed_sage)
+                return
             self.report.updated += 1
             self._change(v, "sage_edit", "ok", key, "SSM edit written to Sage",
                          sorted(changed_sage))  # fmt: skip
