@@ -46,6 +46,7 @@ def ssm() -> SSMResource:
         public_key=dg.EnvVar("SSM_PUBLIC_KEY"),
         private_key=dg.EnvVar("SSM_PRIVATE_KEY"),
         requests_per_second=settings.ssm_requests_per_second(),
+        where_date_format=settings.ssm_where_date_format(),
     )
 
 

@@ -96,6 +96,11 @@ def ssm_requests_per_second() -> float:
     return float(os.environ.get("SSM_REQUESTS_PER_SECOND", "4"))
 
 
+def ssm_where_date_format() -> str:
+    """strftime format of dates in SSM `where` filters (SSM's syntax is unconfirmed)."""
+    return os.environ.get("SSM_WHERE_DATE_FORMAT", "%Y-%m-%dT%H:%M:%S")
+
+
 # The Sage writer (Sage Data Objects). The password is a secret: the resource reads
 # SAGE_SDO_PASSWORD through EnvVar.
 SDO_STAND_IN = "python:sandbox.sdo:SDOEngine"

@@ -39,7 +39,7 @@ from pydantic import Field
 from assets.ssm import ledger
 from assets.ssm.apply import push_resource
 from assets.ssm.assets import SSMPushSettings, push_key, report_metadata
-from assets.ssm.contract import PUSHED
+from assets.ssm.contract import PUSHED, REVERSE
 from assets.ssm.plan import desired_table
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
@@ -234,7 +234,11 @@ class DeadLetterRequest(dg.Config):
         description="requeue (retried by the next push, attempts reset) or discard (skipped "
         "until its Sage record changes)"
     )
-    entity: str | None = Field(default=None, description="a pushed resource, e.g. accounts")
+    entity: str | None = Field(
+        default=None,
+        description="a pushed resource (e.g. accounts) or a reverse one (client_companies, "
+        "prospects, ssm_contacts: extIds are then SSM ids)",
+    )
     ext_ids: list[str] = Field(default_factory=list, description="extIds to act on")
     all: bool = Field(default=False, description="act on every dead letter (of the entity)")
 
@@ -243,7 +247,7 @@ class DeadLetterRequest(dg.Config):
 def manage_dead_letters(
     context: dg.OpExecutionContext, config: DeadLetterRequest, warehouse: WarehouseResource
 ) -> int:
-    known = [c.name for c in PUSHED]
+    known = [c.name for c in (*PUSHED, *REVERSE)]
     if config.entity is not None and config.entity not in known:
         raise dg.Failure(f"Unknown entity {config.entity!r}; use one of: {', '.join(known)}.")
     if not config.ext_ids and not config.all:

@@ -52,6 +52,7 @@ from assets.inbox.rules import (
     CONTACT_FIELDS,
     CONTACT_MARKER_PROPERTY,
     CUSTOMER_FIELDS,
+    FULL_NAME,
     ReverseSettings,
     SageField,
     account_code,
@@ -328,7 +329,7 @@ def customer_values(record: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
 def contact_values(record: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in CONTACT_FIELDS:
-        if f.ssm == "fullName":
+        if f.ssm == FULL_NAME:
             values[f.sage] = full_name(record.get("firstName"), record.get("lastName"))
         else:
             values[f.sage] = clean(record.get(f.ssm))
@@ -340,7 +341,7 @@ def as_ssm(fields: tuple[SageField, ...], sage: dict[str, Any], lookups: Lookups
     out: dict[str, Any] = {}
     for f in fields:
         value = clean(sage.get(f.sage))
-        if f.ssm == "fullName":
+        if f.ssm == FULL_NAME:
             out["firstName"], out["lastName"] = split_name(value)
         elif f.value_list == "countries":
             out[f.ssm] = lookups.country_of.get(str(value).upper()) if value else None
@@ -352,7 +353,7 @@ def as_ssm(fields: tuple[SageField, ...], sage: dict[str, Any], lookups: Lookups
 def ssm_fields(fields: tuple[SageField, ...]) -> list[str]:
     names: list[str] = []
     for f in fields:
-        names += ["firstName", "lastName"] if f.ssm == "fullName" else [f.ssm]
+        names += ["firstName", "lastName"] if f.ssm == FULL_NAME else [f.ssm]
     return names
 
 
@@ -481,9 +482,12 @@ class ReverseRun:
     def _open_dead_letter(self, v: Version, values: dict[str, Any]) -> str | None:
         """The reason of an open dead letter for exactly these values (nothing new to try)."""
         with self._con() as con:
+            # open: waits for the rep; discarded: skipped until the record changes; requeued
+            # (open with 0 attempts, the ssm_dead_letters job): tried again now.
             row = con.execute(
                 "SELECT message FROM sync.dead_letters WHERE resource = ? AND ext_id = ? "
-                "AND status = 'open' AND payload_hash = ?",
+                "AND payload_hash = ? AND (status = 'discarded' OR "
+                "(status = 'open' AND attempts > 0))",
                 [self.entity, str(v.ssm_id), _hash(values)],
             ).fetchall()
         return row[0][0] if row else None
@@ -930,10 +934,8 @@ class ReverseRun:
         changed_sage = {
             f.sage: values[f.sage]
             for f in fields
-            if not f.create_only
-            and any(
-                n in to_sage
-                for n in (["firstName", "lastName"] if f.ssm == "fullName" else [f.ssm])
+            if any(
+                n in to_sage for n in (["firstName", "lastName"] if f.ssm == FULL_NAME else [f.ssm])
             )  # fmt: skip
             and not _same(values[f.sage], sage_raw.get(f.sage))
         }

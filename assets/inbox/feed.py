@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS inbox.watermarks (
 
 # What the reverse flow decided about one version of a record (inbox.<resource>.decision).
 PENDING_DECISIONS = ("deferred", "retry_later")
+# The contract entries whose dead letters each feed's records may be (a requeued one is
+# decided again).
+REVERSE_ENTITIES = {
+    "accounts": ("client_companies", "prospects"),
+    "contacts": ("ssm_contacts", "ssm_contacts"),
+}
 
 
 def inbox_table(resource: str) -> str:
@@ -222,7 +228,11 @@ def undecided_sql(resource: str) -> str:
             SELECT *, row_number() OVER (PARTITION BY id ORDER BY version DESC) AS newest
             FROM {inbox_table(resource)}
         ) WHERE newest = 1
-          AND (decision IS NULL OR decision IN {PENDING_DECISIONS!r})
+          AND (decision IS NULL OR decision IN {PENDING_DECISIONS!r}
+               OR (decision = 'dead_letter' AND CAST(id AS VARCHAR) IN (
+                   SELECT ext_id FROM sync.dead_letters
+                   WHERE resource IN {REVERSE_ENTITIES[resource]!r}
+                     AND status = 'open' AND attempts = 0)))
         ORDER BY id
     """  # noqa: S608
 

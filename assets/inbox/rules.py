@@ -28,47 +28,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from assets.ssm.contract import CLIENT_COMPANIES, SSM_CONTACTS, SageField
 from assets.ssm.settings import SyncSettings
 
-
-@dataclass(frozen=True)
-class SageField:
-    """One SSM field and the Sage field it is written to."""
-
-    ssm: str
-    sage: str
-    # SSM value list the SSM value is an id of (countries: the Sage field holds the ISO code)
-    value_list: str | None = None
-    required: bool = False
-    create_only: bool = False
-
-
-# SalesRecord (customer): the push maps SALES_LEDGER's columns to the same SSM fields.
-CUSTOMER_FIELDS: tuple[SageField, ...] = (
-    SageField("name", "NAME", required=True),
-    SageField("address1", "ADDRESS_1"),
-    SageField("address2", "ADDRESS_2"),
-    SageField("city", "ADDRESS_3"),
-    SageField("region", "ADDRESS_4"),
-    SageField("postcode", "ADDRESS_5"),
-    SageField("countryId", "COUNTRY_CODE", value_list="countries", required=True),
-    SageField("phone", "TELEPHONE"),
-    SageField("fax", "FAX"),
-    SageField("email", "E_MAIL"),
-    SageField("website", "WEB_ADDRESS"),
-    SageField("vatNumber", "VAT_REG_NUMBER"),
-)
-
-# CustomerAddress (contact address, AddressType 1). SSM's first and last name are one Sage
-# `Contact`; the push splits it at its first space, as this reads it back.
-CONTACT_FIELDS: tuple[SageField, ...] = (
-    SageField("fullName", "Contact", required=True),
-    SageField("email", "EMail"),
-    SageField("phone1", "Telephone"),
-    SageField("phone2", "Telephone2"),
-    SageField("fax", "Fax"),
-)
-CONTACT_ADDRESS_TYPE = 1  # AddressTypes.sdoContactAddress
+# The field maps live in the contract, the one place that says who owns what.
+CUSTOMER_FIELDS: tuple[SageField, ...] = CLIENT_COMPANIES.sage_fields
+CONTACT_FIELDS: tuple[SageField, ...] = SSM_CONTACTS.sage_fields
+FULL_NAME = "firstName + lastName"  # SSM's two names are Sage's one contact name
 CONTACT_MARKER_PROPERTY = "Notes"  # keeps "SSM:<contact id>", as ANALYSIS_3 does for customers
 
 

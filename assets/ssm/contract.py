@@ -11,9 +11,9 @@ staging/derived columns each is computed from, so `assets/lineage.py` can trace 
 back to its Sage table and column (docs/lineage.md).
 
 The rules come from the seed documents (Sage 50 UKI ⇄ SSM accounts, FAQs, Sage 50 FR) and are
-summarised in the project's DESIGN.md. Reverse-flow entities (SSM → Sage) are listed here with
-their rules so that the page is complete, and are marked `built=False` until the reverse flow
-(assets/inbox) implements them.
+summarised in the project's DESIGN.md. Reverse-flow entities (SSM → Sage, `reverse=True`) carry
+the Sage fields the reverse flow (assets/inbox) writes; quotations are listed, `built=False`, until
+they are built.
 """
 
 from __future__ import annotations
@@ -106,6 +106,19 @@ class FieldRule:
 
 
 @dataclass(frozen=True)
+class SageField:
+    """One field the reverse flow writes into Sage: an SSM field and the Sage Data Objects field
+    (SalesRecord) or property (CustomerAddress) it goes to. `value_list`: the SSM value is an id
+    of that list and Sage holds its code (countries: the ISO code)."""
+
+    ssm: str
+    sage: str
+    description: str
+    value_list: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class ResourceContract:
     """How one SSM resource is synchronised."""
 
@@ -119,7 +132,9 @@ class ResourceContract:
     read_only: str = ""
     delete_policy: str = ""
     conflict_rule: str = ""
-    built: bool = True  # False: a reverse-flow entity, listed for completeness
+    built: bool = True  # False: planned, listed for completeness
+    reverse: bool = False  # SSM → Sage: built by assets/inbox (the reverse flow), never pushed
+    sage_fields: tuple[SageField, ...] = ()  # reverse: what is written into Sage
     match_only: bool = False  # matched to existing SSM records, never written unless configured
     # how a record is found again in SSM (a create whose answer was lost): extId, or for
     # resources without one, the fields that identify it
@@ -751,20 +766,54 @@ SALES = ResourceContract(
     ),
 )
 
-# Reverse flow (SSM → Sage): built by assets/inbox; listed so the contract is complete.
+# Reverse flow (SSM → Sage): built by assets/inbox (engine.py applies these rules; the fields
+# below are what it writes into Sage, and what it reads back to tell SSM edits from echoes).
+CUSTOMER_FIELDS: tuple[SageField, ...] = (
+    SageField("name", "NAME", "company name", required=True),
+    SageField("address1", "ADDRESS_1", "address line 1"),
+    SageField("address2", "ADDRESS_2", "address line 2"),
+    SageField("city", "ADDRESS_3", "address line 3 (town)"),
+    SageField("region", "ADDRESS_4", "address line 4 (county)"),
+    SageField("postcode", "ADDRESS_5", "postcode"),
+    SageField(
+        "countryId",
+        "COUNTRY_CODE",
+        "country, as its ISO code (required by Sage)",
+        value_list="countries",
+        required=True,
+    ),  # fmt: skip
+    SageField("phone", "TELEPHONE", "telephone"),
+    SageField("fax", "FAX", "fax"),
+    SageField("email", "E_MAIL", "e-mail"),
+    SageField("website", "WEB_ADDRESS", "web address"),
+    SageField("vatNumber", "VAT_REG_NUMBER", "VAT registration number"),
+)
+_CUSTOMER_RULES = (
+    "the rep's full name goes into the SDO rep field (setting `SAGE_SDO_REP_FIELD`, default "
+    "the column of `SAGE_REP_FIELD`, e.g. ANALYSIS_2; the seeds name SALES_REP, unconfirmed); "
+    "the SSM id into `SAGE_SDO_SSM_ID_FIELD` (default ANALYSIS_3, `SSM:<id>`), so a write whose "
+    "answer was lost is found in Sage, never made twice; a new account code in Sage's style "
+    "(`SAGE_ACCOUNT_CODE`); a value longer than Sage's field, or no name or country: not "
+    "written, the reason in `sync.dead_letters` and in the account's `Z_SageSync` field, tried "
+    "again when the rep changes the record"
+)
+
 CLIENT_COMPANIES = ResourceContract(
     name="client_companies",
     title="Companies created in SSM with status Client",
     ssm_resource="accounts",
     direction=Direction.SSM_TO_SAGE,
     sources=("inbox.accounts",),
-    key="SSM account id until Sage assigns an account code, then that code as extId",
-    read_only="read-only in SSM once synced to Sage",
+    key="the SSM account id until Sage has the customer, then its new Sage account code as extId",
+    read_only="read-only in SSM once Sage has it (extId and readOnly set by the connector); "
+    "from then on an ordinary Sage-owned account of the one-way push",
     delete_policy="an SSM delete never reaches Sage",
-    conflict_rule="created as a Sage customer; the rep's full name goes into Sage's rep field "
-    "(SALES_REP / ANALYSIS_n); the admin user is assigned only at creation when there is no "
-    "rep, never reassigned to a supervisor",
-    built=False,
+    conflict_rule="an SSM account with the Client status (`SSM_CLIENT_STATUS`), no extId and "
+    "not read-only is created as a Sage customer; the admin user (`SSM_ADMIN_USER`) is given "
+    "to it in SSM only at creation when it has no rep, never reassigned to a supervisor; "
+    + _CUSTOMER_RULES,
+    reverse=True,
+    sage_fields=CUSTOMER_FIELDS,
 )
 
 PROSPECTS = ResourceContract(
@@ -772,26 +821,52 @@ PROSPECTS = ResourceContract(
     title="Prospects / potential clients",
     ssm_resource="accounts",
     direction=Direction.BOTH,
-    sources=("inbox.accounts",),
-    key="company code",
-    read_only="editable in SSM until Sage converts the prospect to a customer, then read-only",
-    delete_policy="deleted only from Sage (FR); an SSM delete never reaches Sage",
-    conflict_rule="contacts of a prospect sync only once it is a customer",
-    built=False,
+    sources=("inbox.accounts", "staging.customer_accounts"),
+    key="the SSM account id, then the Sage account code as extId",
+    read_only="editable in SSM while a prospect; read-only once Sage converts it (the marker "
+    "removed, or its first invoice: `SAGE_PROSPECT_CONVERSION`)",
+    delete_policy="deleted only from Sage (then marked deleted in SSM); an SSM delete never "
+    "reaches Sage",
+    conflict_rule="with `SAGE_PROSPECTS=sage` (default) an SSM account with the prospect status "
+    "(`SSM_PROSPECT_STATUS`) is created in Sage as a customer carrying the prospect marker "
+    "(`SAGE_PROSPECT_MARKER`); SSM edits reach Sage while it is a prospect, Sage edits reach "
+    "SSM; a field edited on both sides: the newer edit wins, Sage on a tie (`sync.conflicts`); "
+    "its contacts reach Sage only once it is a customer; `SAGE_PROSPECTS=ssm_only` keeps "
+    "prospects in SSM; " + _CUSTOMER_RULES,
+    reverse=True,
+    sage_fields=CUSTOMER_FIELDS,
+)
+
+CONTACT_FIELDS: tuple[SageField, ...] = (
+    SageField(
+        "firstName + lastName",
+        "Contact",
+        "the contact's name (the push splits it at its first space)",
+        required=True,
+    ),  # fmt: skip
+    SageField("email", "EMail", "e-mail"),
+    SageField("phone1", "Telephone", "telephone"),
+    SageField("phone2", "Telephone2", "mobile"),
+    SageField("fax", "Fax", "fax"),
 )
 
 SSM_CONTACTS = ResourceContract(
     name="ssm_contacts",
     title="Contacts created or edited in SSM",
     ssm_resource="contacts",
-    direction=Direction.SSM_TO_SAGE,
+    direction=Direction.BOTH,
     sources=("inbox.contacts",),
-    key="SSM contact id, then the Sage contact key as extId",
+    key="the SSM contact id, then the Sage contact key (`<account code>/<address number>`) as "
+    "extId",
     read_only="editable on both sides",
-    delete_policy="an SSM delete never reaches Sage",
-    conflict_rule="only contacts of accounts known to Sage; a field edited on both sides since "
-    "the last sync: Sage wins",
-    built=False,
+    delete_policy="an SSM delete never reaches Sage; a Sage delete marks it deleted in SSM",
+    conflict_rule="a contact created in SSM on an account Sage knows (not a prospect) becomes a "
+    "Sage contact address (CustomerAddress, AddressType 1; the SSM id kept in its Notes as "
+    "`SSM:<id>`); SSM edits of a Sage contact reach Sage; a field edited on both sides since the "
+    "last sync: the newer edit wins, Sage on a tie or when a time is unknown, both values in "
+    "`sync.conflicts`",
+    reverse=True,
+    sage_fields=CONTACT_FIELDS,
 )
 
 QUOTATIONS = ResourceContract(
@@ -825,7 +900,9 @@ CONTRACTS: tuple[ResourceContract, ...] = (
     QUOTATIONS,
 )
 
-PUSHED: tuple[ResourceContract, ...] = tuple(c for c in CONTRACTS if c.built)
+PUSHED: tuple[ResourceContract, ...] = tuple(c for c in CONTRACTS if c.built and not c.reverse)
+# Written into Sage by the reverse flow (assets/inbox), in the order it runs them.
+REVERSE: tuple[ResourceContract, ...] = tuple(c for c in CONTRACTS if c.built and c.reverse)
 BY_NAME: dict[str, ResourceContract] = {c.name: c for c in CONTRACTS}
 
 
@@ -870,7 +947,7 @@ def render_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for c in CONTRACTS:
-        status = "pushed" if c.built else "reverse flow (planned, assets/inbox)"
+        status = "reverse flow (assets/inbox)" if c.reverse else "pushed" if c.built else "planned"
         lines.append(
             f"| [{c.title}](#{c.name.replace('_', '-')}) | `/{c.ssm_resource}` | "
             f"{c.direction.value} | {', '.join(f'`{s}`' for s in c.sources)} | {status} |"
@@ -902,10 +979,18 @@ def render_markdown() -> str:
         if c.parents:
             rules.append(("pushed after", ", ".join(c.parents)))
         if not c.built:
-            rules.append(("status", "reverse flow, built later in assets/inbox"))
+            rules.append(("status", "planned (not built yet)"))
         if c.notes:
             rules.append(("notes", c.notes))
         lines += [f"- **{k}**: {_escape(v)}" for k, v in rules]
+        if c.sage_fields:
+            lines += ["", "| SSM field | Sage field (SDO) | rule |", "|---|---|---|"]
+            for sf in c.sage_fields:
+                rule = sf.description + (
+                    f"; SSM id of list `{sf.value_list}`" if sf.value_list else ""
+                )
+                rule += "; required" if sf.required else ""
+                lines.append(f"| `{sf.ssm}` | `{sf.sage}` | {_escape(rule)} |")
         if c.fields:
             lines += [
                 "",

@@ -32,8 +32,9 @@ def test_parents_are_pushed_first_and_reverse_flow_is_listed() -> None:
     assert order.index("accounts") < order.index("contacts") < order.index("sales")
     assert order.index("products") < order.index("sales_order_lines")
     assert contract.pushed("products").parents == ("product_categories",)
-    reverse = {c.name: c for c in contract.CONTRACTS if not c.built}
-    assert set(reverse) == {"client_companies", "prospects", "ssm_contacts", "quotations"}
+    assert {c.name for c in contract.REVERSE} == {"client_companies", "prospects", "ssm_contacts"}
+    assert all(c.sage_fields for c in contract.REVERSE)
+    assert {c.name for c in contract.CONTRACTS if not c.built} == {"quotations"}
 
 
 def test_sage_owned_records_are_read_only() -> None:
