@@ -1,0 +1,67 @@
+"""The sensor `ssm_changes` against the SSM sandbox as a process: a cheap poll, a run only for
+what a rep changed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import httpx
+import pytest
+
+from pipelines import reverse
+from resources.ssm import SSMResource
+from sandbox.ssm.testing import SandboxProcess, running_sandbox
+
+
+@pytest.fixture
+def ssm(tmp_path: Path) -> Iterator[SandboxProcess]:
+    with running_sandbox(tmp_path, rate=200) as sandbox:
+        reverse._POLL_CLIENTS.clear()
+        yield sandbox
+
+
+def _tick(ssm: SandboxProcess, instance: dg.DagsterInstance, cursor: str | None):
+    resource = SSMResource(
+        base_url=ssm.base_url, public_key=ssm.public_key, private_key=ssm.private_key,
+        requests_per_second=200,
+    )  # fmt: skip
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"ssm": resource}
+    ) as context:
+        result = reverse.ssm_changes(context)
+        return result, context.cursor
+
+
+def _requests(ssm: SandboxProcess) -> int:
+    return int(httpx.get(ssm.control_url + "/stats", timeout=10).json()["total"])
+
+
+def test_an_idle_poll_costs_one_call_per_resource_and_a_rep_create_launches_a_run(
+    ssm: SandboxProcess,
+) -> None:
+    with dg.instance_for_test() as instance:
+        first, cursor = _tick(ssm, instance, None)
+        assert isinstance(first, dg.RunRequest)  # the first tick catches up from the warehouse
+
+        _tick(ssm, instance, cursor)  # logs in once for the life of the code server
+        before = _requests(ssm)
+        idle, cursor = _tick(ssm, instance, cursor)
+        assert isinstance(idle, dg.SkipReason)
+        assert _requests(ssm) - before == 2  # accounts and contacts, no login
+
+        created = httpx.post(
+            f"{ssm.control_url}/act-as/2/accounts",
+            json={"name": "Sensor Test Ltd", "statusId": 2, "branchId": 1, "salesRepId1": 2},
+            timeout=10,
+        )
+        assert created.is_success, created.text
+        changed, cursor = _tick(ssm, instance, cursor)
+        assert isinstance(changed, dg.RunRequest)
+        assert "accounts" in changed.tags["sync/reason"]
+
+        again, cursor = _tick(ssm, instance, cursor)  # the same version is not news twice
+        assert isinstance(again, dg.SkipReason)
+        assert json.loads(cursor or "{}")["accounts"]["seen"]
