@@ -18,7 +18,7 @@ import duckdb
 from assets.sage.warehouse import HELD_BACK_TABLE, QUARANTINE_TABLE, ensure_quarantine
 from assets.ssm import ledger
 from assets.ssm.assets import GROUP, push_key
-from assets.ssm.contract import PUSHED
+from assets.ssm.contract import PUSHED, REVERSE
 from assets.ssm.desired import HELD_LAYER
 from resources.warehouse import WarehouseResource
 
@@ -114,7 +114,7 @@ def read_pushes(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PushRow]:
             message=row[2],
             held_back=int(held.get(c.name, 0)),
         )
-        for c in PUSHED
+        for c in (*REVERSE, *PUSHED)  # the reverse flow runs first in a sync
         if (row := by_resource.get(c.name)) is not None
     ]
 
@@ -204,7 +204,9 @@ def quarantine_markdown(quarantine: list[QuarantineRow]) -> str:
 def run_kind(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     """`first` when no earlier run pushed from this warehouse, else `incremental`."""
     (earlier,) = con.execute(
-        "SELECT count(*) FROM sync.runs WHERE run_id <> ? AND NOT dry_run", [run_id]
+        "SELECT count(*) FROM sync.runs WHERE run_id <> ? AND NOT dry_run "
+        "AND list_contains(?, resource)",  # a reverse-flow run alone is not a sync
+        [run_id, [c.name for c in PUSHED]],
     ).fetchone()  # type: ignore[misc]
     return "incremental" if earlier else "first"
 
