@@ -427,6 +427,22 @@ def test_a_permanent_sdo_error_is_a_dead_letter_shown_to_the_rep(world: World) -
         "SELECT message FROM sync.dead_letters WHERE ext_id = ? AND status = 'open'", str(account)
     )
     assert "86" in message
+    _cycle(world)  # unchanged: not tried again
+    assert _in_sage(world, account) == []
+
+    # Sage was fixed meanwhile: the office re-queues it (job ssm_dead_letters), the next run
+    # writes it.
+    requeue = defs.resolve_job_def("ssm_dead_letters").execute_in_process(
+        run_config={"ops": {"manage_dead_letters": {"config": {
+            "action": "requeue", "entity": "client_companies", "ext_ids": [str(account)],
+        }}}},
+        resources={"warehouse": WarehouseResource(database=str(world.warehouse))},
+        instance=world.instance,
+    )  # fmt: skip
+    assert requeue.success
+    _cycle(world)
+    assert len(_in_sage(world, account)) == 1
+    assert world.record("accounts", account)["readOnly"] is True
 
 
 def test_a_run_killed_between_the_sage_write_and_ssm_converges(world: World) -> None:
@@ -441,7 +457,8 @@ def test_a_run_killed_between_the_sage_write_and_ssm_converges(world: World) -> 
     assert killed.returncode == faults.KILLED_EXIT_CODE, killed.stderr[-2000:]
     assert len(_in_sage(world, account)) == 1, (  # Sage has it; SSM was never told
         world.sage("SELECT ACCOUNT_REF, ANALYSIS_3 FROM SALES_LEDGER WHERE NAME LIKE 'Killed%'"),
-        killed.stdout[-3000:], killed.stderr[-3000:],
+        killed.stdout[-3000:],
+        killed.stderr[-3000:],
     )
     assert not world.record("accounts", account).get("extId")
 
