@@ -26,6 +26,7 @@ from assets.ssm.assets import VALUE_LISTS_KEY
 from assets.ssm.contract import BY_NAME
 from assets.ssm.settings import SyncSettings
 from resources.sage.writer import SageWriteError, SageWriterResource
+from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
@@ -59,11 +60,17 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         settings = ReverseSettings.from_env()
-        with ssm.get_client() as client, warehouse.get_connection() as con:
-            read = feed.read_feed(
-                con, client, resource, timedelta(seconds=settings.overlap_seconds),
-                context.run.run_id,
-            )  # fmt: skip
+        try:
+            with ssm.get_client() as client, warehouse.get_connection() as con:
+                read = feed.read_feed(
+                    con, client, resource, timedelta(seconds=settings.overlap_seconds),
+                    context.run.run_id,
+                )  # fmt: skip
+        except SSMError as exc:
+            # The watermark did not move: the next run reads the same changes. The Sage extract
+            # and the push after this step go on (they depend on it for order only).
+            context.log.warning(f"inbox.{resource} not read this run: {exc}")
+            return dg.MaterializeResult(metadata={"read": 0, "error": str(exc)})
         context.log.info(
             f"inbox.{resource}: {read.read} records read since {read.since or 'the beginning'}, "
             f"{read.new_versions} new versions, {read.api_calls} API calls"
@@ -125,6 +132,7 @@ def report_metadata(report: ReverseReport) -> dict[str, Any]:
         "write_calls": report.write_calls,
         "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
         "decisions": _table(report.samples, ("SSM id", "decision", "why")),
+        "problem": report.problem or "none",
     }
 
 
@@ -147,10 +155,11 @@ def _start_writer(resource: SageWriterResource, settings: ReverseSettings, stack
                 },
             )  # fmt: skip
             writer.check_fields("CustomerAddress", [f.sage for f in CONTACT_FIELDS])
-        except SageWriteError as exc:
-            if exc.transient:  # Sage busy: this run's records wait for the next one
-                raise
-            raise dg.Failure(description=str(exc)) from None  # a setting to fix: say which
+        except SageWriteError:
+            # Sage busy, or a setting to fix (the sentence names it): the records wait, the
+            # rest of the sync goes on, and the run summary fails the run for a setting.
+            stack.close()
+            raise
         return writer
 
     return start

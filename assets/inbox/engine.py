@@ -174,8 +174,13 @@ class ReverseReport:
     seconds: float = 0.0
     samples: list[tuple[str, str, str]] = field(default_factory=list)  # id, decision, why
 
+    problem: str | None = None  # Sage could not be reached or is misconfigured (one sentence)
+    stopped: bool = False  # a setting must be fixed: the run summary fails the sync run
+
     @property
     def status(self) -> str:
+        if self.stopped:
+            return "stopped"
         if self.failed:
             return "failed_records"
         return "retry_later" if self.retry_later else "ok"
@@ -577,7 +582,9 @@ class ReverseRun:
                     else:
                         self._contact(v)
                 except SageWriteError as exc:
-                    if exc.transient:
+                    if exc is self._writer_failed:  # Sage unreachable or misconfigured
+                        self.decide(v, "retry_later", str(exc))
+                    elif exc.transient:
                         self._change(v, "sage_write", "unknown", None, str(exc))
                         self.decide(v, "retry_later", str(exc))
                     else:
@@ -585,6 +592,9 @@ class ReverseRun:
                 except SSMError as exc:
                     self.decide(v, "retry_later", f"SSM did not take the acknowledgement: {exc}")
         finally:
+            if self._writer_failed is not None:
+                self.report.problem = str(self._writer_failed)
+                self.report.stopped = not self._writer_failed.transient
             with self._con() as con:
                 feed.decide(con, self.resource, self.decisions, self.run_id)
             if self._writer is not None:
@@ -600,7 +610,7 @@ class ReverseRun:
         row = {
             "run_id": r.run_id, "resource": r.resource, "started_at": started_at,
             "finished_at": ledger.now(), "dry_run": False, "status": r.status,
-            "message": f"{r.conflicts} conflicts" if r.conflicts else None,
+            "message": r.problem or (f"{r.conflicts} conflicts" if r.conflicts else None),
             "desired": r.read, "planned": r.planned, "created": r.created,
             "updated": r.updated, "deleted": 0, "unchanged": r.echoes, "deferred": r.deferred,
             "skipped": r.skipped, "failed": r.failed, "ssm_deleted": 0, "resolved": r.resolved,

@@ -490,3 +490,20 @@ def _reverse_job_in_this_process(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _reverse_job_in_this_process(sys.argv[1:])
+
+
+def test_a_missing_sdo_field_waits_with_one_sentence_and_the_sync_goes_on(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = _client(world, "Setting Wrong Ltd")
+    monkeypatch.setenv("SAGE_SDO_REP_FIELD", "SALES_REP")  # the seeds' name: not in this Sage
+    run = _cycle(world)
+    problem = run["inbox/sage_customers"]["problem"]
+    assert "SALES_REP" in problem and "SAGE_SDO_REP_FIELD" in problem
+    assert run["inbox/sage_customers"]["status"] == "stopped"
+    assert "sage/sales_ledger" in run and "ssm/push_accounts" in run  # the one-way sync went on
+    assert _in_sage(world, account) == []
+    assert not world.record("accounts", account).get("Z_SageSync")  # not the rep's to fix
+
+    monkeypatch.delenv("SAGE_SDO_REP_FIELD")
+    assert _converge(world, account) == 1
