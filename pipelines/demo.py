@@ -1,14 +1,25 @@
-"""`make demo`: the whole sync against the embedded defaults, then a summary of what landed.
+"""`make demo`: the whole sync against the embedded defaults, a sales rep's work in SSM written
+back into Sage, then a summary of what landed.
 
 1. generate the demo Sage 50 company (SQLite) if it is absent;
 2. start the SSM sandbox server in the background if nothing answers at SSM_BASE_URL;
 3. run the sync job in this process against the project's Dagster instance (the one `dagster dev`
-   opens in the project root: data/dagster, so the runs show in the UI), twice: the second run
-   shows that an unchanged Sage costs no write call. The console shows each run's progress per
-   layer; every Dagster event of the run goes to DATA_DIR/logs/demo-<run id>.log (and to the
-   instance, as for any run);
-4. print row counts per layer, what each push did in each run (from the push assets'
-   materialization metadata) and what SSM now holds.
+   opens in the project root: data/dagster, so the runs show in the UI). The console shows each
+   run's progress per layer; every Dagster event of the run goes to
+   DATA_DIR/logs/demo-<run id>.log (and to the instance, as for any run);
+4. act as a sales rep in the sandbox, through its act-as API (what a person does with the forms
+   of the sandbox's page): a Client company with two contacts, a prospect, a contact on a Sage
+   customer the first run pushed. Names carry a short random tag, so a re-run on the same data
+   creates records of its own;
+5. sync again: the reverse flow (group inbox) writes the rep's records into Sage through the
+   stand-in SDO engine, the extract reads them back and the push answers SSM;
+6. sync once more: with nothing new on either side it writes nothing, to SSM or to Sage;
+7. print row counts per layer, what each push did in each run, what reached Sage (read from the
+   company file), what came back to SSM (the sandbox's state page), the reverse flow's figures
+   per run and its decisions about the rep's records.
+
+Steps 4-5 need the sandbox and the stand-in SDO engine; against a real SSM or Sage the demo says
+why it skips them.
 
 `python -m pipelines.demo --prepare` does steps 1–2 and checks that the instance opens (used by
 `make dev`). What is missing or unwritable stops it with one sentence, not a traceback.
@@ -17,9 +28,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,7 +51,8 @@ from pipelines import settings
 from pipelines.instance import open_instance
 
 SYNC_JOB = "sage_ssm_sync"
-LAYERS = ("sage", "quarantine", "staging", "derived", "ssm", "sync")
+LAYERS = ("inbox", "sage", "quarantine", "staging", "derived", "ssm", "sync")
+REVERSE_ASSETS = ("sage_customers", "sage_contacts")  # the reverse flow's writers (group inbox)
 
 
 def ensure_demo_company(size: str) -> None:
@@ -107,6 +122,8 @@ class SyncRun:
     success: bool
     seconds: float
     pushes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the reverse flow's writer assets (inbox/sage_customers, inbox/sage_contacts): metadata
+    reverse: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     ssm_calls: int | None = None  # as the sandbox counted them (None: not the sandbox)
     ssm_writes: int | None = None  # POST/PUT/PATCH/DELETE other than /login
@@ -159,10 +176,11 @@ def run_job(
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
         path = materialization.asset_key.path
+        values = {key: value.value for key, value in materialization.metadata.items()}
         if len(path) == 2 and path[0] == "ssm" and path[1].startswith("push_"):
-            run.pushes[path[1].removeprefix("push_")] = {
-                key: value.value for key, value in materialization.metadata.items()
-            }
+            run.pushes[path[1].removeprefix("push_")] = values
+        elif len(path) == 2 and path[0] == "inbox" and path[1] in REVERSE_ASSETS:
+            run.reverse[path[1]] = values
     run.failures = failure_sentences(result.all_events)
     return run
 
@@ -329,6 +347,27 @@ def sandbox_counts() -> dict[str, int] | None:
     }
 
 
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]], left: int = 1) -> list[str]:
+    """Lines of a plain table: the first `left` columns aligned left, the others right."""
+    cells = [tuple("" if v is None else str(v) for v in row) for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return [
+        "  "
+        + "  ".join(
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
+
+
+PUSH_COUNTS = ("created", "updated", "deleted", "unchanged", "failed")
+
+
+def sage_writes(run: SyncRun) -> int:
+    return sum(int(r.get("sage_writes", 0)) for r in run.reverse.values())
+
+
 def print_summary(runs: list[SyncRun]) -> None:
     from assets.ssm.contract import PUSHED
 
@@ -338,23 +377,21 @@ def print_summary(runs: list[SyncRun]) -> None:
         print(f"  {layer:<12}{tables:>8}{rows:>12,}")
 
     held = sandbox_counts()
-    counts = ("created", "updated", "deleted", "unchanged", "failed")
-    width = 10 * len(counts)
-    print("\nSSM, per pushed resource (from each run's push metadata; in SSM: live records)")
-    print(f"  {'':<20}{'':>8}" + "".join(f" | {r.label + ' run':^{width}}" for r in runs))
     print(
-        f"  {'resource':<20}{'desired':>8}"
-        + "".join(" | " + "".join(f"{c:>10}" for c in counts) for _ in runs)
-        + f" | {'in SSM':>7}"
+        f"\nSSM, per pushed resource (each run's push metadata: {'/'.join(PUSH_COUNTS)}; "
+        "in SSM: live records)"
     )
+    rows: list[tuple[Any, ...]] = []
     for contract in PUSHED:
         desired = runs[-1].pushes.get(contract.name, {}).get("desired", "-")
-        line = f"  {contract.name:<20}{desired:>8}"
-        for run in runs:
-            push = run.pushes.get(contract.name, {})
-            line += " | " + "".join(f"{push.get(c, '-'):>10}" for c in counts)
+        cells = [
+            "/".join(str(run.pushes.get(contract.name, {}).get(c, "-")) for c in PUSH_COUNTS)
+            for run in runs
+        ]
         in_ssm = "-" if held is None else str(held.get(contract.ssm_resource, 0))
-        print(line + f" | {in_ssm + ('*' if contract.match_only else ''):>7}")
+        rows.append((contract.name, desired, *cells, in_ssm + ("*" if contract.match_only else "")))
+    for line in _table(("resource", "desired", *(r.label for r in runs), "in SSM"), rows):
+        print(line)
     print("  * users are matched to the tenant's users, never created (SSM_CREATE_USERS=false)")
     print("  in SSM counts every live record of the resource, the tenant's own included")
     print()
@@ -365,7 +402,362 @@ def print_summary(runs: list[SyncRun]) -> None:
             else f"{sum(int(p.get('api_calls', 0)) for p in run.pushes.values())} SSM API calls "
             "by the pushes"
         )
-        print(f"{run.label} run {run.run_id}: {run.seconds:.1f} s, {calls}")
+        print(
+            f"{run.label} run {run.run_id}: {run.seconds:.1f} s, {calls}, "
+            f"{sage_writes(run)} Sage writes"
+        )
+    last = runs[-1]
+    if len(runs) > 1 and last.ssm_writes is not None:
+        wrote = last.ssm_writes + sage_writes(last)
+        print(
+            f"the {last.label} run found nothing new: {last.ssm_writes} writes to SSM, "
+            f"{sage_writes(last)} Sage writes"
+            + ("" if wrote == 0 else "  <- expected 0: something is written every run")
+        )
+
+
+# --- acting as a sales rep in the sandbox -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepRecord:
+    """A record the demo created in SSM as the rep."""
+
+    resource: str  # accounts | contacts
+    ssm_id: int
+    name: str
+    what: str  # how the demo describes it: "Client company", "prospect company", "contact"
+
+
+@dataclass
+class RepVisit:
+    """What the rep did in SSM between two syncs."""
+
+    rep_id: int
+    rep_name: str
+    records: list[RepRecord] = field(default_factory=list)
+
+    def ids(self, resource: str) -> set[int]:
+        return {r.ssm_id for r in self.records if r.resource == resource}
+
+
+def sandbox_root() -> str | None:
+    """The sandbox's root URL when SSM_BASE_URL is a sandbox that answers its control routes."""
+    if settings.local_ssm_address() is None:
+        return None
+    root = settings.ssm_base_url().split("/api/")[0]
+    try:
+        return root if httpx.get(f"{root}/sandbox/health", timeout=5).is_success else None
+    except httpx.HTTPError:
+        return None
+
+
+def rep_demo_unavailable() -> str | None:
+    """Why the demo cannot act as a rep (None when it can): it needs the sandbox's act-as routes
+    and the stand-in SDO engine writing the demo company, whose file it reads back."""
+    if sandbox_root() is None:
+        return f"SSM at {settings.ssm_base_url()} is not the sandbox (no act-as routes)"
+    if settings.sage_sdo_engine() != settings.SDO_STAND_IN:
+        return f"Sage is written through {settings.sage_sdo_engine()}, not the demo company"
+    return None
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any], missing: str) -> Any:
+    row = con.execute(sql, params).fetchone()
+    if row is None or row[0] is None:
+        raise SystemExit(f"Cannot act as a rep: {missing}.")
+    return row if len(row) > 1 else row[0]
+
+
+def _value_id(con: duckdb.DuckDBPyConnection, list_name: str, key: str) -> int:
+    """An SSM value-list id as the initial sync read it (ssm.value_lists keys are lower case)."""
+    return int(
+        _one(
+            con,
+            "SELECT min(id) FROM ssm.value_lists WHERE list_name = ? AND key = ?",
+            [list_name, key.strip().lower()],
+            f"SSM's {list_name} list has no {key!r} (ssm.value_lists)",
+        )
+    )
+
+
+def _act(root: str, rep_id: int, resource: str, body: dict[str, Any]) -> int:
+    """POST /sandbox/act-as/{rep}/{resource}: the create a rep makes in the SSM app."""
+    answer = httpx.post(f"{root}/sandbox/act-as/{rep_id}/{resource}", json=body, timeout=30)
+    if not answer.is_success:
+        raise SystemExit(f"The sandbox refused the rep's {resource} create: {answer.text}")
+    return int(answer.json()["id"])
+
+
+def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
+    """Create, as a sales rep in the sandbox, what the reverse flow writes into Sage: a Client
+    company with an address, a country, the rep and two contacts; a prospect company; a contact
+    on a Sage customer the sync pushed. `tag` makes the names unique, so a demo re-run on the
+    same data creates records of its own (Sage account codes come from the names)."""
+    from assets.ssm.settings import SyncSettings
+
+    out = out or sys.stdout
+    root = sandbox_root()
+    if root is None:
+        raise SystemExit(f"The SSM sandbox does not answer at {settings.ssm_base_url()}.")
+    sync = SyncSettings.from_env()
+    con = duckdb.connect(settings.warehouse_path(), read_only=True)
+    try:
+        client = _value_id(con, "accountStatuses", sync.client_status)
+        prospect = _value_id(con, "accountStatuses", sync.prospect_status)
+        country = _value_id(con, "countries", "gb")
+        branch = _value_id(con, "branches", "__default__")
+        # A Client customer the sync pushed (Sage-owned, read-only in SSM) that has a rep: that
+        # rep is the one who acts.
+        customer_id, customer_code, customer_name, rep_id = _one(
+            con,
+            """
+            SELECT ssm_id, ext_id, payload->>'$.name', CAST(payload->>'$.salesRepId1' AS BIGINT)
+            FROM ssm.synced_accounts
+            WHERE state = 'synced' AND ssm_id IS NOT NULL
+              AND payload->>'$.salesRepId1' IS NOT NULL
+              AND CAST(payload->>'$.statusId' AS BIGINT) = ?
+            ORDER BY ext_id LIMIT 1
+            """,
+            [client],
+            "no Sage customer with a rep is in SSM yet (ssm.synced_accounts)",
+        )
+        rep_name = str(
+            _one(
+                con,
+                "SELECT any_value(label) FROM ssm.value_lists WHERE list_name = 'users' AND id = ?",
+                [rep_id],
+                f"user {rep_id} is not in SSM's users list",
+            )
+        )
+    finally:
+        con.close()
+
+    visit = RepVisit(int(rep_id), rep_name)
+    print(
+        f"\nacting as sales rep {rep_name} (SSM user {rep_id}) in the SSM sandbox, through its "
+        f"act-as API (POST {root}/sandbox/act-as/{rep_id}/<resource>), as a rep would in the "
+        f"SSM app; to do the same by hand, use the forms at {root}/#act-as-rep",
+        file=out,
+    )
+    company = f"Harbour Lights {tag} Ltd"
+    account = _act(
+        root,
+        visit.rep_id,
+        "accounts",
+        {
+            "name": company,
+            "statusId": client,
+            "salesRepId1": visit.rep_id,
+            "branchId": branch,
+            "countryId": country,
+            "address1": "1 Quay Street",
+            "city": "Bristol",
+            "postcode": "BS1 4DJ",
+            "phone": "0117 496 0001",
+            "email": f"office-{tag}@harbour.example",
+        },
+    )
+    visit.records.append(RepRecord("accounts", account, company, "Client company"))
+    print(
+        f"  company {account} {company!r}: status {sync.client_status}, rep {rep_name}, "
+        "country GB, 1 Quay Street, Bristol BS1 4DJ",
+        file=out,
+    )
+    contact = {"accountId": account, "branchId": branch, "salesRepId": visit.rep_id}
+    for first, last, extra in (
+        ("Ada", "Quayle", {"email": f"ada-{tag}@harbour.example", "phone1": "0117 496 0101"}),
+        ("Ben", "Okafor", {}),
+    ):
+        contact_id = _act(
+            root,
+            visit.rep_id,
+            "contacts",
+            {**contact, "firstName": first, "lastName": last, **extra},
+        )
+        visit.records.append(RepRecord("contacts", contact_id, f"{first} {last}", "contact"))
+        print(f"  contact {contact_id} {first} {last!r} at company {account}", file=out)
+    prospect_name = f"Kestrel Tools {tag}"
+    prospect_id = _act(
+        root,
+        visit.rep_id,
+        "accounts",
+        {
+            "name": prospect_name,
+            "statusId": prospect,
+            "salesRepId1": visit.rep_id,
+            "branchId": branch,
+            "countryId": country,
+            "city": "Leeds",
+        },
+    )
+    visit.records.append(RepRecord("accounts", prospect_id, prospect_name, "prospect company"))
+    print(
+        f"  company {prospect_id} {prospect_name!r}: status {sync.prospect_status} "
+        "(SSM_PROSPECT_STATUS: a prospect)",
+        file=out,
+    )
+    last = f"Marsh {tag}"
+    contact_id = _act(
+        root,
+        visit.rep_id,
+        "contacts",
+        {"accountId": int(customer_id), "branchId": branch, "salesRepId": visit.rep_id,
+         "firstName": "Cleo", "lastName": last, "email": f"cleo-{tag}@example.co.uk"},
+    )  # fmt: skip
+    visit.records.append(RepRecord("contacts", contact_id, f"Cleo {last}", "contact"))
+    print(
+        f"  contact {contact_id} 'Cleo {last}' at company {customer_id} {customer_name!r}, "
+        f"the Sage customer {customer_code}",
+        file=out,
+    )
+    return visit
+
+
+# --- what the rep's records became ------------------------------------------------------------
+
+REVERSE_FIGURES = (
+    "created", "acknowledged_in_ssm", "deferred", "dead_letters", "conflicts", "sage_writes",
+    "api_calls",
+)  # fmt: skip
+# The stand-in keeps CustomerAddress.Notes, where the writer leaves "SSM:<contact id>", in
+# SALES_DEL_ADDR.NOTES (sandbox/sdo/engine.py).
+_MARKED = re.compile(r"SSM:(\d+)(?!\d)")
+
+
+def sage_records(visit: RepVisit) -> tuple[tuple[str, ...], list[tuple[Any, ...]], list[tuple]]:
+    """What the demo company holds of the rep's records: (customer columns, customer rows,
+    contact rows (account, number, contact name, SSM id)), read from the company file."""
+    from assets.inbox.rules import ReverseSettings, ssm_marker
+    from assets.ssm.settings import SyncSettings
+
+    reverse, sync = ReverseSettings.from_env(), SyncSettings.from_env()
+    # Field names are validated SDO identifiers (upper-case letters, digits, _).
+    columns = (
+        "ACCOUNT_REF", "NAME", reverse.rep_field, reverse.ssm_id_field,
+        sync.prospect_marker_sdo.field,
+    )  # fmt: skip
+    markers = [ssm_marker(i) for i in sorted(visit.ids("accounts"))]
+    path = Path(settings.sage_sdo_data_path())
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as con:
+        customers = con.execute(
+            f"SELECT {', '.join(columns)} FROM SALES_LEDGER "  # noqa: S608
+            f"WHERE {reverse.ssm_id_field} IN ({', '.join('?' * len(markers))}) "
+            "ORDER BY ACCOUNT_REF",
+            markers,
+        ).fetchall()
+        addresses = con.execute(
+            "SELECT ACCOUNT_REF, ADDRESS_REF, CONTACT_NAME, NOTES FROM SALES_DEL_ADDR "
+            "WHERE ADDRESS_TYPE = 1 AND NOTES LIKE '%SSM:%' ORDER BY ACCOUNT_REF, ADDRESS_REF"
+        ).fetchall()
+    wanted = visit.ids("contacts")
+    contacts = []
+    for account, number, name, notes in addresses:
+        marked = _MARKED.search(str(notes))
+        if marked and int(marked.group(1)) in wanted:
+            contacts.append((account, number, name, int(marked.group(1))))
+    return columns, customers, contacts
+
+
+def ssm_records(visit: RepVisit) -> dict[tuple[str, int], dict[str, Any]]:
+    """The rep's records as SSM holds them now (the sandbox's state page: no API call)."""
+    held: dict[tuple[str, int], dict[str, Any]] = {}
+    for resource in ("accounts", "contacts"):
+        wanted = visit.ids(resource)
+        for record in _sandbox_get(f"state?resource={resource}")[resource]:
+            if record["id"] in wanted:
+                held[(resource, record["id"])] = record
+    return held
+
+
+def decisions(run_id: str) -> dict[str, list[tuple[int, str, str]]]:
+    """(id, decision, reason) per SSM resource of what the reverse flow decided in `run_id`."""
+    from assets.inbox import feed
+
+    con = duckdb.connect(settings.warehouse_path(), read_only=True)
+    try:
+        return {
+            resource: con.execute(
+                f"SELECT id, decision, reason FROM {feed.inbox_table(resource)} "  # noqa: S608
+                "WHERE decided_by = ? ORDER BY id, version",
+                [run_id],
+            ).fetchall()
+            for resource in feed.FEEDS
+        }
+    finally:
+        con.close()
+
+
+def print_rep_report(visit: RepVisit, runs: list[SyncRun], reps_run: SyncRun) -> None:
+    """What reached Sage, what came back to SSM, and the reverse flow's figures and decisions."""
+    columns, customers, contacts = sage_records(visit)
+    print(f"\nwhat reached Sage (the demo company {settings.sage_sdo_data_path()})")
+    roles = ("", "", " (rep)", " (SSM id)", " (prospect marker)")
+    print("  SALES_LEDGER, the new customers")
+    for line in _table(tuple(c + r for c, r in zip(columns, roles, strict=True)), customers, 5):
+        print("  " + line)
+    print("  SALES_DEL_ADDR, the new contact addresses")
+    header = ("ACCOUNT_REF", "ADDRESS_REF", "CONTACT_NAME", "SSM contact")
+    for line in _table(header, contacts, 4):
+        print("  " + line)
+
+    print("\nwhat came back to SSM (the sandbox's state)")
+    held = ssm_records(visit)
+    rows = []
+    for record in visit.records:
+        now = held.get((record.resource, record.ssm_id), {})
+        read_only = now.get("readOnly")
+        rows.append(
+            (f"{record.resource} {record.ssm_id}", record.what, record.name,
+             now.get("extId") or "-", "-" if read_only is None else str(read_only).lower())
+        )  # fmt: skip
+    for line in _table(("SSM record", "created as", "name", "extId", "readOnly"), rows, 5):
+        print(line)
+
+    print(
+        f"\nreverse flow per run (materialization metadata of inbox/{', inbox/'.join(REVERSE_ASSETS)})"
+    )
+    rows = [
+        (
+            f"inbox/{asset}",
+            run.label,
+            *(run.reverse.get(asset, {}).get(f, "-") for f in REVERSE_FIGURES),
+        )
+        for asset in REVERSE_ASSETS
+        for run in runs
+    ]
+    for line in _table(("asset", "run", *REVERSE_FIGURES), rows, 2):
+        print(line)
+
+    print(f"\nits decisions in the {reps_run.label} run (inbox.accounts, inbox.contacts)")
+    rows = []
+    for resource, decided in decisions(reps_run.run_id).items():
+        mine = visit.ids(resource)
+        rows += [(f"{resource} {i}", d, r) for i, d, r in decided if i in mine]
+        # The records the push wrote are read back too; one line per decision says what of them.
+        others: dict[str, list[str]] = {}
+        for i, d, r in decided:
+            if i not in mine:
+                others.setdefault(d, []).append(r)
+        rows += [
+            (f"{len(reasons)} other {resource}", d, f"e.g. {reasons[0]}")
+            for d, reasons in sorted(others.items())
+        ]
+    for line in _table(("SSM record", "decision", "reason"), rows, 3):
+        print(line)
+
+
+def _sync(instance: dg.DagsterInstance, label: str) -> SyncRun:
+    """One sync run, its outcome on the console; a failed run stops the demo."""
+    run = run_sync(instance, label)
+    print(f"{label} sync run {run.run_id} {'succeeded' if run.success else 'FAILED'} in "
+          f"{run.seconds:.1f} s")  # fmt: skip
+    if not run.success:
+        for message in run.failures:
+            print(f"  {message}")
+        print(f"every event of the run: {run.log_path}")
+        raise SystemExit(1)
+    return run
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -373,22 +765,28 @@ def demo(args: argparse.Namespace) -> None:
     ensure_demo_company(args.size)
     sandbox_pid = ensure_ssm_sandbox()
     runs: list[SyncRun] = []
+    visit: RepVisit | None = None
+    reps_run: SyncRun | None = None
     with open_instance() as instance:
         where = Path(instance.root_directory).resolve()
         if args.prepare:
             print(f"the Dagster instance is {where}")
             return
-        for label in ("initial", "repeat"):
-            run = run_sync(instance, label)
-            runs.append(run)
-            status = "succeeded" if run.success else "FAILED"
-            print(f"{label} sync run {run.run_id} {status} in {run.seconds:.1f} s")
-            if not run.success:
-                for message in run.failures:
-                    print(f"  {message}")
-                print(f"every event of the run: {run.log_path}")
-                raise SystemExit(1)
+        runs.append(_sync(instance, "initial"))
+        unavailable = rep_demo_unavailable()
+        if unavailable is None:
+            visit = act_as_rep(uuid.uuid4().hex[:4])
+            print(
+                "the next sync runs the reverse flow first (group inbox): the rep's records are "
+                "written into Sage, read back by the extract and answered in SSM by the push\n"
+            )
+            runs.append(reps_run := _sync(instance, "reps"))
+        else:
+            print(f"\nnot acting as a sales rep: {unavailable}\n")
+        runs.append(_sync(instance, "repeat"))
     print_summary(runs)
+    if visit is not None and reps_run is not None:
+        print_rep_report(visit, runs, reps_run)
     print(f"\ndemo done in {time.perf_counter() - started:.1f} s")
     print(f"the runs are in the Dagster instance {where}: `make dev` or `dagster dev` shows them")
     for run in runs:
