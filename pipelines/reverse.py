@@ -5,7 +5,9 @@
   assets first, so what it writes is extracted and pushed back in the same run.
 * `ssm_changes`: every `SSM_POLL_SECONDS` (30 s) asks SSM, per resource, for records changed
   since its cursor: one list call each when nothing changed. It launches `ssm_to_sage` only when
-  a record a rep can edit changed (not the read-only records the push keeps). The job's own
+  someone other than the connector's own SSM user changed a record a rep can edit (the push's
+  writes and the flow's acknowledgements are echoes; a change made under the connector's own
+  user waits for the 15-minute sync, which reads everything since its watermark). The job's own
   watermark in the warehouse stays the truth: a change the sensor saw but a failed run did not
   write is read again by the next run (or the next sync).
 """
@@ -36,9 +38,21 @@ reverse_job = dg.define_asset_job(
 )
 
 
-def _matters(resource: str, record: dict[str, Any]) -> bool:
-    """A change the reverse flow may act on: records a rep can edit (not the push's
-    read-only ones, whose updates are the push's own echo)."""
+def _fk(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _last_actor(record: dict[str, Any]) -> Any:
+    """The SSM user who made the record's newest version."""
+    return _fk(record.get("salesRepIdUpdated") if record.get("dateUpdated") else
+               record.get("salesRepIdCreated"))  # fmt: skip
+
+
+def _matters(resource: str, record: dict[str, Any], connector_user: Any) -> bool:
+    """A change the reverse flow may act on: made by someone other than the connector's own
+    SSM user (its pushes and acknowledgements are echoes), on a record a rep can edit."""
+    if connector_user is not None and _last_actor(record) == connector_user:
+        return False
     return resource != "accounts" or not record.get("readOnly")
 
 
@@ -72,18 +86,16 @@ def ssm_changes(
 ) -> dg.RunRequest | dg.SkipReason:
     settings = ReverseSettings.from_env()
     overlap = timedelta(seconds=settings.overlap_seconds)
+    # No cursor yet: changes from the overlap window on (the sync reads everything before).
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     now = datetime.now(UTC).replace(tzinfo=None)
-    if not cursor:
-        # First tick: the job catches up from its own watermark (every record the first time).
-        context.update_cursor(
-            json.dumps({r: {"watermark": _iso(now), "seen": []} for r in feed.FEEDS})
-        )
-        return dg.RunRequest(tags={"sync/reason": "first poll: catch up"})
     waiting = context.instance.get_run_records(
         dg.RunsFilter(job_name=REVERSE_JOB, statuses=NOT_STARTED), limit=1
     )
     changed: list[str] = []
+    # The connector's own SSM user, learnt from the read-only records only it writes: what that
+    # user changed is an echo of a push, not a rep's work.
+    connector_user = cursor.get("connector_user")
     new_cursor: dict[str, Any] = {}
     try:
         client = _poll_client(ssm)
@@ -98,9 +110,11 @@ def ssm_changes(
                     continue
                 key = (int(record["id"]), _iso(version))
                 newest = max(newest, version)
+                if record.get("readOnly") and _last_actor(record) is not None:
+                    connector_user = _last_actor(record)
                 if key not in seen:
                     seen.add(key)
-                    if _matters(resource, record):
+                    if _matters(resource, record, connector_user):
                         changed.append(f"{resource} {record['id']}")
             floor = newest - overlap
             new_cursor[resource] = {
@@ -110,6 +124,7 @@ def ssm_changes(
     except SSMError as exc:
         _POLL_CLIENTS.clear()  # a fresh client (and login) next tick
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")
+    new_cursor["connector_user"] = connector_user
     context.update_cursor(json.dumps(new_cursor))
     if not changed:
         return dg.SkipReason("nothing a rep can edit changed in SSM")

@@ -13,6 +13,7 @@ import pytest
 
 from pipelines import reverse
 from resources.ssm import SSMResource
+from resources.ssm.client import SSMClient
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
 
 
@@ -39,18 +40,30 @@ def _requests(ssm: SandboxProcess) -> int:
     return int(httpx.get(ssm.control_url + "/stats", timeout=10).json()["total"])
 
 
-def test_an_idle_poll_costs_one_call_per_resource_and_a_rep_create_launches_a_run(
+def test_an_idle_poll_costs_one_call_per_resource_and_only_a_reps_change_launches_a_run(
     ssm: SandboxProcess,
 ) -> None:
     with dg.instance_for_test() as instance:
         first, cursor = _tick(ssm, instance, None)
-        assert isinstance(first, dg.RunRequest)  # the first tick catches up from the warehouse
+        assert isinstance(first, dg.SkipReason)  # the sync reads what came before
 
-        _tick(ssm, instance, cursor)  # logs in once for the life of the code server
         before = _requests(ssm)
         idle, cursor = _tick(ssm, instance, cursor)
         assert isinstance(idle, dg.SkipReason)
-        assert _requests(ssm) - before == 2  # accounts and contacts, no login
+        assert _requests(ssm) - before == 2  # accounts and contacts: no login, no paging
+
+        # The connector's own writes (a push: a read-only account and a contact) are echoes.
+        with SSMClient(ssm.base_url, ssm.public_key, ssm.private_key) as connector:
+            pushed = connector.create("accounts", {
+                "name": "Pushed Ltd", "extId": "PUSH001", "readOnly": True, "statusId": 2,
+                "branchId": 1, "salesRepId1": 2,
+            })  # fmt: skip
+            connector.create("contacts", {
+                "firstName": "Echo", "lastName": "Only", "accountId": pushed, "extId": "PUSH001/1",
+                "branchId": 1, "salesRepId": 2,
+            })  # fmt: skip
+        echo, cursor = _tick(ssm, instance, cursor)
+        assert isinstance(echo, dg.SkipReason), echo
 
         created = httpx.post(
             f"{ssm.control_url}/act-as/2/accounts",
@@ -60,8 +73,8 @@ def test_an_idle_poll_costs_one_call_per_resource_and_a_rep_create_launches_a_ru
         assert created.is_success, created.text
         changed, cursor = _tick(ssm, instance, cursor)
         assert isinstance(changed, dg.RunRequest)
-        assert "accounts" in changed.tags["sync/reason"]
+        assert changed.tags["sync/reason"] == f"accounts {created.json()['id']}"
 
         again, cursor = _tick(ssm, instance, cursor)  # the same version is not news twice
         assert isinstance(again, dg.SkipReason)
-        assert json.loads(cursor or "{}")["accounts"]["seen"]
+        assert json.loads(cursor or "{}")["connector_user"] == 1
