@@ -489,14 +489,13 @@ def _act(root: str, rep_id: int, resource: str, body: dict[str, Any]) -> int:
     return int(answer.json()["id"])
 
 
-def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
+def act_as_rep(tag: str) -> RepVisit:
     """Create, as a sales rep in the sandbox, what the reverse flow writes into Sage: a Client
     company with an address, a country, the rep and two contacts; a prospect company; a contact
     on a Sage customer the sync pushed. `tag` makes the names unique, so a demo re-run on the
     same data creates records of its own (Sage account codes come from the names)."""
     from assets.ssm.settings import SyncSettings
 
-    out = out or sys.stdout
     root = sandbox_root()
     if root is None:
         raise SystemExit(f"The SSM sandbox does not answer at {settings.ssm_base_url()}.")
@@ -537,8 +536,7 @@ def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
     print(
         f"\nacting as sales rep {rep_name} (SSM user {rep_id}) in the SSM sandbox, through its "
         f"act-as API (POST {root}/sandbox/act-as/{rep_id}/<resource>), as a rep would in the "
-        f"SSM app; to do the same by hand, use the forms at {root}/#act-as-rep",
-        file=out,
+        f"SSM app; to do the same by hand, use the forms at {root}/#act-as-rep"
     )
     company = f"Harbour Lights {tag} Ltd"
     account = _act(
@@ -561,8 +559,7 @@ def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
     visit.records.append(RepRecord("accounts", account, company, "Client company"))
     print(
         f"  company {account} {company!r}: status {sync.client_status}, rep {rep_name}, "
-        "country GB, 1 Quay Street, Bristol BS1 4DJ",
-        file=out,
+        "country GB, 1 Quay Street, Bristol BS1 4DJ"
     )
     contact = {"accountId": account, "branchId": branch, "salesRepId": visit.rep_id}
     for first, last, extra in (
@@ -576,7 +573,7 @@ def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
             {**contact, "firstName": first, "lastName": last, **extra},
         )
         visit.records.append(RepRecord("contacts", contact_id, f"{first} {last}", "contact"))
-        print(f"  contact {contact_id} {first} {last!r} at company {account}", file=out)
+        print(f"  contact {contact_id} {f'{first} {last}'!r} at company {account}")
     prospect_name = f"Kestrel Tools {tag}"
     prospect_id = _act(
         root,
@@ -594,8 +591,7 @@ def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
     visit.records.append(RepRecord("accounts", prospect_id, prospect_name, "prospect company"))
     print(
         f"  company {prospect_id} {prospect_name!r}: status {sync.prospect_status} "
-        "(SSM_PROSPECT_STATUS: a prospect)",
-        file=out,
+        "(SSM_PROSPECT_STATUS: a prospect)"
     )
     last = f"Marsh {tag}"
     contact_id = _act(
@@ -607,9 +603,8 @@ def act_as_rep(tag: str, out: TextIO | None = None) -> RepVisit:
     )  # fmt: skip
     visit.records.append(RepRecord("contacts", contact_id, f"Cleo {last}", "contact"))
     print(
-        f"  contact {contact_id} 'Cleo {last}' at company {customer_id} {customer_name!r}, "
-        f"the Sage customer {customer_code}",
-        file=out,
+        f"  contact {contact_id} {f'Cleo {last}'!r} at company {customer_id} {customer_name!r}, "
+        f"the Sage customer {customer_code}"
     )
     return visit
 
@@ -714,9 +709,8 @@ def print_rep_report(visit: RepVisit, runs: list[SyncRun], reps_run: SyncRun) ->
     for line in _table(("SSM record", "created as", "name", "extId", "readOnly"), rows, 5):
         print(line)
 
-    print(
-        f"\nreverse flow per run (materialization metadata of inbox/{', inbox/'.join(REVERSE_ASSETS)})"
-    )
+    assets = ", ".join(f"inbox/{asset}" for asset in REVERSE_ASSETS)
+    print(f"\nreverse flow per run (materialization metadata of {assets})")
     rows = [
         (
             f"inbox/{asset}",

@@ -1,15 +1,26 @@
 """`make demo`'s console: progress per layer instead of Dagster's event stream, every event in a
-log file it names, the instance still holding the whole run; one sentence when something fails."""
+log file it names, the instance still holding the whole run; one sentence when something fails.
+And the demo itself, once, as `make demo` runs it: a sales rep's records in the sandbox reach the
+demo Sage company and come back to SSM, and the last run writes nothing."""
 
 import io
+import os
 import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import httpx
 import pytest
 
 from pipelines import demo
 from pipelines.instance import open_instance
+from sandbox.ssm.testing import SandboxProcess, running_sandbox
 
 EVENT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
 
@@ -145,3 +156,147 @@ def test_a_relative_dagster_home_is_one_sentence(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("DAGSTER_HOME", "relative/home")
     with pytest.raises(SystemExit, match=r"^Cannot open the Dagster instance: .*absolute path"):
         open_instance()
+
+
+# --- the demo, once ------------------------------------------------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_TIMEOUT = 600
+# Settings of the developer's shell the demo must not inherit: it runs on its own files.
+FOREIGN = ("SAGE_", "SSM_", "WAREHOUSE_", "DAGSTER_", "DATA_DIR", "DEMO_SIZE")
+
+
+@dataclass
+class DemoRun:
+    out: str
+    data: Path
+    ssm: SandboxProcess
+
+    def section(self, title: str) -> list[list[str]]:
+        """The rows of the table under the line starting with `title`, cells split on 2+ spaces."""
+        lines = self.out.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith(title))
+        rows = []
+        for line in lines[start + 1 :]:
+            if not line.startswith("  "):
+                break
+            rows.append(re.split(r"\s{2,}", line.strip()))
+        return rows
+
+    def ssm_record(self, resource: str, record_id: int) -> dict[str, Any]:
+        state = httpx.get(self.ssm.control_url + "/state", params={"resource": resource}).json()
+        return next(r for r in state[resource] if r["id"] == record_id)
+
+    def sage(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.data / "sage50-demo.sqlite") as con:
+            return con.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """`python -m pipelines.demo` on the tiny company against a sandbox process (no rate limit)."""
+    tmp = tmp_path_factory.mktemp("demo")
+    home = tmp / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with running_sandbox(tmp) as ssm:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN)}
+        env.update(
+            DATA_DIR=str(tmp / "data"), DAGSTER_HOME=str(home), DEMO_SIZE="tiny",
+            SSM_BASE_URL=ssm.base_url, SSM_PUBLIC_KEY=ssm.public_key,
+            SSM_PRIVATE_KEY=ssm.private_key, SSM_REQUESTS_PER_SECOND="200",
+        )  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.demo"], cwd=PROJECT_ROOT, env=env,
+            capture_output=True, text=True, timeout=DEMO_TIMEOUT, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield DemoRun(done.stdout, tmp / "data", ssm)
+
+
+@pytest.mark.slow
+def test_the_demo_acts_as_a_rep_and_the_client_company_comes_back_read_only(
+    demo_run: DemoRun,
+) -> None:
+    out = demo_run.out
+    assert "Traceback" not in out
+    acting = re.search(r"acting as sales rep (.+) \(SSM user (\d+)\) .* the forms at (\S+)", out)
+    assert acting, out
+    rep_name, page = acting.group(1), acting.group(3)
+    assert page == demo_run.ssm.root_url + "/#act-as-rep"
+    assert 'id="act-as-rep"' in httpx.get(demo_run.ssm.root_url + "/").text  # the forms exist
+
+    back = demo_run.section("what came back to SSM")[1:]
+    assert sorted(row[1] for row in back) == [
+        "Client company", "contact", "contact", "contact", "prospect company",
+    ]  # fmt: skip
+    client, prospect = (
+        next(row for row in back if row[1] == what)
+        for what in ("Client company", "prospect company")
+    )
+    # The Client company: an account code in Sage with the rep's name, extId + read-only in SSM.
+    client_id = int(client[0].removeprefix("accounts "))
+    ((code, name, rep, marker),) = demo_run.sage(
+        "SELECT ACCOUNT_REF, NAME, ANALYSIS_2, ANALYSIS_1 FROM SALES_LEDGER WHERE ANALYSIS_3 = ?",
+        f"SSM:{client_id}",
+    )
+    assert re.fullmatch(r"Harbour Lights [0-9a-f]{4} Ltd", name)
+    assert rep == rep_name and not marker  # no prospect marker: a customer
+    assert client[3:] == [code, "true"]
+    record = demo_run.ssm_record("accounts", client_id)
+    assert (record["extId"], record["readOnly"]) == (code, True)
+    # Its two contacts are contact addresses of the new customer, and SSM holds their keys.
+    contacts = demo_run.sage(
+        "SELECT ADDRESS_REF, CONTACT_NAME, NOTES FROM SALES_DEL_ADDR "
+        "WHERE ACCOUNT_REF = ? AND ADDRESS_TYPE = 1 ORDER BY ADDRESS_REF",
+        code,
+    )
+    assert [c[1] for c in contacts] == ["Ada Quayle", "Ben Okafor"]
+    for number, _, notes in contacts:
+        contact_id = int(str(notes).removeprefix("SSM:"))
+        assert demo_run.ssm_record("contacts", contact_id)["extId"] == f"{code}/{number}"
+    # The prospect carries the marker in Sage and stays editable in SSM.
+    prospect_id = int(prospect[0].removeprefix("accounts "))
+    ((prospect_code, prospect_marker),) = demo_run.sage(
+        "SELECT ACCOUNT_REF, ANALYSIS_1 FROM SALES_LEDGER WHERE ANALYSIS_3 = ?",
+        f"SSM:{prospect_id}",
+    )
+    assert prospect_marker == "Prospect"
+    assert demo_run.ssm_record("accounts", prospect_id)["readOnly"] is False
+    assert prospect[3:] == [prospect_code, "false"]
+    # The contact on a customer the first run pushed: an address of that account in Sage.
+    (on_customer,) = [
+        row for row in back if row[1] == "contact" and not row[3].startswith(code + "/")
+    ]
+    account, _, number = on_customer[3].partition("/")
+    assert account not in (code, prospect_code)
+    assert demo_run.sage(
+        "SELECT CONTACT_NAME FROM SALES_DEL_ADDR WHERE ACCOUNT_REF = ? AND ADDRESS_REF = ?",
+        account, int(number),
+    ) == [(on_customer[2],)]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_demo_prints_the_reverse_flows_figures_and_a_last_run_that_writes_nothing(
+    demo_run: DemoRun,
+) -> None:
+    figures = demo_run.section("reverse flow per run")
+    assert figures[0] == ["asset", "run", *demo.REVERSE_FIGURES]
+    by_run = {(row[0], row[1]): [int(c) for c in row[2:]] for row in figures[1:]}
+    # created, acknowledged_in_ssm, deferred, dead_letters, conflicts, sage_writes, api_calls
+    assert by_run[("inbox/sage_customers", "reps")][:6] == [2, 2, 0, 0, 0, 2]
+    assert by_run[("inbox/sage_contacts", "reps")][:6] == [3, 3, 0, 0, 0, 3]
+    for asset in ("inbox/sage_customers", "inbox/sage_contacts"):
+        assert by_run[(asset, "repeat")][0] == by_run[(asset, "repeat")][5] == 0
+
+    decided = {row[0]: row[1:] for row in demo_run.section("its decisions in the reps run")[1:]}
+    mine = {k: v for k, v in decided.items() if re.fullmatch(r"(accounts|contacts) \d+", k)}
+    assert sorted(v[0] for v in mine.values()) == ["created"] * 5
+    assert any(v[1].startswith("Sage client ") for v in mine.values())
+    assert any(v[1].startswith("Sage prospect ") for v in mine.values())
+
+    sage_rows = demo_run.section("what reached Sage")
+    assert ["ACCOUNT_REF", "ADDRESS_REF", "CONTACT_NAME", "SSM contact"] in sage_rows
+    assert "the repeat run found nothing new: 0 writes to SSM, 0 Sage writes" in demo_run.out
+    for label in ("initial", "reps", "repeat"):
+        assert re.search(rf"^{label} sync run \S+ succeeded in [\d.]+ s$", demo_run.out, re.M)
