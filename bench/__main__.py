@@ -17,7 +17,11 @@ All on one generated demo company per size (seed 1), each measurement in its own
 5. the scale curve: extract and cycle time per size;
 6. convergence under faults (`bench.faults`, full bench only): runs and wall time until SSM holds
    the desired state under 20 % 5xx, 10 % lost answers and 10 % 429, beside a fault-free run,
-   and the list calls per lost create of order lines and product rates.
+   and the list calls per lost create of order lines and product rates;
+7. the reverse flow as users run it (`bench.reverse`, full bench only, ~20 min): a rep's Client
+   company until SSM holds it read-only with its Sage code, through the daemon's sensor
+   `ssm_changes` and a launched `ssm_to_sage` (p50/p95/max over 20 creates) and in process,
+   and the idle poll's API calls per hour.
 
 Writes `docs/performance.md` and `bench/results.json` (or both into `--out DIR`).
 `--quick` is the CI smoke size: the tiny company everywhere, one round each, and no sync suite
@@ -30,7 +34,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +50,8 @@ from bench.isolate import PROJECT_ROOT, TaskFailed, TaskOutcome, run_task
 
 CONTENDERS = report.EXTRACT_CONTENDERS
 SSM_RATE = 4.0  # requests/s of the entry SSM plan
+REVERSE_CREATES = 20  # issue 14: p50 and p95 over 20 creates
+REVERSE_IDLE_TICKS = 8  # 4 minutes of the sensor at its default 30 s
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class Plan:
     backfill_size: str
     transport_records: int
     fault_size: str | None  # None: no fault suite (it alone takes minutes)
+    reverse_size: str | None  # None: no reverse-flow suite (it waits on a 30 s sensor: ~20 min)
 
 
 QUICK = Plan(
@@ -74,6 +83,7 @@ QUICK = Plan(
     backfill_size="tiny",
     transport_records=1000,
     fault_size=None,  # the CI smoke test must not get slower
+    reverse_size=None,
 )
 FULL = Plan(
     label="full",
@@ -87,6 +97,7 @@ FULL = Plan(
     backfill_size="large",
     transport_records=5000,
     fault_size="small",
+    reverse_size="tiny",  # the latency is the sensor's and the launch's, not the company's
 )
 
 
@@ -210,6 +221,48 @@ def measure_faults(size: str, path: Path, work: Path) -> dict[str, Any]:
     return result
 
 
+def measure_reverse(size: str, path: Path, work: Path) -> dict[str, Any]:
+    """The reverse-flow suite in its own process (`python -m bench.reverse`)."""
+    log(
+        f"reverse {size}: {REVERSE_CREATES} Client companies created by a rep, through the "
+        f"sensor and the daemon, then an idle poll of {REVERSE_IDLE_TICKS} ticks"
+    )
+    folder = work / f"reverse-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    params = {
+        "company": str(path),
+        "workdir": str(folder / "work"),
+        "rate": SSM_RATE,
+        "creates": REVERSE_CREATES,
+        "idle_ticks": REVERSE_IDLE_TICKS,
+        "in_process_creates": REVERSE_CREATES,
+    }
+    params_path, result_path, log_path = (
+        folder / "params.json",
+        folder / "result.json",
+        folder / "reverse.log",
+    )
+    params_path.write_text(json.dumps(params))
+    started = time.perf_counter()
+    with log_path.open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.reverse", str(params_path), str(result_path)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0 or not result_path.is_file():
+        tail = log_path.read_text(errors="replace")[-3000:]
+        log(f"  failed ({done.returncode}), log {log_path}")
+        return {"size": size, "error": tail}
+    result = {**json.loads(result_path.read_text()), "size": size}
+    result["wall_seconds"] = time.perf_counter() - started
+    log(f"  {report.describe_reverse(result)}")
+    return result
+
+
 def measure_transport(records: int, work: Path) -> dict[str, Any]:
     log(f"SSM client bulk_create of {records} products and {records} accounts")
     params = {"workdir": str(work / "transport"), "records": records, "rate": SSM_RATE}
@@ -232,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated sizes for both sync/cycle suites (overrides the plan)",
     )
     parser.add_argument(
-        "--skip", default="", help="comma-separated: extract,sync,launched,backfill,push,faults"
+        "--skip",
+        default="",
+        help="comma-separated: extract,sync,launched,backfill,push,faults,reverse",
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -264,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "launched": set(plan.launched_sizes),
         "backfill": {plan.backfill_size},
         "faults": {plan.fault_size} if plan.fault_size else set(),
+        "reverse": {plan.reverse_size} if plan.reverse_size else set(),
     }
     sizes = set().union(*(v for phase, v in needed.items() if phase not in skip))
     paths: dict[str, Path] = {}
@@ -287,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         results["backfill"] = measure_backfill(plan.backfill_size, paths[plan.backfill_size], work)
     if "faults" not in skip and plan.fault_size:
         results["faults"] = measure_faults(plan.fault_size, paths[plan.fault_size], work)
+    if "reverse" not in skip and plan.reverse_size:
+        results["reverse"] = measure_reverse(plan.reverse_size, paths[plan.reverse_size], work)
     results["bench_seconds"] = time.perf_counter() - started
     results["goals"] = report.goals(results)
     md_path.parent.mkdir(parents=True, exist_ok=True)

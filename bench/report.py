@@ -11,6 +11,7 @@ import statistics
 from typing import Any
 
 from bench.push import initial_push_efficiency
+from bench.reverse import VENDOR_CYCLE_SECONDS
 from bench.sync import CHANGES, split_k
 
 PEAK_RSS_GOAL_MIB = 1024
@@ -47,6 +48,20 @@ def describe_launched(suite: dict[str, Any]) -> str:
         f"{_n(i.get('queue_seconds'), 0)} s, {_n(i.get('processes'))} processes, peak RSS "
         f"{_n(i.get('peak_rss_mib'), 0)} MiB, {i.get('status', '?')}); "
         + ", ".join(f"k={c['k']} {_n(c['seconds'], 0)} s" for c in suite["cycles"])
+    )
+
+
+def describe_reverse(suite: dict[str, Any]) -> str:
+    """One log line: latency of a rep's Client company as launched and in process, idle calls."""
+    if "error" in suite:
+        return "FAILED (see the JSON for the log tail)"
+    launched = suite["launched"]["summary"]
+    inproc = suite["in_process"]["summary"]
+    idle = suite["idle"]
+    return (
+        f"as launched p50 {_n(launched['p50'], 1)} s, p95 {_n(launched['p95'], 1)} s, max "
+        f"{_n(launched['max'], 1)} s over {launched['n']}; in process p50 {_n(inproc['p50'], 1)} "
+        f"s; idle {_n(idle['calls_per_hour'], 0)} calls/h (floor {_n(idle['floor_per_hour'], 0)})"
     )
 
 
@@ -186,6 +201,9 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
             "met": runs == 1,
             "size": faults["size"],
         }
+    reverse = results.get("reverse")
+    if reverse and "error" not in reverse:
+        out.update(reverse_goals(reverse))
     # The in-process suite when it ran (the steps' own cost), else the launched one.
     syncs = [s for s in results.get("sync", []) if "error" not in s] or [
         s for s in results.get("launched", []) if "error" not in s
@@ -209,6 +227,25 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
             "size": s["size"],
         }
     return out
+
+
+def reverse_goals(reverse: dict[str, Any]) -> dict[str, Any]:
+    """Issue 14 §6: p95 of a rep's create within the vendor's cycle; the idle poll at its floor."""
+    size = reverse["size"]
+    idle = reverse["idle"]
+    per_hour = idle["calls_per_hour"]
+    return {
+        "reverse_latency_p95": _within(
+            reverse["launched"]["summary"]["p95"], VENDOR_CYCLE_SECONDS, size
+        ),
+        "reverse_idle_calls_per_hour": {
+            "value": per_hour,
+            "goal": f"<= {idle['floor_per_hour']:g}/h",
+            # Whole ticks of at least the nominal interval: one call per feed each, nothing more.
+            "met": per_hour is not None and per_hour <= idle["floor_per_hour"] + 1e-9,
+            "size": size,
+        },
+    }
 
 
 def _within(seconds: float | None, limit: float, size: str) -> dict[str, Any]:
@@ -319,6 +356,7 @@ def render(results: dict[str, Any]) -> str:
     lines += _backfill_section(results)
     lines += _scale_section(results)
     lines += faults_section(results)
+    lines += reverse_section(results)
     lines += _method_section()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -336,6 +374,9 @@ def _goals_section(g: dict[str, Any]) -> list[str]:
         "launched_quiet_cycle_large": "no-change cycle of the large company, as launched, ≤ 45 s",
         "faults_converge_in_one_run": "under 20 % 5xx, 10 % lost answers, 10 % 429, SSM holds "
         "the desired state after one run",
+        "reverse_latency_p95": "a rep's Client company back read-only in SSM, as launched: p95 "
+        "≤ the vendor's 15-minute cycle",
+        "reverse_idle_calls_per_hour": "idle reverse poll ≤ one call per feed per tick (240/h)",
     }
     rows = []
     for key, text in names.items():
@@ -852,6 +893,115 @@ def _before_fix(faulted: dict[str, Any]) -> str:
         f"{before['lost_record_gets']:,} of them one GET per lost record; here {after} and "
         f"{faulted['api_calls']:,} API calls."
     )
+
+
+def reverse_section(results: dict[str, Any]) -> list[str]:
+    """Issue 14 §6: a rep's Client company until SSM holds it read-only; the idle poll."""
+    title = "## 7. Reverse flow: a rep's Client company, back in SSM read-only"
+    r = results.get("reverse")
+    if not r:
+        return [title, "", "Not measured: the reverse-flow suite runs in the full bench only.", ""]
+    if "error" in r:
+        return [title, "", "Failed (log tail in results.json).", ""]
+    launched, inproc, idle = r["launched"], r["in_process"], r["idle"]
+    poll = r["poll_seconds"]
+    lines = [
+        title,
+        "",
+        f"**{r['size']}** company, SSM sandbox as a process at {r['rate']:g} req/s, the stand-in "
+        "SDO engine writing the company. A rep creates a company with the Client status, a rep, "
+        "a country and a branch (`/sandbox/act-as/…`); the clock runs from just before that call "
+        "until the SSM account carries an `extId` and `readOnly` (read on `/sandbox/state`, a "
+        "control route outside the API counters). **As launched**: `dagster-daemon` with the "
+        f"project's definitions, the sensor `ssm_changes` at its default {poll:g} s launching "
+        "`ssm_to_sage` through the run queue, after a first `sage_ssm_sync` (schedules "
+        f"stopped). The {launched['summary']['n']} creates go one at a time: each after the "
+        "previous came back and its run ended, then after a random pause of "
+        f"{r['min_gap_seconds']:g}–{r['min_gap_seconds'] + poll:g} s (seed {r['seed']}), so each "
+        "lands at a random point of the sensor's cycle as a rep's does (back to back, every "
+        "create would land the same time after a tick). **In process**: the daemon stopped, "
+        "each create followed at once by `ssm_to_sage` with `execute_in_process`: the job's own "
+        "cost.",
+        "",
+    ]
+    rows = []
+    for label, side in (("as launched", launched), ("in process", inproc)):
+        s = side["summary"]
+        rows.append(
+            (
+                label,
+                _n(s["n"]),
+                _n(s["p50"], 1),
+                _n(s["p95"], 1),
+                _n(s["max"], 1),
+                _n(s["min"], 1),
+                "–" if s["p95"] is None else f"{s['p95'] / VENDOR_CYCLE_SECONDS * 100:.1f} %",
+            )
+        )
+    lines += _table(
+        ("mode", "creates", "p50 s", "p95 s", "max s", "min s", "p95 / 15-min cycle"), rows
+    )
+    phases = launched.get("phases", {})
+    names = (
+        ("sensor_seconds", "create → run created: waiting for a tick, the tick itself"),
+        ("launch_seconds", "run created → started: queue, launch, run worker start"),
+        ("run_to_ack_seconds", "run started → SSM holds the key"),
+        ("run_seconds", "the whole run (started → ended; it goes on after the key)"),
+    )
+    lines += [
+        "Where the time goes as launched (per create; the run found by its reason tag):",
+        "",
+    ]
+    lines += _table(
+        ("phase", "p50 s", "p95 s", "max s"),
+        [
+            (text, _n(p.get("p50"), 1), _n(p.get("p95"), 1), _n(p.get("max"), 1))
+            for key, text in names
+            if (p := phases.get(key))
+        ],
+    )
+    s_l, s_i = launched["summary"], inproc["summary"]
+    if s_l["p50"] is not None and s_i["p50"] is not None:
+        sensor = phases.get("sensor_seconds", {}).get("p50")
+        launch = phases.get("launch_seconds", {}).get("p50")
+        lines += [
+            f"As launched the p50 is {s_l['p50'] - s_i['p50']:.1f} s above the job in process "
+            f"(p50 {s_i['p50']:.1f} s, the job alone p50 {_n(inproc['job']['p50'], 1)} s): the "
+            f"wait for the sensor's tick (p50 {_n(sensor, 1)} s; half the {poll:g} s interval "
+            f"on average) and the run's launch (p50 {_n(launch, 1)} s). Against the vendor's "
+            f"15-minute cycle (a create waits 7.5 min on average, 15 min at worst), the p95 is "
+            f"{s_l['p95']:.0f} s."
+            + (f" {launched['timed_out']} create(s) timed out." if launched["timed_out"] else ""),
+            "",
+        ]
+    lines += [
+        f"Idle poll: nothing changing in SSM, the sandbox's request counters over "
+        f"{idle['ticks']} whole ticks of `ssm_changes` ({idle['seconds']:.0f} s, from the start "
+        "of the tick before the window to the start of its last tick), per hour at that pace.",
+        "",
+    ]
+    lines += _table(
+        ("ticks", "seconds", "s per tick", "calls", "per tick", "per hour", "floor per hour",
+         "logins", "runs launched"),
+        [(
+            _n(idle["ticks"]), _n(idle["seconds"], 0), _n(idle["tick_seconds"], 1),
+            _n(idle["calls"]), _n(idle["calls_per_tick"], 2), _n(idle["calls_per_hour"], 0),
+            _n(idle["floor_per_hour"], 0), _n(idle["logins"]), _n(len(idle["runs_launched"])),
+        )],
+    )  # fmt: skip
+    requests = ", ".join(f"`{k}` {v}" for k, v in sorted(idle.get("requests", {}).items()))
+    logins = idle["logins"]
+    lines += [
+        f"Requests in the window: {requests or 'none'}. The floor is one list call per feed "
+        f"(accounts, contacts) per tick: 2 × 3600 / {poll:g} = {idle['floor_per_hour']:.0f}/h. "
+        + (
+            "Every tick also logged in: the sensor does not keep its client across ticks."
+            if idle["ticks"] and logins >= idle["ticks"]
+            else f"{logins} login(s) in the window: the sensor keeps one client across ticks."
+        ),
+        "",
+    ]
+    return lines
 
 
 def _method_section() -> list[str]:
