@@ -994,14 +994,25 @@ def reverse_section(results: dict[str, Any]) -> list[str]:
     lines += [
         f"Requests in the window: {requests or 'none'}. The floor is one list call per feed "
         f"(accounts, contacts) per tick: 2 × 3600 / {poll:g} = {idle['floor_per_hour']:.0f}/h. "
-        + (
-            "Every tick also logged in: the sensor does not keep its client across ticks."
-            if idle["ticks"] and logins >= idle["ticks"]
-            else f"{logins} login(s) in the window: the sensor keeps one client across ticks."
-        ),
+        + _logins_said(logins, idle["ticks"], idle["seconds"]),
         "",
     ]
     return lines
+
+
+def _logins_said(logins: int, ticks: int, seconds: float) -> str:
+    """What the logins of an idle window say about the sensor's client."""
+    if ticks and logins >= ticks:
+        return "Every tick also logged in: the sensor does not keep its client across ticks."
+    if not logins:
+        return "No login: the sensor kept one client (and its session) across the ticks."
+    return (
+        f"{logins} login(s) in {ticks} ticks ({seconds / logins:.0f} s apart on average): the "
+        "sensor keeps its client across ticks in one process, but `dagster-daemon run -w "
+        "workspace.yaml` replaces the code server of a `python_module` location every 60 s "
+        "(dagster's RELOAD_WORKSPACE_INTERVAL clears its gRPC endpoints), and the new "
+        "process's first poll logs in again."
+    )
 
 
 def _method_section() -> list[str]:

@@ -105,7 +105,7 @@ def test_the_report_section_and_goals_on_hand_made_figures() -> None:
     assert "| in process | 4 | 4.7 | 6.7 | 7.0 | 4.0 | 0.7 % |" in text
     assert "| 8 | 244 | 30.5 | 16 | 2.00 | 236 | 240 | 0 | 0 |" in text
     assert "the p50 is 30.8 s above the job in process" in text
-    assert "the sensor keeps one client across ticks" in text
+    assert "No login: the sensor kept one client" in text
     assert "`GET /accounts` 8, `GET /contacts` 8" in text
     assert report.describe_reverse(suite) == (
         "as launched p50 35.5 s, p95 43.4 s, max 44.0 s over 4; in process p50 4.7 s; "
@@ -120,6 +120,14 @@ def test_a_login_every_tick_misses_the_floor_and_is_said() -> None:
     assert goals["reverse_latency_p95"]["met"] is False  # p95 of (25, 1000) > 900 s
     text = "\n".join(report.reverse_section(_results(suite)))
     assert "Every tick also logged in" in text
+
+
+def test_a_login_every_few_ticks_is_put_down_to_the_code_server_being_replaced() -> None:
+    suite = _suite([25.0, 31.0], [4.0], calls=20, logins=4)  # 16 list calls + 4 logins
+    assert report.goals(_results(suite))["reverse_idle_calls_per_hour"]["met"] is False
+    text = "\n".join(report.reverse_section(_results(suite)))
+    assert "4 login(s) in 8 ticks (61 s apart on average)" in text
+    assert "replaces the code server" in text
 
 
 def test_the_section_says_when_the_suite_did_not_run_or_failed() -> None:
