@@ -10,19 +10,17 @@ The extract of SALES_LEDGER / SALES_DEL_ADDR comes after them in a sync (assets/
 so what was written is read back and pushed as Sage-owned in the same run.
 """
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any, Literal
 
 import dagster as dg
-import duckdb
 
 from assets.inbox import feed
-from assets.inbox.engine import ReverseReport, SageWriter, ensure_tables, run_reverse
+from assets.inbox.engine import ReverseReport, ReverseRun, SageWriter, ensure_tables
 from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS, ReverseSettings
 from assets.sage.factory import REVERSE_WRITES
-from assets.ssm.assets import VALUE_LISTS_KEY
+from assets.ssm.assets import VALUE_LISTS_KEY, _warehouse
 from assets.ssm.contract import BY_NAME
 from assets.ssm.settings import SyncSettings
 from resources.sage.writer import SageWriteError, SageWriterResource
@@ -34,15 +32,6 @@ GROUP = "inbox"
 FEED_KEYS = {r: dg.AssetKey([GROUP, f"ssm_{r}"]) for r in feed.FEEDS}
 CUSTOMERS_KEY = REVERSE_WRITES["SALES_LEDGER"]
 CONTACTS_KEY = REVERSE_WRITES["SALES_DEL_ADDR"]
-
-
-def _warehouse(resource: WarehouseResource):  # noqa: ANN202 - a context-manager factory
-    @contextmanager
-    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
-        with resource.get_connection() as con:
-            yield con
-
-    return connect
 
 
 def _feed_asset(resource: str) -> dg.AssetsDefinition:
@@ -189,10 +178,10 @@ def _writer_asset(
         with ExitStack() as stack, ssm.get_client() as client:
             with warehouse.get_connection() as con:
                 ensure_tables(con)
-            report = run_reverse(
+            report = ReverseRun(
                 _warehouse(warehouse), client, _start_writer(sage_writer, settings, stack),
                 sync, settings, context.run.run_id, resource,
-            )  # fmt: skip
+            ).run()  # fmt: skip
         context.log.info(
             f"{report.resource}: {report.read} to decide, {report.created} created and "
             f"{report.updated} edited in Sage, {report.acknowledged} acknowledged in SSM, "

@@ -977,15 +977,3 @@ class ReverseRun:
         self._acknowledge_push_ledger(key, v.ssm_id, to_sage)
         self._resolve_dead_letter(v)
         self.decide(v, "edited", f"{key}: {', '.join(sorted(to_sage))} from SSM")
-
-
-def run_reverse(
-    warehouse: Warehouse,
-    client: SSMRecords,
-    writer: Callable[[], SageWriter],
-    sync: SyncSettings,
-    settings: ReverseSettings,
-    run_id: str,
-    resource: Literal["accounts", "contacts"],
-) -> ReverseReport:
-    return ReverseRun(warehouse, client, writer, sync, settings, run_id, resource).run()

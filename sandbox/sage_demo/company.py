@@ -561,6 +561,23 @@ def build_masters(
     )
 
 
+# The columns every demo customer shares (the stand-in SDO engine gives a new customer the same).
+CUSTOMER_CONSTANTS: dict[str, object] = {
+    "PAYMENT_DUE_FROM": 0,
+    "PAYMENT_DUE_FROM_TEXT": "Invoice Date",
+    "RESTRICT_MAIL": 0,
+    "TERMS_AGREED": 1,
+    "CREDIT_POSITION": "Good",
+    "CREDIT_POS_CODE": 0,
+    "CAN_CHARGE": 0,
+    "USE_BACS": 0,
+    "OVERRIDE_TAX_CODE": 0,
+    "LETTERS_VIA_EMAIL": 1,
+    "PRIORITY": 0,
+    "STATUS": 0,
+}
+
+
 def write_customers(con: Db, customers: list[Customer], as_of: date) -> dict[str, int]:
     """SALES_LEDGER and SALES_DEL_ADDR, after trading has set balances and dates."""
     ledger = Sink(
@@ -625,20 +642,7 @@ def write_customers(con: Db, customers: list[Customer], as_of: date) -> dict[str
             "RECORD_CREATE_DATE",
             "RECORD_MODIFY_DATE",
         ],
-        {
-            "PAYMENT_DUE_FROM": 0,
-            "PAYMENT_DUE_FROM_TEXT": "Invoice Date",
-            "RESTRICT_MAIL": 0,
-            "TERMS_AGREED": 1,
-            "CREDIT_POSITION": "Good",
-            "CREDIT_POS_CODE": 0,
-            "CAN_CHARGE": 0,
-            "USE_BACS": 0,
-            "OVERRIDE_TAX_CODE": 0,
-            "LETTERS_VIA_EMAIL": 1,
-            "PRIORITY": 0,
-            "STATUS": 0,
-        },
+        CUSTOMER_CONSTANTS,
     )
     addresses = Sink(
         con,

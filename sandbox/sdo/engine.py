@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from resources.sage_schema import SageColumn, table_columns
+from sandbox.sage_demo.company import CUSTOMER_CONSTANTS
 from sandbox.sdo import faults
 from sandbox.sdo.errors import (
     DISP_E_BADINDEX,
@@ -73,18 +74,7 @@ ACCOUNT_REF_CHARS = re.compile(r"[A-Z0-9]*")
 # A fresh customer as the demo generator writes one (its constant columns, zero balances, the
 # company defaults of a new record: T1, nominal 4000, 30 days, department 0, status Open).
 FRESH_CUSTOMER: dict[str, object] = {
-    "PAYMENT_DUE_FROM": 0,
-    "PAYMENT_DUE_FROM_TEXT": "Invoice Date",
-    "RESTRICT_MAIL": 0,
-    "TERMS_AGREED": 1,
-    "CREDIT_POSITION": "Good",
-    "CREDIT_POS_CODE": 0,
-    "CAN_CHARGE": 0,
-    "USE_BACS": 0,
-    "OVERRIDE_TAX_CODE": 0,
-    "LETTERS_VIA_EMAIL": 1,
-    "PRIORITY": 0,
-    "STATUS": 0,
+    **CUSTOMER_CONSTANTS,
     "DEPT_NUMBER": 0,
     "DEPT_NAME": "Default",
     "STATUS_NUMBER": 0,
