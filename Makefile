@@ -1,6 +1,7 @@
 # Sage 50 <-> Sage Sales Management connector.
 #   make demo   generate the demo Sage 50 company, start the SSM sandbox, run the sync, print what landed
 #   make test   install everything (uv, Python packages from uv.lock, unixODBC + SQLite ODBC driver), lint, test
+#   make test-demo  run the whole demo as a test (left out of make test for time)
 #   make dev    open the Dagster UI on the same defaults (PORT=3000, HOST=127.0.0.1 to change them)
 #   make instance  create the Dagster instance (data/dagster) once, before Dagster processes of your own
 #   make bench  measure the connector against its limits and peers (docs/performance.md)
@@ -64,8 +65,12 @@ lint: install
 # The tests include a smoke run of the benchmark (`bench --quick`), so they need the bench extra.
 test: install odbc lint
 	$(UV) sync --frozen --inexact --extra bench
-	$(RUN) pytest -n 2 --dist loadgroup -q --durations=15
+	$(RUN) pytest -n 2 --dist loadgroup -q --durations=15 -m "not demo"
 	$(RUN) dagster definitions validate -w workspace.yaml
+
+# The whole `make demo` as a test (~2 min), left out of `make test` to keep it under 10 minutes.
+test-demo: install
+	$(RUN) pytest -q -m demo tests/pipelines/test_demo.py
 
 demo: install
 	$(RUN) python -m pipelines.demo
@@ -86,4 +91,4 @@ bench-quick: uv odbc
 	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) --extra bench python -m bench --quick
 
-.PHONY: help uv install odbc lint test demo dev instance bench bench-quick
+.PHONY: help uv install odbc lint test test-demo demo dev instance bench bench-quick

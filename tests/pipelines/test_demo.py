@@ -215,6 +215,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
 
 
 @pytest.mark.slow
+@pytest.mark.demo
 def test_the_demo_acts_as_a_rep_and_the_client_company_comes_back_read_only(
     demo_run: DemoRun,
 ) -> None:
@@ -277,6 +278,7 @@ def test_the_demo_acts_as_a_rep_and_the_client_company_comes_back_read_only(
 
 
 @pytest.mark.slow
+@pytest.mark.demo
 def test_the_demo_prints_the_reverse_flows_figures_and_a_last_run_that_writes_nothing(
     demo_run: DemoRun,
 ) -> None:
