@@ -17,6 +17,11 @@ only engine-specific code: the calls below are SDO's object model as the type li
   caller stores in the record (`marker`) tells a record an earlier attempt wrote from a clash.
 - Values are checked against each field's Length before anything is written: too long is a
   permanent error, never a silent truncation.
+- Quotations: `price_quote` asks Sage's own `invoice` calculator (WorkSpace.CreateInvoice) for
+  each line's price, discount, net and VAT; `post_quote` posts them as a SOP quotation
+  (SopPost, ORDER_TYPE 9, QUOTE_STATUS 1, the SSM marker in CUST_ORDER_NUMBER, TAX_FLAG 0 so
+  Sage computes the VAT); `find_quote` finds a posted one by its marker (SopData.FindFirst), so
+  a post whose answer was lost is never posted twice.
 """
 
 from __future__ import annotations
@@ -24,20 +29,26 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import dagster as dg
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from resources.sage.pricing import PricingRules
 from resources.sage.source import mask_secrets
 from resources.sage_schema import table_columns
 
-Record = Literal["SalesRecord", "CustomerAddress"]
+Record = Literal[
+    "SalesRecord", "CustomerAddress", "StockRecord", "SopPost", "SopItem", "SopData", "CurrencyData"
+]
+# Where each record's Fields are: the object CreateObject gives, or a part of a SopPost.
+FIELD_OBJECTS = ("SalesRecord", "StockRecord", "SopData", "CurrencyData")
 T = TypeVar("T")
 
 # SDO ErrorCode values that pass with time: logons refused while someone else holds the data,
@@ -91,6 +102,35 @@ CONTACT_READ_ONLY = ("AddressNumber", "AddressType", "Customer", "ModifyDate")
 # Field.Type values (VarType) of text fields, the ones a Length limits.
 TEXT_VAR_TYPES = frozenset({12, -1})
 REQUIRED_STATE = 1  # FieldState.sdoRequired
+
+# Quotations (reference sage50-write-back.md §1.5, §1.6): SDO's InvoiceType and QuoteStatus.
+SOP_QUOTE = 9  # InvoiceType.sdoSopQuote
+QUOTE_OPEN = 1  # QuoteStatus.sdoOpen
+BASE_CURRENCY = 0  # SDO's CURRENCY is 0-based and Sage's currency 1 is the base currency
+QUOTE_CUSTOMER_FIELDS = (
+    "ACCOUNT_REF", "NAME", *(f"ADDRESS_{n}" for n in range(1, 6)), "CONTACT_NAME", "CURRENCY",
+    "DEF_TAX_CODE",
+)  # fmt: skip
+# Read only when SAGE_PRICING_TAX_CODE_FROM is override_flag (Sage's "Use Default Tax Code").
+OVERRIDE_TAX_FIELD = "OVERRIDE_TAX_CODE"
+QUOTE_PRODUCT_FIELDS = ("STOCK_CODE", "DESCRIPTION", "TAX_CODE")
+QUOTE_HEADER_FIELDS = (
+    "ACCOUNT_REF", "NAME", *(f"ADDRESS_{n}" for n in range(1, 6)), "CONTACT_NAME",
+    "ORDER_DATE", "CUST_ORDER_NUMBER", "TAKEN_BY", "ORDER_TYPE", "QUOTE_STATUS", "ORDER_NUMBER",
+    "CURRENCY", "CURRENCY_USED", "FOREIGN_RATE",
+)  # fmt: skip
+QUOTE_ITEM_FIELDS = (
+    "STOCK_CODE", "DESCRIPTION", "QTY_ORDER", "UNIT_PRICE", "DISCOUNT_RATE", "DISCOUNT_AMOUNT",
+    "FULL_NET_AMOUNT", "NET_AMOUNT", "TAX_CODE", "TAX_FLAG",
+)  # fmt: skip
+QUOTE_FIND_FIELDS = ("CUST_ORDER_NUMBER", "ORDER_NUMBER", "ORDER_TYPE")
+CURRENCY_FIELDS = ("EXCHANGE_RATE",)
+# What price_quote answers per line, and what post_quote takes back.
+QUOTE_LINE_KEYS = (
+    "stock_code", "description", "quantity", "list_unit_price", "unit_price",
+    "discount_percent", "discount_amount", "net", "tax_code", "tax_rate", "tax",
+)  # fmt: skip
+PENNY = Decimal("0.01")
 
 # How many address numbers in a row may be missing before a contacts scan stops (Sage does not
 # say how it numbers addresses; deleted ones leave gaps).
@@ -480,8 +520,13 @@ class SageWriter:
         settings = settings or {}
 
         def look(workspace: Any) -> None:
-            if record == "SalesRecord":
-                fields = workspace.CreateObject("SalesRecord").Fields
+            if record != "CustomerAddress":
+                if record in FIELD_OBJECTS:
+                    fields = workspace.CreateObject(record).Fields
+                elif record == "SopPost":
+                    fields = workspace.CreateObject("SopPost").Header.Fields
+                else:  # SopItem: an item of a SopPost never posted
+                    fields = workspace.CreateObject("SopPost").Items.Add().Fields
                 for name in missing:
                     self._fields[(record, name)] = self._sales_field(fields, name)
                 return
@@ -774,6 +819,241 @@ class SageWriter:
 
         self._run("edit", label, edit)
 
+    # -- quotations (invoice calculator, SopPost, SopData) ------------------------------------
+    def check_quote_fields(self) -> None:
+        """Every SDO field the quote methods read or write exists (else one sentence naming
+        the first missing one): call it once before quoting."""
+        rules = PricingRules.from_env()
+        customer = list(QUOTE_CUSTOMER_FIELDS)
+        if rules.tax_code_from == "override_flag":
+            customer.append(OVERRIDE_TAX_FIELD)
+        self.check_fields("SalesRecord", customer)
+        self.check_fields("StockRecord", QUOTE_PRODUCT_FIELDS)
+        self.check_fields("SopPost", QUOTE_HEADER_FIELDS)
+        self.check_fields("SopItem", QUOTE_ITEM_FIELDS)
+        self.check_fields("SopData", QUOTE_FIND_FIELDS)
+        self.check_fields("CurrencyData", CURRENCY_FIELDS)
+
+    def _record(
+        self, workspace: Any, record: Record, key: str, value: str, names: Sequence[str]
+    ) -> dict[str, object] | None:
+        """`names` of the record whose `key` is `value` (Find, exact), or None."""
+        found = workspace.CreateObject(record)
+        found.Fields.Item(key).Value = value
+        if not found.Find(False):
+            return None
+        return {n: found.Fields.Item(n).Value for n in names}
+
+    def price_quote(self, account_ref: str, lines: Sequence[tuple[str, Decimal]]) -> list[dict]:
+        """Sage's price of each (stock code, quantity) for customer `account_ref`, in order:
+        stock_code, description, quantity, list_unit_price, unit_price, discount_percent,
+        discount_amount, net, tax_code, tax_rate, tax (Decimal amounts, in the customer's
+        currency). Sage's `invoice` calculator prices the lines (AddItem with
+        UseEnteredPrice 0, then Recalculate); the tax code each line is given is the one Sage's
+        order entry takes (SAGE_PRICING_TAX_CODE_FROM), its rate Sage's TaxCode's."""
+        label = f"a quote for {account_ref}"
+        wanted = [(str(code), Decimal(str(qty))) for code, qty in lines]
+        self._quote_lines_valid(wanted, "price", label)
+        rules = PricingRules.from_env()
+        override = rules.tax_code_from == "override_flag"
+        customer_fields = [*QUOTE_CUSTOMER_FIELDS, *([OVERRIDE_TAX_FIELD] if override else [])]
+        self.check_fields("SalesRecord", customer_fields)
+        self.check_fields("StockRecord", QUOTE_PRODUCT_FIELDS)
+
+        def price(workspace: Any) -> list[dict]:
+            customer = self._record(
+                workspace, "SalesRecord", "ACCOUNT_REF", account_ref, customer_fields
+            )
+            if customer is None:
+                raise self._error(None, f"there is no customer {account_ref}", "price", label)
+            invoice = workspace.CreateInvoice()
+            invoice.CustomerReference = account_ref
+            rates: dict[int, Decimal] = {}
+            priced: list[tuple[dict[str, object], Decimal, Any, int]] = []
+            for code, quantity in wanted:
+                product = self._record(
+                    workspace, "StockRecord", "STOCK_CODE", code, QUOTE_PRODUCT_FIELDS
+                )
+                if product is None:
+                    raise self._error(None, f"Sage has no product {code}", "price", label)
+                tax_code = _line_tax_code(rules.tax_code_from, customer, product)
+                if tax_code not in rates:
+                    rates[tax_code] = self._tax_rate(workspace, tax_code, label)
+                line = self._add_item(invoice, code, quantity, tax_code, label)
+                priced.append((product, quantity, line, tax_code))
+            invoice.Recalculate()
+            return [
+                {
+                    "stock_code": _text(product["STOCK_CODE"]),
+                    "description": _text(product["DESCRIPTION"]),
+                    "quantity": quantity,
+                    "list_unit_price": _decimal(line.ListUnitPrice),
+                    "unit_price": _decimal(line.ActualUnitPrice),
+                    "discount_percent": _decimal(line.DiscountPercent),
+                    "discount_amount": _decimal(line.DiscountAmount, PENNY),
+                    "net": _decimal(line.NetTotal, PENNY),
+                    "tax_code": tax_code,
+                    "tax_rate": rates[tax_code],
+                    "tax": _decimal(line.TaxTotal, PENNY),
+                }
+                for product, quantity, line, tax_code in priced
+            ]
+
+        return self._run("price", label, price)
+
+    def _add_item(
+        self, invoice: Any, code: str, quantity: Decimal, tax_code: int, label: str
+    ) -> Any:
+        """invoice.AddItem at Sage's price; Sage refusing the data (a COM exception whose
+        LastError is not a lost connection) is permanent."""
+        try:
+            return invoice.AddItem(code, float(quantity), 0.0, 0.0, 0.0, tax_code, 0)
+        except self._com_error as exc:
+            code_, text = self._last_error()
+            if code_ and code_ not in LOST_CONNECTION_CODES and code_ not in TRANSIENT_CODES:
+                raise self._error(code_, text or _com_text(exc), "price", label) from None
+            raise
+
+    def _tax_rate(self, workspace: Any, tax_code: int, label: str) -> Decimal:
+        tax = workspace.CreateTaxCode()
+        if not tax.Load(tax_code):
+            code, text = self._last_error()
+            raise self._error(code, f"Sage has no tax code T{tax_code} ({text})", "price", label)
+        return _decimal(tax.Rate)
+
+    def _quote_lines_valid(
+        self, lines: Sequence[tuple[str, Decimal]], operation: str, label: str
+    ) -> None:
+        if not lines:
+            raise SageWriteError(
+                None, "the quote has no lines", False, operation, label,
+                advice="add products to the quote in SSM",
+            )  # fmt: skip
+        for code, quantity in lines:
+            if not code.strip() or not quantity.is_finite() or quantity <= 0:
+                raise SageWriteError(
+                    None, f"line {code!r} x {quantity} is not a product and a quantity above 0",
+                    False, operation, label, advice="fix the quote's lines in SSM",
+                )  # fmt: skip
+
+    def _find_quote(self, workspace: Any, marker: str) -> int | None:
+        """The first SOP document whose CUST_ORDER_NUMBER is `marker` (SopData.FindFirst /
+        FindNext). A quotation Sage converted into an order keeps its number and marker and
+        counts too: it must not be posted again."""
+        data = workspace.CreateObject("SopData")
+        found = data.FindFirst("CUST_ORDER_NUMBER", marker)
+        numbers: list[int] = []
+        while found:
+            if _text(data.Fields.Item("CUST_ORDER_NUMBER").Value) == marker:
+                numbers.append(int(data.Fields.Item("ORDER_NUMBER").Value))
+            found = data.FindNext("CUST_ORDER_NUMBER", marker)
+        return min(numbers) if numbers else None
+
+    def find_quote(self, marker: str) -> int | None:
+        """The ORDER_NUMBER of the quotation carrying `marker` in CUST_ORDER_NUMBER, or None."""
+        self.check_fields("SopData", QUOTE_FIND_FIELDS)
+        return self._run("find", f"the quote {marker}", lambda ws: self._find_quote(ws, marker))
+
+    def post_quote(
+        self,
+        account_ref: str,
+        marker: str,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        order_date: dt.date,
+        taken_by: str,
+    ) -> int:
+        """Post a SOP quotation (open) for `account_ref` with `lines` (the dicts price_quote
+        answered), CUST_ORDER_NUMBER = `marker`; its ORDER_NUMBER.
+
+        Idempotent: a SOP document already carrying `marker` is the one an earlier attempt
+        posted, and its number is returned. Name and address come from the customer's record;
+        a foreign customer's quote carries its currency and the currency's exchange rate. Sage
+        computes each line's VAT from its net (TAX_FLAG 0)."""
+        label = f"quote {marker} for {account_ref}"
+        items = [self._quote_item(line, label) for line in lines]
+        self._quote_lines_valid(
+            [(str(i["STOCK_CODE"]), Decimal(str(i["QTY_ORDER"]))) for i in items], "post", label
+        )
+        header = {
+            "ACCOUNT_REF": account_ref,
+            # A datetime: pywin32 passes it as a COM DATE (a bare date it may refuse).
+            "ORDER_DATE": dt.datetime(order_date.year, order_date.month, order_date.day),
+            "CUST_ORDER_NUMBER": marker,
+            "TAKEN_BY": taken_by,
+            "ORDER_TYPE": SOP_QUOTE,
+            "QUOTE_STATUS": QUOTE_OPEN,
+        }
+        self._checked(
+            "SopPost", {k: v for k, v in header.items() if k != "ORDER_DATE"}, "post", label
+        )
+        for item in items:
+            self._checked("SopItem", item, "post", label)
+        self.check_fields("SopPost", QUOTE_HEADER_FIELDS)
+        self.check_fields("SalesRecord", QUOTE_CUSTOMER_FIELDS)
+        self.check_fields("SopData", QUOTE_FIND_FIELDS)
+        party = [f for f in QUOTE_CUSTOMER_FIELDS if f not in ("ACCOUNT_REF", "DEF_TAX_CODE")]
+
+        def post(workspace: Any) -> int:
+            posted = self._find_quote(workspace, marker)
+            if posted is not None:
+                return posted
+            customer = self._record(workspace, "SalesRecord", "ACCOUNT_REF", account_ref, party)
+            if customer is None:
+                raise self._error(None, f"there is no customer {account_ref}", "post", label)
+            currency = int(customer.pop("CURRENCY") or 0)  # type: ignore[call-overload]
+            values = {**header, **{k: "" if v is None else v for k, v in customer.items()}}
+            if currency != BASE_CURRENCY:
+                rates = workspace.CreateObject("CurrencyData")
+                if not rates.Read(currency + 1):  # CurrencyData numbers from 1
+                    code, text = self._last_error()
+                    raise self._error(code, f"no currency {currency + 1} ({text})", "post", label)
+                values |= {
+                    "CURRENCY": currency,
+                    "CURRENCY_USED": currency,
+                    "FOREIGN_RATE": float(rates.Fields.Item("EXCHANGE_RATE").Value),
+                }
+            sop = workspace.CreateObject("SopPost")
+            for name, value in values.items():
+                sop.Header.Fields.Item(name).Value = value
+            for item in items:
+                added = sop.Items.Add()
+                for name, value in item.items():
+                    added.Fields.Item(name).Value = value
+            self._update(sop, "post", label)
+            number = int(sop.Header.Fields.Item("ORDER_NUMBER").Value or 0)
+            # An SDO that does not hand the number back: the marker finds it.
+            number = number or self._find_quote(workspace, marker) or 0
+            if not number:
+                raise self._error(None, "Sage took the quote but gave no number", "post", label)
+            return number
+
+        return self._run("post", label, post)
+
+    @staticmethod
+    def _quote_item(line: Mapping[str, Any], label: str) -> dict[str, object]:
+        """A price_quote line as SopPost item fields (amounts as SDO's doubles)."""
+        missing = [k for k in QUOTE_LINE_KEYS if k not in line and k not in ("tax_rate", "tax")]
+        if missing:
+            raise SageWriteError(
+                None, f"a quote line lacks {', '.join(missing)}", False, "post", label,
+                advice="post the lines price_quote answered",
+            )  # fmt: skip
+        net = Decimal(str(line["net"]))
+        discount = Decimal(str(line["discount_amount"]))
+        return {
+            "STOCK_CODE": str(line["stock_code"]),
+            "DESCRIPTION": str(line["description"] or ""),
+            "QTY_ORDER": float(line["quantity"]),
+            "UNIT_PRICE": float(line["unit_price"]),
+            "DISCOUNT_RATE": float(line["discount_percent"]),
+            "DISCOUNT_AMOUNT": float(discount),
+            "FULL_NET_AMOUNT": float(net + discount),
+            "NET_AMOUNT": float(net),
+            "TAX_CODE": int(line["tax_code"]),
+            "TAX_FLAG": 0,
+        }
+
 
 class _NoComError(Exception):
     """Placeholder until an engine is dispatched (nothing raises it)."""
@@ -785,6 +1065,32 @@ def _com_text(exc: BaseException) -> str:
     if info and len(info) > 2 and info[2]:
         return str(info[2])
     return str(getattr(exc, "strerror", "") or exc)
+
+
+def _decimal(value: object, places: Decimal | None = None) -> Decimal:
+    """An SDO double as the decimal of its shortest text, to `places` when given."""
+    number = Decimal(str(value if value is not None else 0))
+    return number.quantize(places) if places is not None else number
+
+
+def _tax_number(value: object) -> int | None:
+    """A tax code as SDO's number: 1 (SDO) or 'T1' (the stand-in's ODBC spelling)."""
+    text = _text(value).upper().removeprefix("T")
+    return int(text) if text.isdigit() else None
+
+
+def _line_tax_code(
+    source: str, customer: Mapping[str, object], product: Mapping[str, object]
+) -> int:
+    """The tax code Sage's order entry gives a product's line (SAGE_PRICING_TAX_CODE_FROM):
+    the product's, or the customer's default when `customer` or when the customer's "Use
+    Default Tax Code for Sales" is ticked (`override_flag`). AddItem needs it given."""
+    use_customer = source == "customer" or (
+        source == "override_flag" and bool(customer.get(OVERRIDE_TAX_FIELD))
+    )
+    chosen = customer.get("DEF_TAX_CODE") if use_customer else product.get("TAX_CODE")
+    number = _tax_number(chosen)
+    return number if number is not None else 1  # Sage's default, T1
 
 
 def _names_field(exc: BaseException) -> bool:

@@ -1,6 +1,8 @@
 """The stand-in SDO objects: SDOEngine, Workspaces, WorkSpace, SalesRecord, Fields/Field,
 Customer, Country, TaxCode, CustomerAddress and SDOError, named and behaving as the v32 type
-library says (see the package docstring for the choices where Sage's behaviour is unconfirmed)."""
+library says (see the package docstring for the choices where Sage's behaviour is unconfirmed).
+The sales-order objects (SopPost, SopData, StockRecord, CurrencyData, Pricing, invoice) are in
+`sandbox.sdo.sop`; WorkSpace.CreateObject and CreateInvoice hand them out."""
 
 from __future__ import annotations
 
@@ -107,8 +109,20 @@ BLANK_TEXT = (
     "ANALYSIS_1", "ANALYSIS_2", "ANALYSIS_3", "VAT_REG_NUMBER", "COUNTRY_CODE", "PRICING_REF",
 )  # fmt: skip
 
-# SDO object names the WorkSpace knows (WorkSpace.DataObjects) and their ObjectType.
-DATA_OBJECTS = {"SalesRecord": 2, "Customer": 7, "CustomerAddress": 7, "Country": 7, "TaxCode": 7}
+# SDO object names the WorkSpace knows (WorkSpace.DataObjects) and their ObjectType
+# (sdoDataFile 0, sdoRecord 2, sdoPosting 6, sdoBusinessObject 7).
+DATA_OBJECTS = {
+    "SalesRecord": 2,
+    "StockRecord": 2,
+    "SopData": 0,
+    "CurrencyData": 0,
+    "SopPost": 6,
+    "Pricing": 7,
+    "Customer": 7,
+    "CustomerAddress": 7,
+    "Country": 7,
+    "TaxCode": 7,
+}
 
 # CustomerAddress property -> SALES_DEL_ADDR column (the object's text properties).
 ADDRESS_PROPERTIES = {
@@ -301,23 +315,42 @@ class WorkSpace:
         if self._db() is None:
             self._engine._fail(ErrorCode.sdoNotConnected)
             raise raised(text_of(ErrorCode.sdoNotConnected))
-        factories = {
+        from sandbox.sdo import sop  # the SOP objects build on this module's Field and Fields
+
+        factories: dict[str, Any] = {
             "SalesRecord": lambda: SalesRecord(self),
+            "StockRecord": lambda: sop.StockRecord(self),
+            "SopData": lambda: sop.SopData(self),
+            "CurrencyData": lambda: sop.CurrencyData(self),
+            "SopPost": lambda: sop.SopPost(self),
+            "Pricing": lambda: sop.Pricing(self),
             "Customer": self.CreateCustomer,
             "CustomerAddress": self.CreateCustomerAddress,
             "Country": self.CreateCountry,
             "TaxCode": self.CreateTaxCode,
         }
-        if Name not in factories:
+        # Object names compare without case (working code asks for "SOPPost").
+        by_name = {name.upper(): factory for name, factory in factories.items()}
+        factory = by_name.get(str(Name).upper())
+        if factory is None:
             self._engine._fail(ErrorCode.sdoInvalidName, f"Invalid object name: {Name}")
             raise raised(f"Invalid object name: {Name}")
-        return factories[Name]()
+        return factory()
 
     def CreateCustomer(self) -> Customer:  # noqa: N802
         return Customer(self)
 
     def CreateCustomerAddress(self) -> CustomerAddress:  # noqa: N802
         return CustomerAddress(self)
+
+    def CreateInvoice(self) -> Any:  # noqa: N802
+        """The `invoice` price calculator (sandbox.sdo.sop.Invoice)."""
+        from sandbox.sdo import sop
+
+        if self._db() is None:
+            self._engine._fail(ErrorCode.sdoNotConnected)
+            raise raised(text_of(ErrorCode.sdoNotConnected))
+        return sop.Invoice(self)
 
     def CreateCountry(self) -> Country:  # noqa: N802
         return Country(self)
@@ -619,10 +652,12 @@ class SalesRecord:
             return self._ws._fail(failed.code, failed.text)
         ref = str(values.get("ACCOUNT_REF") or self._current or "")
         try:
-            fault = faults.take(con, ("update",), ref)
+            fault = faults.take(con, ("update",), ref, "SalesRecord")
             if fault is not None:
                 return self._ws._fail(fault[1])
-            after = faults.take(con, ("update_then_disconnect", "update_then_exit"), ref)
+            after = faults.take(
+                con, ("update_then_disconnect", "update_then_exit"), ref, "SalesRecord"
+            )
             written = self._write(con, ref, values)
         except sqlite3.OperationalError as exc:
             return self._ws._fail(_busy(exc))
@@ -881,10 +916,12 @@ class CustomerAddress:
         try:
             values = self._columns()
             ref = customer.Reference
-            fault = faults.take(con, ("update",), ref)
+            fault = faults.take(con, ("update",), ref, "CustomerAddress")
             if fault is not None:
                 return self._ws._fail(fault[1])
-            after = faults.take(con, ("update_then_disconnect", "update_then_exit"), ref)
+            after = faults.take(
+                con, ("update_then_disconnect", "update_then_exit"), ref, "CustomerAddress"
+            )
             number, stamp = self._write(con, customer, values)
         except sqlite3.OperationalError as exc:
             return self._ws._fail(_busy(exc))

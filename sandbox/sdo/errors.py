@@ -21,6 +21,8 @@ class ErrorCode(IntEnum):
     sdoBadDataPath = 25
     sdoBadUpdateMode = 27
     sdoLogonUserCountExceeded = 30
+    sdoCurrencyDoesNotMatch = 34
+    sdoForeignRateSetOnBase = 35
     sdoCannotCreateMultipleRegisteredAddresses = 45
     sdoFileLockedAccountsBusy = 48
     sdoEmptyAccountReference = 63
@@ -50,6 +52,8 @@ TEXTS: dict[int, str] = {
     25: "Bad data path",
     27: "Update called without AddNew or Edit",
     30: "User count exceeded",
+    34: "Currency does not match the account's currency",
+    35: "Foreign rate set on a base currency document",
     45: "Cannot create multiple registered addresses",
     48: "Accounts application is busy",
     63: "Empty account reference",

@@ -4,6 +4,7 @@
     inject(company, "update_then_disconnect", 91)        # committed, then the connection is lost
     inject(company, "update_then_exit", 0, account_ref="NEWCU001")  # committed, then os._exit(137)
     inject(company, "connect", 23)                       # Connect() returns False, 23
+    inject(company, "update", 48, record="SopPost")      # only a SopPost's Update refuses
     clear(company)
 
 Operations:
@@ -14,7 +15,9 @@ Operations:
 - `update_then_exit`: the Update is committed, then the process exits with 137, as if killed.
 
 A fault fires `times` times, then is used up; with `account_ref` it fires only for Updates of
-that account (a SalesRecord's ACCOUNT_REF, a CustomerAddress's customer). The table has a name no
+that account (a SalesRecord's ACCOUNT_REF, a CustomerAddress's customer, a SopPost's header
+ACCOUNT_REF); with `record` only for Updates of that object ("SalesRecord", "CustomerAddress",
+"SopPost"). The table has a name no
 Sage table has, and the extract never reads it. Firing is atomic (BEGIN IMMEDIATE), so two
 processes never both take the last firing.
 """
@@ -45,12 +48,19 @@ def _company(company_path: str | os.PathLike[str]) -> Path:
     return path
 
 
+RECORDS = ("SalesRecord", "CustomerAddress", "SopPost")
+
+
 def _ensure(con: sqlite3.Connection) -> None:
     con.execute(
         'CREATE TABLE IF NOT EXISTS "_SDO_FAULTS" (id INTEGER PRIMARY KEY, '
         "operation VARCHAR NOT NULL, code INTEGER NOT NULL, times INTEGER NOT NULL, "
-        "account_ref VARCHAR)"
+        "account_ref VARCHAR, record VARCHAR)"
     )
+    # A company file armed by an earlier version has no record column yet.
+    columns = {row[1] for row in con.execute('PRAGMA table_info("_SDO_FAULTS")')}
+    if "record" not in columns:
+        con.execute('ALTER TABLE "_SDO_FAULTS" ADD COLUMN record VARCHAR')
 
 
 def inject(
@@ -59,18 +69,22 @@ def inject(
     code: int,
     times: int = 1,
     account_ref: str | None = None,
+    record: str | None = None,
 ) -> None:
     """Arm a fault; faults fire in the order they were injected."""
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
+    if record is not None and record not in RECORDS:
+        raise ValueError(f"record must be one of {', '.join(RECORDS)}, not {record!r}")
     if times < 1:
         raise ValueError("times must be at least 1")
     con = open_company(_company(company_path))
     try:
         _ensure(con)
         con.execute(
-            'INSERT INTO "_SDO_FAULTS" (operation, code, times, account_ref) VALUES (?, ?, ?, ?)',
-            (operation, int(code), int(times), account_ref),
+            'INSERT INTO "_SDO_FAULTS" (operation, code, times, account_ref, record) '
+            "VALUES (?, ?, ?, ?, ?)",
+            (operation, int(code), int(times), account_ref, record),
         )
     finally:
         con.close()
@@ -92,7 +106,7 @@ def armed(company_path: str | os.PathLike[str]) -> list[dict[str, object]]:
     try:
         _ensure(con)
         rows = con.execute(
-            'SELECT operation, code, times, account_ref FROM "_SDO_FAULTS" ORDER BY id'
+            'SELECT operation, code, times, account_ref, record FROM "_SDO_FAULTS" ORDER BY id'
         ).fetchall()
         return [dict(row) for row in rows]
     finally:
@@ -100,10 +114,13 @@ def armed(company_path: str | os.PathLike[str]) -> list[dict[str, object]]:
 
 
 def take(
-    con: sqlite3.Connection, operations: Iterable[str], account_ref: str | None = None
+    con: sqlite3.Connection,
+    operations: Iterable[str],
+    account_ref: str | None = None,
+    record: str | None = None,
 ) -> tuple[str, int] | None:
-    """Fire the first armed fault of `operations` that applies to `account_ref`: its
-    (operation, code), or None. Runs in its own transaction on `con`."""
+    """Fire the first armed fault of `operations` that applies to `account_ref` and to the
+    `record` being updated: its (operation, code), or None. Runs in its own transaction."""
     names = tuple(operations)
     marks = ", ".join("?" for _ in names)
     con.execute("BEGIN IMMEDIATE")
@@ -112,8 +129,8 @@ def take(
         row = con.execute(
             f'SELECT id, operation, code FROM "{FAULTS_TABLE}" WHERE operation IN ({marks}) '  # noqa: S608
             "AND times > 0 AND (account_ref IS NULL OR upper(account_ref) = upper(?)) "
-            "ORDER BY id LIMIT 1",
-            (*names, account_ref or ""),
+            "AND (record IS NULL OR record = ?) ORDER BY id LIMIT 1",
+            (*names, account_ref or "", record or ""),
         ).fetchone()
         if row is None:
             con.execute("COMMIT")
