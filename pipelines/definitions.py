@@ -9,7 +9,7 @@ resource set-ups made a 1-minute sync take 26 minutes (docs/architecture.md, "Ex
 import dagster as dg
 
 from assets import derived, inbox, sage, ssm, staging
-from pipelines import reverse, sync
+from pipelines import quotes, reverse, sync
 from pipelines.resources import all_resources
 
 defs = dg.Definitions.merge(
@@ -20,5 +20,6 @@ defs = dg.Definitions.merge(
     inbox.defs,
     sync.defs,
     reverse.defs,
+    quotes.defs,
     dg.Definitions(resources=all_resources(), executor=dg.in_process_executor),
 )

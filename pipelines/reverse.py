@@ -99,7 +99,7 @@ def ssm_changes(
     new_cursor: dict[str, Any] = {}
     try:
         client = _poll_client(ssm)
-        for resource in feed.FEEDS:
+        for resource in feed.PARTY_FEEDS:
             state = cursor.get(resource) or {"watermark": _iso(now), "seen": []}
             mark = datetime.fromisoformat(state["watermark"])
             seen = {tuple(s) for s in state.get("seen", [])}

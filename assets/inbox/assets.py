@@ -4,7 +4,11 @@
   watermark, landed in `inbox.<resource>` (pool `ssm_api`);
 * `inbox/sage_customers`: companies reps created as Client (or as prospects) written to Sage as
   customers, and prospects' SSM edits; SSM gets the account code (pool `sage_write`);
-* `inbox/sage_contacts`: contacts reps created or edited, written to Sage as contact addresses.
+* `inbox/sage_contacts`: contacts reps created or edited, written to Sage as contact addresses;
+* `inbox/ssm_salesorders`: the SSM orders in the quote status (the statuses created if missing);
+* `inbox/sage_quotes`: those quotes priced by Sage and posted as Sage quotations, read back and
+  returned to SSM priced and read-only (assets/inbox/quotes.py). The job `ssm_quotes` runs these
+  two alone, within seconds of a rep's quote.
 
 The extract of SALES_LEDGER / SALES_DEL_ADDR comes after them in a sync (assets/sage/factory.py),
 so what was written is read back and pushed as Sage-owned in the same run.
@@ -18,11 +22,20 @@ import dagster as dg
 
 from assets.inbox import feed
 from assets.inbox.engine import ReverseReport, ReverseRun, SageWriter, ensure_tables
+from assets.inbox.quotes import (
+    HOLD_FIELDS,
+    Quotation,
+    QuoteRun,
+    ensure_statuses,
+    quote_filter,
+    read_quotation,
+)
 from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS, ReverseSettings
 from assets.sage.factory import REVERSE_WRITES
 from assets.ssm.assets import VALUE_LISTS_KEY, _warehouse
 from assets.ssm.contract import BY_NAME
 from assets.ssm.settings import SyncSettings
+from resources.sage.source import SageSourceResource
 from resources.sage.writer import SageWriteError, SageWriterResource
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
@@ -32,6 +45,7 @@ GROUP = "inbox"
 FEED_KEYS = {r: dg.AssetKey([GROUP, f"ssm_{r}"]) for r in feed.FEEDS}
 CUSTOMERS_KEY = REVERSE_WRITES["SALES_LEDGER"]
 CONTACTS_KEY = REVERSE_WRITES["SALES_DEL_ADDR"]
+QUOTES_KEY = REVERSE_WRITES["SALES_ORDER"]
 
 
 def _feed_asset(resource: str) -> dg.AssetsDefinition:
@@ -125,12 +139,18 @@ def report_metadata(report: ReverseReport) -> dict[str, Any]:
     }
 
 
-def _start_writer(resource: SageWriterResource, settings: ReverseSettings, stack: ExitStack):
+def _start_writer(
+    resource: SageWriterResource, settings: ReverseSettings, stack: ExitStack, quotes: bool = False
+):
     """A connected writer whose fields were checked, opened on first use only."""
 
     def start() -> SageWriter:
         writer = stack.enter_context(resource.get_writer())
         try:
+            if quotes:
+                writer.check_fields("SalesRecord", list(HOLD_FIELDS))
+                writer.check_quote_fields()
+                return writer
             sync = SyncSettings.from_env()
             marker = [sync.prospect_marker_sdo.field] if sync.prospects_in_sage else []
             writer.check_fields(
@@ -211,4 +231,87 @@ contacts = _writer_asset(
     ("ssm_contacts",),
 )
 
-ASSETS = [*(_feed_asset(r) for r in feed.FEEDS), customers, contacts]
+
+@dg.asset(
+    key=FEED_KEYS[feed.QUOTE_FEED],
+    group_name=GROUP,
+    pool="ssm_api",
+    kinds={"ssm", "duckdb"},
+    description="SSM sales orders in the quote status (SSM_QUOTE_STATUS) created or changed "
+    "since the watermark, each version once, raw, in inbox.salesorders with what the quote flow "
+    "decided and why. The quote statuses are created in SSM when missing.",
+    metadata={"dagster/table_name": "inbox.salesorders"},
+)
+def quote_feed(
+    context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    sync = SyncSettings.from_env()
+    settings = ReverseSettings.from_env(sync=sync)
+    try:
+        with ssm.get_client() as client, warehouse.get_connection() as con:
+            feed.ensure_tables(con)
+            pending = ensure_statuses(con, client, sync)[sync.quote_status]
+            read = feed.read_feed(
+                con, client, feed.QUOTE_FEED, timedelta(seconds=settings.overlap_seconds),
+                context.run.run_id, where=quote_filter(pending),
+            )  # fmt: skip
+    except SSMError as exc:
+        context.log.warning(f"inbox.salesorders not read this run: {exc}")
+        return dg.MaterializeResult(metadata={"read": 0, "error": str(exc)})
+    context.log.info(
+        f"inbox.salesorders: {read.read} quotes read since {read.since or 'the beginning'}, "
+        f"{read.new_versions} new versions, {read.api_calls} API calls"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "read": read.read,
+            "new_versions": read.new_versions,
+            "since": str(read.since or "first read: every quote waiting"),
+            "watermark": str(read.watermark),
+            "api_calls": read.api_calls,
+        }
+    )
+
+
+@dg.asset(
+    key=QUOTES_KEY,
+    group_name=GROUP,
+    deps=[FEED_KEYS[feed.QUOTE_FEED]],
+    pool="sage_write",
+    kinds={"sage", "duckdb"},
+    description="Quotes reps made in SSM, priced by Sage (SDO's calculator: price lists, special "
+    "prices, quantity and customer discounts, VAT), posted as Sage sales-order quotations "
+    "(SopPost) and returned to SSM priced, read-only, with the Sage quotation number. Exactly "
+    "once: Sage keeps the SSM id in the quotation's customer order number.",
+    metadata=_contract_rules("quotations"),
+)
+def sage_quotes(
+    context: dg.AssetExecutionContext,
+    ssm: SSMResource,
+    warehouse: WarehouseResource,
+    sage_writer: SageWriterResource,
+    sage: SageSourceResource,
+) -> dg.MaterializeResult:
+    sync = SyncSettings.from_env()
+    settings = ReverseSettings.from_env(sync=sync)
+    with ExitStack() as stack, ssm.get_client() as client:
+        with warehouse.get_connection() as con:
+            ensure_tables(con)
+
+        def read_back(number: int) -> Quotation | None:
+            with sage.connect() as connection:
+                return read_quotation(connection, number)
+
+        report = QuoteRun(
+            _warehouse(warehouse), client, _start_writer(sage_writer, settings, stack, quotes=True),
+            sync, settings, context.run.run_id, read_back,
+        ).run()  # fmt: skip
+    context.log.info(
+        f"quotations: {report.read} to decide, {report.created} posted to Sage, "
+        f"{report.acknowledged} priced in SSM, {report.failed} dead letters, "
+        f"{report.retry_later} for the next run"
+    )
+    return dg.MaterializeResult(metadata=report_metadata(report))
+
+
+ASSETS = [*(_feed_asset(r) for r in feed.PARTY_FEEDS), customers, contacts, quote_feed, sage_quotes]

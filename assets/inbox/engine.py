@@ -98,7 +98,7 @@ def written_table(resource: str) -> str:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    ledger.ensure_tables(con, ["accounts", "contacts"])
+    ledger.ensure_tables(con, ["accounts", "contacts", "sales_orders", "sales_order_lines"])
     feed.ensure_tables(con)
     con.execute(DDL)
     for resource in feed.FEEDS:
@@ -106,8 +106,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"""
             CREATE TABLE IF NOT EXISTS {written_table(resource)} (
                 ssm_id BIGINT PRIMARY KEY,
-                sage_key VARCHAR,       -- account code, or "<account code>/<address number>"
-                kind VARCHAR,           -- client | prospect | contact
+                sage_key VARCHAR,       -- account code, "<account code>/<address number>",
+                                        -- or a quotation's number
+                kind VARCHAR,           -- client | prospect | contact | quotation
                 state VARCHAR NOT NULL, -- pending_write | written | acknowledged
                 content_hash VARCHAR, payload VARCHAR,   -- the Sage fields written (JSON)
                 ssm_version TIMESTAMP,  -- the SSM version they came from
@@ -382,7 +383,7 @@ class ReverseRun:
         sync: SyncSettings,
         settings: ReverseSettings,
         run_id: str,
-        resource: Literal["accounts", "contacts"],
+        resource: Literal["accounts", "contacts", "salesorders"],
     ) -> None:
         self.warehouse, self.client, self._writer_factory = warehouse, client, writer
         self.sync, self.settings, self.run_id, self.resource = sync, settings, run_id, resource
@@ -518,10 +519,12 @@ class ReverseRun:
             )  # fmt: skip
         self.report.conflicts += 1
 
-    def _acknowledge_push_ledger(self, ext_id: str, ssm_id: int, values: dict[str, Any]) -> None:
+    def _acknowledge_push_ledger(
+        self, ext_id: str, ssm_id: int, values: dict[str, Any], table: str | None = None
+    ) -> None:
         """Tell the push SSM already holds `values` for `ext_id`, so it sends nothing back. A
         record new to the push is `from_ssm` until the extract reads it back from Sage."""
-        table = "accounts" if self.resource == "accounts" else "contacts"
+        table = table or ("accounts" if self.resource == "accounts" else "contacts")
         with self._con() as con:
             rows = con.execute(
                 f"SELECT payload, state, created_by_connector FROM {ledger.ledger_table(table)} "  # noqa: S608
@@ -577,10 +580,7 @@ class ReverseRun:
                     self.decide(v, "deferred", "SSM's value lists are not read yet: run a sync")
                     continue
                 try:
-                    if self.resource == "accounts":
-                        self._account(v)
-                    else:
-                        self._contact(v)
+                    self._handle(v)
                 except SageWriteError as exc:
                     if exc is self._writer_failed:  # Sage unreachable or misconfigured
                         self.decide(v, "retry_later", str(exc))
@@ -623,6 +623,13 @@ class ReverseRun:
                 f"INSERT INTO sync.runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
                 list(row.values()),
             )
+
+    def _handle(self, v: Version) -> None:
+        """Decide one version (and write what the rules say)."""
+        if self.resource == "accounts":
+            self._account(v)
+        else:
+            self._contact(v)
 
     # --- interrupted runs
 

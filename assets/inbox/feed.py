@@ -26,7 +26,9 @@ import pyarrow as pa
 
 from assets.ssm.ledger import now
 
-FEEDS = ("accounts", "contacts")
+PARTY_FEEDS = ("accounts", "contacts")  # companies and contacts: the sensor ssm_changes
+QUOTE_FEED = "salesorders"  # quotes only (one status): the sensor ssm_quotes
+FEEDS = (*PARTY_FEEDS, QUOTE_FEED)
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS inbox;
@@ -42,6 +44,7 @@ PENDING_DECISIONS = ("deferred", "retry_later")
 REVERSE_ENTITIES = {
     "accounts": ("client_companies", "prospects"),
     "contacts": ("ssm_contacts", "ssm_contacts"),
+    "salesorders": ("quotations", "quotations"),
 }
 
 
@@ -73,7 +76,7 @@ class ChangeFeed(Protocol):
     api_calls: int
 
     def changed_since(
-        self, resource: str, since: datetime, *, lookback: timedelta = ...
+        self, resource: str, since: datetime, *, lookback: timedelta = ..., where: str | None = ...
     ) -> Iterator[dict[str, Any]]: ...
 
     def list(
@@ -119,12 +122,17 @@ class FeedRead:
 
 
 def fetch(
-    client: ChangeFeed, resource: str, since: datetime | None, overlap: timedelta
+    client: ChangeFeed,
+    resource: str,
+    since: datetime | None,
+    overlap: timedelta,
+    where: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every record changed after `since - overlap` (every record when `since` is None)."""
+    """Every record changed after `since - overlap` (every record when `since` is None) that
+    `where` selects (all when None)."""
     if since is None:
-        return list(client.list(resource, order="id"))
-    return list(client.changed_since(resource, since, lookback=overlap))
+        return list(client.list(resource, where=where, order="id"))
+    return list(client.changed_since(resource, since, lookback=overlap, where=where))
 
 
 def land(
@@ -204,11 +212,12 @@ def read_feed(
     resource: str,
     overlap: timedelta,
     run_id: str,
+    where: str | None = None,
 ) -> FeedRead:
     ensure_tables(con)
     since = watermark(con, resource)
     calls = client.api_calls
-    records = fetch(client, resource, since, overlap)
+    records = fetch(client, resource, since, overlap, where)
     new, newest = land(con, resource, records, run_id)
     mark = advance(con, resource, newest, run_id)
     return FeedRead(

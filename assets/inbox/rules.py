@@ -17,6 +17,8 @@ Settings (environment):
 | `SAGE_SDO_SSM_ID_FIELD` | `ANALYSIS_3` | the SDO customer field that keeps the SSM account id (`SSM:<id>`), so a write whose answer was lost is found, never made twice |
 | `SAGE_NEW_CUSTOMER_PRICE_LIST` | none | a price list every new customer gets (SDO `PRICE_LIST_REF`) |
 | `SSM_SYNC_ERROR_FIELD` | `Z_SageSync` | the SSM custom field where a rep reads why a record did not reach Sage |
+| `SSM_QUOTE_POLL_SECONDS` | `15` | how often the sensor `ssm_quotes` polls SSM for quotes waiting for Sage's prices |
+| `SSM_QUOTE_SETTLE_SECONDS` | `5` | a quote is priced once neither it nor its lines changed for this long (a rep's client posts the order, then its lines) |
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.ssm.contract import CLIENT_COMPANIES, SSM_CONTACTS, SageField
-from assets.ssm.settings import SyncSettings
+from assets.ssm.settings import QUOTE_MARKER, SyncSettings
 
 # The field maps live in the contract, the one place that says who owns what.
 CUSTOMER_FIELDS: tuple[SageField, ...] = CLIENT_COMPANIES.sage_fields
@@ -64,6 +66,8 @@ class ReverseSettings:
     ssm_id_field: str = "ANALYSIS_3"
     price_list: str | None = None
     error_field: str = "Z_SageSync"
+    quote_poll_seconds: int = 15
+    quote_settle_seconds: int = 5
 
     def __post_init__(self) -> None:
         for setting, name in (
@@ -96,12 +100,14 @@ class ReverseSettings:
             ssm_id_field=(env.get("SAGE_SDO_SSM_ID_FIELD") or "ANALYSIS_3").strip().upper(),
             price_list=(env.get("SAGE_NEW_CUSTOMER_PRICE_LIST") or "").strip() or None,
             error_field=(env.get("SSM_SYNC_ERROR_FIELD") or "Z_SageSync").strip(),
+            quote_poll_seconds=_int(env, "SSM_QUOTE_POLL_SECONDS", 15),
+            quote_settle_seconds=_int(env, "SSM_QUOTE_SETTLE_SECONDS", 5, low=0),
         )
 
 
 def ssm_marker(ssm_id: int) -> str:
     """What Sage keeps of the SSM record it was written from (idempotency key)."""
-    return f"SSM:{int(ssm_id)}"
+    return f"{QUOTE_MARKER}{int(ssm_id)}"
 
 
 def clean(value: Any) -> Any:

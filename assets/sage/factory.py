@@ -181,6 +181,8 @@ def _report_months(
 REVERSE_WRITES = {
     "SALES_LEDGER": dg.AssetKey(["inbox", "sage_customers"]),
     "SALES_DEL_ADDR": dg.AssetKey(["inbox", "sage_contacts"]),
+    "SALES_ORDER": dg.AssetKey(["inbox", "sage_quotes"]),
+    "SOP_ITEM": dg.AssetKey(["inbox", "sage_quotes"]),
 }
 
 

@@ -583,7 +583,20 @@ SALES_ORDERS = ResourceContract(
             lookup=ValueList("currencies", "isoCode"),
         ),
         FieldRule("salesForcecastDate", "order date", column="order_date"),
-        FieldRule("comment", "customer's order reference", column="customer_reference"),
+        FieldRule(
+            "comment",
+            "customer's order reference (a rep's quote keeps the rep's comment)",
+            column="customer_reference",
+            keep_when_null=True,
+        ),
+        FieldRule(
+            "statusId",
+            "a rep's quote: the priced status while a quotation, the ordered status once Sage "
+            "converts it; other orders keep theirs",
+            column="status",
+            lookup=ValueList("salesorderStatuses", "description"),
+            keep_when_null=True,
+        ),
         READ_ONLY,
         FieldRule("Z_NetTotal", "net total (order currency)", column="net_total", custom=True),
         FieldRule("Z_TaxTotal", "tax total (order currency)", column="tax_total", custom=True),
@@ -591,9 +604,9 @@ SALES_ORDERS = ResourceContract(
     read_only="read-only in SSM",
     delete_policy="deleted in Sage → deleted in SSM (only orders the connector created)",
     conflict_rule="Sage wins",
-    notes="only Sage documents of type Sales Order (SALES_ORDER.ORDER_OR_QUOTE) are pushed; "
-    "Sage quotations and proformas are not: quotations come from SSM through the reverse flow "
-    "(see Quotations)",
+    notes="Sage documents of type Sales Order (SALES_ORDER.ORDER_OR_QUOTE) are pushed, and the "
+    "quotations reps made in SSM (CUST_ORDER_NUMBER `SSM:<id>`, see Quotations) so Sage's "
+    "edits, conversion and delete reach them; Sage's own quotations and proformas are not",
     desired_columns=(
         col("ext_id", "staging.sales_order_headers.order_number_accounts_id"),
         col("reference", "staging.sales_order_headers.order_number_accounts_id"),
@@ -602,6 +615,11 @@ SALES_ORDERS = ResourceContract(
         col("total", "derived.sales_order_totals.foreign_gross_value"),
         *_same("staging.sales_order_headers", "currency_code", "order_date"),
         col("customer_reference", "staging.sales_order_headers.customer_order_reference"),
+        col(
+            "status",
+            "staging.sales_order_headers.order_type",
+            "staging.sales_order_headers.customer_order_reference",
+        ),
         col("net_total", "derived.sales_order_totals.foreign_net_value"),
         col("tax_total", "derived.sales_order_totals.foreign_tax_value"),
     ),
@@ -640,8 +658,8 @@ SALES_ORDER_LINES = ResourceContract(
     read_only="read-only in SSM",
     delete_policy="deleted in Sage → deleted in SSM",
     conflict_rule="Sage wins",
-    notes="only the lines of Sage Sales Orders are pushed, not those of quotations or "
-    "proformas (quotations come from SSM through the reverse flow)",
+    notes="the lines of Sage Sales Orders and of the quotations reps made in SSM are pushed, "
+    "not those of Sage's own quotations or proformas",
     desired_columns=(
         col(
             "ext_id",
@@ -869,17 +887,38 @@ SSM_CONTACTS = ResourceContract(
     sage_fields=CONTACT_FIELDS,
 )
 
+QUOTE_FIELDS: tuple[SageField, ...] = (
+    SageField("accountId", "ACCOUNT_REF", "the customer: the account's Sage code", required=True),
+    SageField("id", "CUST_ORDER_NUMBER", "`SSM:<order id>`: the idempotency key Sage keeps"),
+    SageField("salesRepId", "TAKEN_BY", "the rep's full name"),
+    SageField(
+        "lines: productId", "STOCK_CODE", "each line's product: its Sage stock code", required=True
+    ),  # fmt: skip
+    SageField("lines: quantity", "QTY_ORDER", "each line's quantity (> 0)", required=True),
+)
+
 QUOTATIONS = ResourceContract(
     name="quotations",
     title="Quotations",
     ssm_resource="salesorders",
     direction=Direction.SSM_TO_SAGE_TO_SSM,
     sources=("inbox.salesorders",),
-    key="SSM order id, then the Sage quotation number as extId",
-    read_only="created in SSM without prices or taxes; read-only once Sage has priced it",
-    delete_policy="an SSM delete never reaches Sage",
-    conflict_rule="Sage prices and taxes win; pushed back as fast as possible (sensor)",
-    built=False,
+    key="the SSM order id (`SSM:<id>` in the Sage quotation's CUST_ORDER_NUMBER), then the Sage "
+    "quotation number as extId",
+    read_only="created in SSM with products and quantities; read-only once Sage has priced it",
+    delete_policy="an SSM delete never reaches Sage; a Sage delete deletes it in SSM (the push)",
+    conflict_rule="an SSM sales order in the quote status (`SSM_QUOTE_STATUS`) whose account "
+    "has a Sage code (not a prospect, not on hold, not inactive) and whose lines all name a Sage "
+    "product with a quantity > 0 is priced by Sage (SDO's invoice calculator: price list, "
+    "special price, quantity and customer discounts, VAT) and posted as a sales-order quotation "
+    "(SopPost, ORDER_TYPE 9, open); SSM gets Sage's prices, discounts, totals and tax, the "
+    "quotation number (extId and reference), the priced status (`SSM_QUOTE_PRICED_STATUS`) and "
+    "read-only, within seconds (sensor `ssm_quotes`); from then on the push mirrors Sage's "
+    "edits, its conversion into an order (`SSM_QUOTE_ORDERED_STATUS`) and its delete. A bad "
+    "quote is not posted: the reason in `sync.dead_letters` and the order's `Z_SageSync`, "
+    "tried again when the rep saves the order again",
+    reverse=True,
+    sage_fields=QUOTE_FIELDS,
 )
 
 # Dependency order: a resource comes after every resource it points at.

@@ -32,7 +32,7 @@ from assets.derived.checks import INVARIANTS as DERIVED_INVARIANTS
 from assets.sage.warehouse import HELD_BACK_TABLE, ensure_quarantine
 from assets.ssm.contract import ResourceContract
 from assets.ssm.plan import desired_table, held_table
-from assets.ssm.settings import SyncSettings
+from assets.ssm.settings import QUOTE_MARKER, SyncSettings
 from assets.staging.checks import INVARIANTS as STAGING_INVARIANTS
 from assets.staging.checks import NUMBER_INVARIANTS
 from assets.staging.factory import SQL_MACROS
@@ -62,6 +62,11 @@ def sql_parameters(settings: SyncSettings) -> dict[str, str]:
         "first_invoice_converts": str(settings.first_invoice_converts).lower(),
         "prospect_status": _text(settings.prospect_status),
         "client_status": _text(settings.client_status),
+        "quote_marker": _text(QUOTE_MARKER + "%"),
+        "quote_priced_status": _text(settings.quote_priced_status),
+        "quote_ordered_status": _text(settings.quote_ordered_status)
+        if settings.quote_ordered_status
+        else "NULL",
     }
 
 

@@ -13,6 +13,9 @@
 | `SAGE_PROSPECT_MARKER` | `analysis_1=Prospect` | `<staging.customer_accounts column>=<value>`: a customer whose column holds the value (trimmed, any case) is a prospect; the reverse flow writes the value into the SDO field of the column's name upper-cased (`ANALYSIS_1`) |
 | `SAGE_PROSPECT_CONVERSION` | `marker` | when Sage converts a prospect into a customer: `marker` (the marker is removed) or `first_invoice` (its first invoice, `last_invoice_date` set, even if the marker stays) |
 | `SSM_PROSPECT_STATUS` | `Potential` | the account status (description) of a prospect in SSM |
+| `SSM_QUOTE_STATUS` | `Quote - pending` | the sales-order status (description) of a rep's quote waiting for Sage's prices; created in SSM if missing |
+| `SSM_QUOTE_PRICED_STATUS` | `Quote - priced` | the status of a quote once Sage has priced it (read-only); created if missing |
+| `SSM_QUOTE_ORDERED_STATUS` | `Order` | the status a priced quote gets when Sage converts it into a sales order; empty: leave the status as it is |
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
+
+# What the quote flow writes into a Sage quotation's customer order number (CUST_ORDER_NUMBER),
+# followed by the SSM order id: how the push knows a Sage document came from a rep's quote.
+QUOTE_MARKER = "SSM:"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -93,6 +100,9 @@ class SyncSettings:
     prospect_marker: str = "Prospect"
     prospect_conversion: ProspectConversion = ProspectConversion.MARKER
     prospect_status: str = "Potential"
+    quote_status: str = "Quote - pending"
+    quote_priced_status: str = "Quote - priced"
+    quote_ordered_status: str = "Order"
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.rep_column):
@@ -171,4 +181,7 @@ class SyncSettings:
                 "SAGE_PROSPECT_CONVERSION",
             ),
             prospect_status=(env.get("SSM_PROSPECT_STATUS") or "Potential").strip(),
+            quote_status=(env.get("SSM_QUOTE_STATUS") or "Quote - pending").strip(),
+            quote_priced_status=(env.get("SSM_QUOTE_PRICED_STATUS") or "Quote - priced").strip(),
+            quote_ordered_status=env.get("SSM_QUOTE_ORDERED_STATUS", "Order").strip(),
         )

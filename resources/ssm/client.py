@@ -337,7 +337,12 @@ class SSMClient:
         return min(rows, key=lambda row: (_is_deleted(row), _as_int(row.get("id")) or 0))
 
     def changed_since(
-        self, resource: str, since: datetime, *, lookback: timedelta = timedelta(minutes=5)
+        self,
+        resource: str,
+        since: datetime,
+        *,
+        lookback: timedelta = timedelta(minutes=5),
+        where: str | None = None,
     ) -> Iterator[dict]:
         """Records created, updated or deleted after ``since - lookback``, each id once.
 
@@ -352,17 +357,19 @@ class SSMClient:
         Nothing changed costs one request (an empty first page), plus a login if this client
         has no session yet. The date literal uses ``date_literal_format`` (UNCONFIRMED against
         the real API: SSM_WHERE_DATE_FORMAT); a format without seconds rounds the cutoff down,
-        which reads more, never less. Naive datetimes are taken as UTC.
+        which reads more, never less. Naive datetimes are taken as UTC. ``where`` narrows the
+        feed further (e.g. to one status), built with :mod:`resources.ssm.where`.
         """
         cutoff = since - lookback
         if cutoff.tzinfo is None:
             cutoff = cutoff.replace(tzinfo=UTC)
         fmt = self.date_literal_format
-        where = w.or_(
+        changed = w.or_(
             w.gt("dateCreated", cutoff, date_format=fmt),
             w.gt("dateUpdated", cutoff, date_format=fmt),
             w.gt("dateDeleted", cutoff, date_format=fmt),
         )
+        where = changed if where is None else w.and_(changed, where)
         newest: dict[Any, tuple[datetime, int, dict]] = {}
         for read, row in enumerate(self.list(resource, where=where, order="id")):
             key = row.get("id")

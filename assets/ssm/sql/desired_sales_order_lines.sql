@@ -1,4 +1,5 @@
--- Order lines of live sales orders (not quotations or proformas) for live products.
+-- Order lines of live sales orders and of the quotations reps made in SSM (not Sage's own
+-- quotations or proformas) for live products.
 -- Free-text lines (S1, S2, M ...) have no product, which SSM requires on a line: they stay
 -- in Sage. SSM quantities are whole numbers.
 SELECT
@@ -14,7 +15,8 @@ SELECT
 FROM staging.sales_order_lines AS l
 JOIN staging.sales_order_headers AS h
     ON h.order_number_accounts_id = l.order_number AND h.deleted_at IS NULL
-    AND h.order_type = 'Sales Order'
+    AND (h.order_type = 'Sales Order' OR (
+        h.order_type = 'Quotation' AND h.customer_order_reference LIKE ${quote_marker}))
 JOIN staging.customer_accounts AS a
     ON a.account_reference = h.customer_account AND a.deleted_at IS NULL
 JOIN staging.product_items AS p

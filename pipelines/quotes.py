@@ -1,0 +1,123 @@
+"""Scheduling of quotations: a rep at a client's desk waits for Sage's prices, so quotes get their
+own poll and their own small job instead of the 15-minute cycle.
+
+* `ssm_quotes` (job): the quote feed and the quote writer alone (`inbox/ssm_salesorders`,
+  `inbox/sage_quotes`): no extract, no staging; the quote is read back from Sage by a targeted
+  ODBC read. It shares the pools `ssm_api` and `sage_write` with the sync, so while a sync runs
+  it waits in the queue (the UI names the pool) instead of failing.
+* `ssm_quotes` (sensor): every `SSM_QUOTE_POLL_SECONDS` (15 s) asks SSM for orders in the quote
+  status changed since its cursor: one list call when nothing changed. It launches the job when
+  a quote changed that the connector's own SSM user did not write, unless one is already queued
+  (that run reads it). The job's watermark in the warehouse stays the truth.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+
+from assets.inbox import feed
+from assets.inbox.assets import FEED_KEYS, QUOTES_KEY
+from assets.inbox.quotes import STATUS_LIST, quote_filter
+from assets.inbox.rules import ReverseSettings
+from assets.ssm.settings import SyncSettings
+from assets.ssm.summary import KIND_TAG
+from pipelines.reverse import NOT_STARTED, _iso, _last_actor, _poll_client
+from resources.ssm.errors import SSMError
+from resources.ssm.resource import SSMResource
+
+QUOTES_JOB = "ssm_quotes"
+
+quotes_job = dg.define_asset_job(
+    QUOTES_JOB,
+    selection=dg.AssetSelection.assets(FEED_KEYS[feed.QUOTE_FEED], QUOTES_KEY),
+    description="Quotes reps made in SSM, priced by Sage and posted as Sage quotations, back in "
+    "SSM priced and read-only. Launched by the sensor ssm_quotes within seconds of a quote.",
+    run_tags={KIND_TAG: "quotes"},
+)
+
+
+def _pending_status(client: Any, name: str, cursor: dict[str, Any]) -> int | None:
+    """The quote status's SSM id: remembered in the cursor, looked up once (the job creates the
+    status when it is missing)."""
+    if cursor.get("status_name") == name and cursor.get("status_id") is not None:
+        return int(cursor["status_id"])
+    for item in client.list(STATUS_LIST):
+        label = str(item.get("descriptionEN") or item.get("description") or "")
+        if label.strip().lower() == name.strip().lower() and not item.get("deleted"):
+            return int(item["id"])
+    return None
+
+
+@dg.sensor(
+    name=QUOTES_JOB,
+    job=quotes_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=ReverseSettings.from_env().quote_poll_seconds,
+    description="Polls SSM for sales orders in the quote status (one call when nothing changed) "
+    "and launches ssm_quotes when a rep made or changed a quote.",
+)
+def ssm_quotes(
+    context: dg.SensorEvaluationContext, ssm: SSMResource
+) -> dg.RunRequest | dg.SkipReason:
+    sync = SyncSettings.from_env()
+    settings = ReverseSettings.from_env(sync=sync)
+    overlap = timedelta(seconds=settings.overlap_seconds)
+    cursor: dict[str, Any] = json.loads(context.cursor or "{}")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        client = _poll_client(ssm)
+        status = _pending_status(client, sync.quote_status, cursor)
+        if status is None:
+            # The job creates the statuses; run it once so reps can pick the status.
+            if cursor.get("status_missing") == sync.quote_status:
+                return dg.SkipReason(f"no SSM order status {sync.quote_status!r} yet")
+            context.update_cursor(json.dumps({**cursor, "status_missing": sync.quote_status}))
+            return dg.RunRequest(tags={"sync/reason": "create the quote statuses"})
+        mark = datetime.fromisoformat(cursor.get("watermark") or _iso(now))
+        seen = {tuple(s) for s in cursor.get("seen", [])}
+        newest, changed = mark, []
+        connector_user = cursor.get("connector_user")
+        where = quote_filter(status)
+        for record in client.changed_since(feed.QUOTE_FEED, mark, lookback=overlap, where=where):
+            version = feed.version_of(record)
+            if version is None:
+                continue
+            key = (int(record["id"]), _iso(version))
+            newest = max(newest, version)
+            if key not in seen:
+                seen.add(key)
+                if connector_user is None or _last_actor(record) != connector_user:
+                    changed.append(f"quote {record['id']}")
+    except SSMError as exc:
+        from pipelines.reverse import _POLL_CLIENTS
+
+        _POLL_CLIENTS.clear()
+        return dg.SkipReason(f"SSM did not answer the poll: {exc}")
+    floor = newest - overlap
+    context.update_cursor(
+        json.dumps(
+            {
+                "watermark": _iso(newest),
+                "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
+                "status_name": sync.quote_status,
+                "status_id": status,
+                "connector_user": connector_user,
+            }
+        )
+    )
+    if not changed:
+        return dg.SkipReason("no quote waiting for Sage's prices changed in SSM")
+    waiting = context.instance.get_run_records(
+        dg.RunsFilter(job_name=QUOTES_JOB, statuses=NOT_STARTED), limit=1
+    )
+    if waiting:
+        return dg.SkipReason(
+            f"{len(changed)} quotes; run {waiting[0].dagster_run.run_id[:8]} of {QUOTES_JOB} is "
+            "queued and will read them"
+        )
+    return dg.RunRequest(tags={"sync/reason": ", ".join(changed[:5])[:200]})
+
+
+defs = dg.Definitions(jobs=[quotes_job], sensors=[ssm_quotes])
