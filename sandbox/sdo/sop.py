@@ -87,7 +87,7 @@ HEADER_BLANK_TEXT = (
     "NAME", *(f"ADDRESS_{n}" for n in range(1, 6)), *(f"C_ADDRESS_{n}" for n in range(1, 6)),
     "DEL_NAME", *(f"DEL_ADDRESS_{n}" for n in range(1, 6)), "VAT_REG_NUMBER", "CONTACT_NAME",
     "TAKEN_BY", "CUST_ORDER_NUMBER", "CUST_TEL_NUMBER", "NOTES_1", "GLOBAL_NOM_CODE",
-    "GLOBAL_DETAILS", "CONSIGNMENT", "ANALYSIS_1", "ANALYSIS_2", "ANALYSIS_3", "PAYMENT_REF",
+    "GLOBAL_DETAILS", "CONSIGNMENT", "COURIER_NAME", "CARR_NOM_CODE", "ANALYSIS_1", "ANALYSIS_2", "ANALYSIS_3", "PAYMENT_REF",
     "RECURRING_REF", "INVOICE_NUMBER", "ALLOCATED_STATUS", "DESPATCH_STATUS",
 )  # fmt: skip
 # Constant columns of a new order as the demo generator writes them.
@@ -98,7 +98,7 @@ ORDER_CONSTANTS: dict[str, object] = {
     "NET_VALUE_DISCOUNT_NET_BASE": 0.0, "NET_VALUE_DISCOUNT_RATE": 0.0, "GDN_NUMBER": 0,
     "PROJECT_ID": 0, "PRINTED": "N", "PRINTED_CODE": 0, "CARR_NET": 0.0, "CARR_TAX": 0.0,
     "CARR_GROSS": 0.0, "FOREIGN_CARR_NET": 0.0, "FOREIGN_CARR_TAX": 0.0,
-    "FOREIGN_CARR_GROSS": 0.0, "CUST_DISC_RATE": 0.0, "RECORD_DELETED": 0,
+    "FOREIGN_CARR_GROSS": 0.0, "CUST_DISC_RATE": 0.0, "RECORD_DELETED": 0, "COURIER_NUMBER": 0,
 }  # fmt: skip
 ITEM_CONSTANTS: dict[str, object] = {
     "JOB_NUMBER": "", "COMMENT_1": "", "COMMENT_2": "", "ADD_DISC_RATE": 0.0, "PROJECT_ID": 0,
@@ -418,6 +418,14 @@ class SopPost:
         for name in HEADER_TAX_CODES:
             if name in header:
                 header[name] = _tax_code_text(con, header[name], name)
+        # What an order takes from its account unless given: settlement terms, and the
+        # account's tax code for the global and carriage lines.
+        order |= {
+            "SETTLEMENT_DUE_DAYS": account["SETTLEMENT_DUE_DAYS"] or 0,
+            "SETTLEMENT_DISC_RATE": account["SETTLEMENT_DISC_RATE"] or 0.0,
+            "GLOBAL_TAX_CODE": account["DEF_TAX_CODE"] or "T1",
+            "CARR_TAX_CODE": account["DEF_TAX_CODE"] or "T1",
+        }
         order |= header
         order["ACCOUNT_REF"] = account["ACCOUNT_REF"]
         order_date = str(order.get("ORDER_DATE") or today())
