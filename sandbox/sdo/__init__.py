@@ -41,7 +41,44 @@ Choices where Sage's behaviour is unconfirmed (reference sage50-write-back.md §
   Name, VatNumber, Country and TaxCode default to the customer's, as the generator writes
   contacts. Country and TaxCode are Country/TaxCode objects (IDispatch in the typelib), loaded
   from COUNTRY_CODE and TAX_CODE.
-- Faults on demand across processes: `sandbox.sdo.faults`.
+- SopPost (`sandbox.sdo.sop`; CreateObject names compare without case, "SOPPost" works): Header
+  fields are the SALES_ORDER columns with SDO's ORDER_TYPE (InvoiceType: 9 sdoSopQuote ->
+  ORDER_TYPE_CODE 1 'Quotation', 11 -> 2 'Proforma', 0/1 -> 0 'Sales Order'; ODBC's
+  ORDER_TYPE_CODE is not a field), QUOTE_STATUS a QuoteStatus number (stored as QUOTE_STATUS_ID
+  and its text; a quote without one is 1 Open), CURRENCY and CURRENCY_USED 0-based, tax codes
+  (CARR_TAX_CODE, GLOBAL_TAX_CODE, item TAX_CODE) numbers as in SDO (T1 = 1; TAX_CODE_ID is not
+  a field). Items are SOP_ITEM's columns plus TAX_FLAG. Totals, VAT analysis, statuses, carriage
+  amounts, FOREIGN_* and the numbers are reserved (19). Update() writes the order and its items
+  in one transaction with ORDER_NUMBER = max + 1 (set in Header ORDER_NUMBER), ITEMID =
+  THIS_RECORD = max + 1 per item, RECORD_* now, the generator's constant columns;
+  QUOTE_EXPIRY_DATE ORDER_DATE + 30 days unless given; settlement terms and the global/carriage
+  tax code from the account unless given. Item amounts are in the order's (customer's)
+  currency: written to FOREIGN_* and, divided by FOREIGN_RATE half up per line, to the base
+  columns (UNIT_PRICE too). FOREIGN_RATE defaults to the currency's rate; a CURRENCY other than
+  the account's is 34, a FOREIGN_RATE other than 1 on a base-currency order 35. FULL_NET_AMOUNT
+  defaults to QTY x UNIT_PRICE, DISCOUNT_AMOUNT to FULL x DISCOUNT_RATE %, NET_AMOUNT to FULL -
+  DISCOUNT; with TAX_FLAG 0 the line's TAX_AMOUNT is NET x the code's rate, half up per line;
+  with TAX_FLAG 1 the given TAX_AMOUNT stays. DESCRIPTION, UNIT_OF_SALE and NOMINAL_CODE default
+  to the product's; TAX_CODE to the product's (the account's for S1/S2/S3/M lines).
+- SopPost refusals: ACCOUNT_REF empty 63; an unknown account or product 17 (sdoInvalidKey; S1,
+  S2, S3 and M need no product); QTY_ORDER <= 0 (but on M lines), an unknown tax code, an
+  ORDER_TYPE that is not a SOP type, no items 18; lengths and dates as on SalesRecord. An
+  account on hold or inactive is accepted (whether SDO refuses it is unconfirmed; the caller
+  decides).
+- SopData: Read(n) reads order n (the record number is ORDER_NUMBER); FindFirst/FindNext(field,
+  value) walk the orders whose field equals value exactly, in ORDER_NUMBER order. StockRecord
+  (TAX_CODE a number) and CurrencyData (RATE spelled EXCHANGE_RATE, as SDO code reads it) are
+  read only (AddNew/Edit/Update 19).
+- Pricing and the `invoice` calculator price with `sandbox.sdo.pricing.price` under
+  `PricingRules.from_env()` (the settings describe the Sage company the stand-in plays).
+  CustomerUnitPrice(Customer, Product) is the list unit price for one unit. AddItem(...,
+  TaxCode, UseEnteredPrice 0) answers the rules' price, discounts and net, VAT at TaxCode's rate
+  (the caller chooses the code, as the signature says); UseEnteredPrice 1 takes EnteredPrice
+  less DiscountPerc; AddDiscountPerc must be 0. ActualUnitPrice is the UNIT_PRICE Sage writes
+  on the line. An unknown account or product raises com_error with LastError 17. Recalculate()
+  sums the lines (no carriage or invoice discount) and returns the gross.
+- Faults on demand across processes: `sandbox.sdo.faults`, aimed at one record with
+  `record="SopPost"` (or "SalesRecord", "CustomerAddress").
 """
 
 from sandbox.sdo.engine import (
@@ -59,17 +96,35 @@ from sandbox.sdo.engine import (
 )
 from sandbox.sdo.errors import ErrorCode, com_error
 from sandbox.sdo.faults import clear, inject
+from sandbox.sdo.sop import (
+    CurrencyData,
+    Invoice,
+    InvoiceLine,
+    Pricing,
+    SopData,
+    SopItem,
+    SopPost,
+    StockRecord,
+)
 
 __all__ = [
     "Country",
+    "CurrencyData",
     "Customer",
     "CustomerAddress",
     "ErrorCode",
     "Field",
     "Fields",
+    "Invoice",
+    "InvoiceLine",
+    "Pricing",
     "SDOEngine",
     "SDOError",
     "SalesRecord",
+    "SopData",
+    "SopItem",
+    "SopPost",
+    "StockRecord",
     "TaxCode",
     "WorkSpace",
     "Workspaces",

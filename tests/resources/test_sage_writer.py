@@ -3,10 +3,12 @@ SDO's faults retried or reported, field checks, lengths, and the password kept o
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
 import shutil
 import sqlite3
 import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +315,141 @@ def test_a_connection_lost_on_every_try_is_a_transient_91(
     assert writer.retries == FAST.attempts - 1 and faults.armed(company) == []
     writer.edit_customer(ref, {"TELEPHONE": "0113 000 2222"})  # reconnects by itself
     assert writer.customer(ref, ["TELEPHONE"]) == {"TELEPHONE": "0113 000 2222"}
+
+
+# -- quotations -----------------------------------------------------------------------------------
+
+
+def quote_account(company: Path, currency: int = 1) -> str:
+    return rows(
+        company, "SELECT min(ACCOUNT_REF) FROM SALES_LEDGER WHERE CURRENCY = ?", (currency,)
+    )[0][0]
+
+
+def stock_codes(company: Path, n: int = 2) -> list[str]:
+    return [r[0] for r in rows(company, "SELECT STOCK_CODE FROM STOCK ORDER BY 1 LIMIT ?", (n,))]
+
+
+@pytest.mark.parametrize("currency", [1, 2])
+def test_price_quote_is_the_invoice_calculators_answer(
+    company: Path, writer: SageWriter, currency: int
+) -> None:
+    from resources.sage.pricing import PricingRules
+    from sandbox.sdo.pricing import price
+
+    ref, codes = quote_account(company, currency), stock_codes(company)
+    lines = writer.price_quote(ref, [(codes[0], Decimal("1")), (codes[1], Decimal("25"))])
+    con = sqlite3.connect(company)
+    try:
+        for got, (code, qty) in zip(lines, [(codes[0], 1), (codes[1], 25)], strict=True):
+            expected = price(con, ref, code, qty, PricingRules.from_env())
+            description = rows(
+                company, "SELECT DESCRIPTION FROM STOCK WHERE STOCK_CODE = ?", (code,)
+            )
+            assert got == {
+                "stock_code": code,
+                "description": description[0][0],
+                "quantity": Decimal(qty),
+                "list_unit_price": expected.list_unit_price,
+                "unit_price": expected.unit_price,
+                "discount_percent": expected.discount_percent,
+                "discount_amount": expected.discount_amount,
+                "net": expected.net,
+                "tax_code": expected.tax_code,
+                "tax_rate": expected.tax_rate,
+                "tax": expected.tax,
+            }
+    finally:
+        con.close()
+    assert writer.writes == 0
+
+
+def test_price_quote_refuses_unknown_products_customers_and_empty_lines(
+    company: Path, writer: SageWriter
+) -> None:
+    ref = quote_account(company)
+    with pytest.raises(SageWriteError, match="no product NO-SUCH") as unknown:
+        writer.price_quote(ref, [("NO-SUCH", Decimal(1))])
+    with pytest.raises(SageWriteError, match="no customer NOSUCH") as nobody:
+        writer.price_quote("NOSUCH", [(stock_codes(company)[0], Decimal(1))])
+    with pytest.raises(SageWriteError, match="no lines") as empty:
+        writer.price_quote(ref, [])
+    with pytest.raises(SageWriteError, match="quantity above 0") as zero:
+        writer.price_quote(ref, [(stock_codes(company)[0], Decimal(0))])
+    assert not any(e.value.transient for e in (unknown, nobody, empty, zero))
+    assert writer.retries == 0
+
+
+def test_post_quote_posts_once_and_find_quote_finds_it(company: Path, writer: SageWriter) -> None:
+    ref = quote_account(company, 2)
+    lines = writer.price_quote(ref, [(c, Decimal(3)) for c in stock_codes(company)])
+    assert writer.find_quote("SSM:1234") is None
+    number = writer.post_quote(
+        ref, "SSM:1234", lines, order_date=dt.date(2026, 11, 30), taken_by="Alice Carter"
+    )
+    assert writer.find_quote("SSM:1234") == number and writer.writes == 1
+    # A replay (the answer was lost): the marker finds the quote, nothing is posted again.
+    again = writer.post_quote(
+        ref, "SSM:1234", lines, order_date=dt.date(2026, 11, 30), taken_by="Alice Carter"
+    )
+    assert again == number and writer.writes == 1
+    (head,) = rows(
+        company,
+        "SELECT ACCOUNT_REF, NAME, ADDRESS_1, ORDER_TYPE_CODE, QUOTE_STATUS_ID, CURRENCY, "
+        "FOREIGN_RATE, TAKEN_BY, ORDER_DATE, FOREIGN_INVOICE_NET, FOREIGN_INVOICE_TAX "
+        "FROM SALES_ORDER WHERE CUST_ORDER_NUMBER = 'SSM:1234'",
+    )
+    customer = rows(
+        company, "SELECT NAME, ADDRESS_1 FROM SALES_LEDGER WHERE ACCOUNT_REF = ?", (ref,)
+    )
+    assert head[:3] == (ref, *customer[0])
+    assert head[3:9] == (1, 1, 2, 1.17, "Alice Carter", "2026-11-30")
+    # Sage's answer is what was posted: nets as priced, VAT computed by Sage per line.
+    assert Decimal(str(head[9])) == sum(line["net"] for line in lines)
+    assert Decimal(str(head[10])) == sum(line["tax"] for line in lines)
+
+
+def test_post_quote_survives_a_connection_lost_after_the_commit(
+    company: Path, writer: SageWriter
+) -> None:
+    ref = quote_account(company)
+    lines = writer.price_quote(ref, [(stock_codes(company)[0], Decimal(2))])
+    faults.inject(company, "update_then_disconnect", 91, record="SopPost")
+    number = writer.post_quote(
+        ref, "SSM:77", lines, order_date=dt.date(2026, 11, 30), taken_by="Ben Hughes"
+    )
+    assert writer.retries == 1
+    assert rows(
+        company, "SELECT ORDER_NUMBER FROM SALES_ORDER WHERE CUST_ORDER_NUMBER = 'SSM:77'"
+    ) == [(number,)]
+
+
+def test_post_quote_retries_busy_and_refuses_bad_data_for_good(
+    company: Path, writer: SageWriter
+) -> None:
+    ref = quote_account(company)
+    lines = writer.price_quote(ref, [(stock_codes(company)[0], Decimal(2))])
+    faults.inject(company, "update", 48, times=2, record="SopPost")
+    writer.post_quote(ref, "SSM:5", lines, order_date=dt.date(2026, 11, 30), taken_by="x")
+    assert writer.retries == 2
+    with pytest.raises(SageWriteError, match="TAKEN_BY is 61 characters") as long:
+        writer.post_quote(ref, "SSM:6", lines, order_date=dt.date(2026, 11, 30), taken_by="x" * 61)
+    bad = [{**lines[0], "tax_code": 77}]
+    with pytest.raises(SageWriteError, match="SDO error 18") as refused:
+        writer.post_quote(ref, "SSM:6", bad, order_date=dt.date(2026, 11, 30), taken_by="x")
+    with pytest.raises(SageWriteError, match="lacks net") as partial:
+        writer.post_quote(
+            ref, "SSM:6", [{k: v for k, v in lines[0].items() if k != "net"}],
+            order_date=dt.date(2026, 11, 30), taken_by="x",
+        )  # fmt: skip
+    assert not any(e.value.transient for e in (long, refused, partial))
+    assert writer.find_quote("SSM:6") is None
+
+
+def test_quote_fields_are_checked_with_one_sentence(writer: SageWriter) -> None:
+    writer.check_quote_fields()
+    with pytest.raises(SageWriteError) as missing:
+        writer.check_fields("SopItem", ["NET_AMOUNT", "NO_SUCH_FIELD"])
+    message = str(missing.value)
+    assert "SopItem has no such field" in message and "NO_SUCH_FIELD" in message
+    assert message.endswith(".") and "\n" not in message
