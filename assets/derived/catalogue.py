@@ -3,7 +3,11 @@ lineage back to `staging`, and its key. SQL in `sql/<name>.sql`; all read `stagi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from assets.staging.factory import SqlTable, col
+from resources.sage.pricing import PricingRules
 
 SL = "staging.stock_levels"
 AH, AS, AU = "staging.audit_headers", "staging.audit_splits", "staging.audit_usages"
@@ -376,6 +380,183 @@ VAT_RATES = SqlTable(
     ),
 )
 
+LIST_PRICE_SOURCES = (
+    f"{PR}.calculation_method",
+    f"{PR}.calculation_value",
+    f"{PR}.stored_price",
+    f"{PR}.rounding_method",
+    f"{PR}.rounding_direction",
+    f"{PR}.rounding_multiple_of",
+    f"{PR}.rounding_adjustment",
+    f"{PI}.sales_price",
+    f"{PI}.last_purchase_price",
+    f"{PI}.average_cost_price",
+    f"{PLM}.has_static_prices",
+    f"{PLM}.currency",
+    f"{CUR}.exchange_rate",
+    f"{CUR}.home_currency",
+)
+DISCOUNT_SOURCES = (
+    f"{CUST}.discount_type",
+    f"{CUST}.overall_discount",
+    *(f"{DM}.quantity_break_{n}" for n in range(1, 11)),
+    *(f"{DM}.discount_rate_{n}" for n in range(1, 11)),
+)
+
+
+def pricing_rules_row(rules: PricingRules) -> str:
+    """The company's pricing switches as the one-row SELECT the explanation's SQL reads
+    (`{filter}` in sql/quote_price_explanation.sql). Every value is a validated setting."""
+
+    def codes(mapping: Mapping[int, str], meaning: str) -> str:
+        found = [str(int(code)) for code, m in mapping.items() if m == meaning]
+        return f"CAST([{', '.join(found)}] AS INTEGER[])"
+
+    def boolean(value: bool) -> str:
+        return "TRUE" if value else "FALSE"
+
+    return (
+        f"SELECT {boolean(rules.discount_by_unit_price)} AS discount_by_unit_price, "
+        f"{boolean(rules.discounts_on_special_prices)} AS discounts_on_special_prices, "
+        f"{boolean(rules.discounts_on_price_list_prices)} AS discounts_on_price_list_prices, "
+        f"{boolean(rules.customer_discount_on_all_prices)} AS customer_discount_on_all_prices, "
+        f"'{rules.tax_code_from}' AS tax_code_from, '{rules.cost_price}' AS cost_price, "
+        f"'{rules.fixed_price_from}' AS fixed_price_from, "
+        f"{int(rules.unit_decimal_places)} AS unit_decimal_places, "
+        f"{codes(rules.rounder_directions, 'up')} AS rounder_up, "
+        f"{codes(rules.rounder_directions, 'nearest')} AS rounder_nearest, "
+        f"{codes(rules.rounder_directions, 'down')} AS rounder_down, "
+        f"{codes(rules.rounder_methods, 'multiple_of')} AS rounder_multiple_of, "
+        f"{codes(rules.rounder_methods, 'decimal_places')} AS rounder_decimal_places"
+    )
+
+
+QUOTE_PRICE_EXPLANATION = SqlTable(
+    name="quote_price_explanation",
+    description=(
+        "Every live line of every Sage quotation the quote flow posted (customer order number "
+        "'SSM:<id>') whose account and product are known, priced again by Sage 50 UK's rules "
+        "(resources/sage/pricing.py says them): which rule fired (special_price, price_list, "
+        "sales_price), what it computed, what Sage wrote on the line, and whether they match."
+    ),
+    reads=(OH, OL, CUST, PI, PR, PLM, CUR, DM, VR),
+    key=("order_number", "line_number"),
+    columns=(
+        col("order_number", f"{OH}.order_number_accounts_id", description="Sage quotation"),
+        col("line_number", f"{OL}.line_number", description="Line of the quotation"),
+        col("account_reference", f"{OH}.customer_account", description="Customer account"),
+        col("stock_code", f"{OL}.product_reference", description="Product"),
+        col("quantity", f"{OL}.quantity_ordered", description="Quantity quoted"),
+        col(
+            "currency_code",
+            f"{CUST}.currency_code",
+            f"{CUR}.currency_code",
+            description="The customer's currency: every amount of the line is in it",
+        ),
+        col(
+            "rule",
+            f"{PR}.type",
+            f"{PR}.pricing_reference",
+            f"{CUST}.price_list",
+            f"{PLM}.deleted",
+            description="special_price (PRICE type S), price_list (the customer's list) or "
+            "sales_price (the product's): the first that applies",
+        ),
+        col(
+            "calc_method",
+            f"{PR}.calculation_method",
+            description="CALC_METHOD of the PRICE row used (null for the sales price)",
+        ),
+        col(
+            "list_unit_price",
+            *LIST_PRICE_SOURCES,
+            description="The rule's unit price before discounts, in the customer's currency",
+        ),
+        col(
+            "quantity_discount_percent",
+            *DISCOUNT_SOURCES[:1],
+            *DISCOUNT_SOURCES[2:],
+            description="The discount table A-E break for the quantity (0: none or not applied)",
+        ),
+        col(
+            "customer_discount_percent",
+            f"{CUST}.overall_discount",
+            description="The customer's own discount %, added to the quantity discount",
+        ),
+        col(
+            "expected_discount_percent",
+            *DISCOUNT_SOURCES,
+            description="The discount % Sage should put on the line",
+        ),
+        col(
+            "expected_unit_price",
+            *LIST_PRICE_SOURCES,
+            description="The unit price Sage should write (UNIT_PRICE, undiscounted)",
+        ),
+        col(
+            "expected_discount_amount",
+            *LIST_PRICE_SOURCES,
+            *DISCOUNT_SOURCES,
+            f"{OL}.quantity_ordered",
+            description="The line's discount Sage should compute",
+        ),
+        col(
+            "expected_net",
+            *LIST_PRICE_SOURCES,
+            *DISCOUNT_SOURCES,
+            f"{OL}.quantity_ordered",
+            description="The line's net Sage should compute (2 dp)",
+        ),
+        col(
+            "tax_code",
+            f"{PI}.tax_code",
+            f"{CUST}.default_tax_code",
+            f"{CUST}.override_tax_code",
+            description="The product's tax code, or the customer's when it overrides",
+        ),
+        col("tax_rate", f"{VR}.tax_rate", description="The tax code's rate %"),
+        col(
+            "expected_tax",
+            *LIST_PRICE_SOURCES,
+            *DISCOUNT_SOURCES,
+            f"{OL}.quantity_ordered",
+            f"{VR}.tax_rate",
+            description="The line's VAT: net x rate, rounded half up per line",
+        ),
+        col("sage_unit_price", f"{OL}.unit_price_foreign", description="What Sage wrote"),
+        col("sage_discount_percent", f"{OL}.discount_rate", description="What Sage wrote"),
+        col(
+            "sage_discount_amount",
+            f"{OL}.quantity_ordered",
+            f"{OL}.unit_price_foreign",
+            f"{OL}.line_net_amount_foreign",
+            description="Sage's discount: quantity x unit price (2 dp) - Sage's net",
+        ),
+        col("sage_net", f"{OL}.line_net_amount_foreign", description="What Sage wrote"),
+        col("sage_tax", f"{OL}.line_tax_amount_foreign", description="What Sage wrote"),
+        col(
+            "matches",
+            description="Sage's unit price, discount %, net and tax all within 0.01 of the "
+            "explanation; null when not judged (an invoice-value discount, a missing fact)",
+        ),
+        col("explanation", description="One sentence: which rule fired and what it computed"),
+    ),
+    notes=(
+        "Quotations keyed by hand in Sage are left out: their prices are whatever was typed. The "
+        "quote flow marks its own in CUST_ORDER_NUMBER ('SSM:<id>').",
+        "The company's switches are the SAGE_PRICING_* settings (resources/sage/pricing.py), read "
+        "when the code location loads and given to the SQL as a one-row `rules` CTE.",
+        "A master changed after the quote was priced (a new sales price, list or discount) makes "
+        "its lines differ: the check then reports a change, not a wrong price.",
+    ),
+)
+
+
+def quote_price_explanation(rules: PricingRules) -> SqlTable:
+    """The explanation's table for these switches (the settings' by default)."""
+    return replace(QUOTE_PRICE_EXPLANATION, filter=pricing_rules_row(rules))
+
+
 DERIVED: tuple[SqlTable, ...] = (
     STOCK,
     INVOICE_PAYMENT_STATUS,
@@ -383,4 +564,5 @@ DERIVED: tuple[SqlTable, ...] = (
     DISCOUNT_MATRIX,
     PRICE_LISTS,
     VAT_RATES,
+    quote_price_explanation(PricingRules.from_env()),
 )

@@ -110,6 +110,26 @@ INVARIANTS: tuple[Invariant, ...] = (
         reads=("staging.audit_splits",),
     ),
     Invariant(
+        name="quote_prices_match_sage",
+        asset="derived.quote_price_explanation",
+        description=(
+            "Every line of a quotation the quote flow posted carries the unit price, discount, "
+            "net and VAT that Sage 50 UK's pricing rules give (within 0.01): a line where Sage "
+            "answered otherwise is listed with the rule that fired, expected vs Sage. A price "
+            "changed since the quote, a company switch set otherwise in Sage than in the "
+            "SAGE_PRICING_* settings, or a rule Sage applies differently shows here."
+        ),
+        offenders="""
+            SELECT order_number, line_number, account_reference, stock_code, rule,
+                   expected_unit_price, sage_unit_price,
+                   expected_discount_percent, sage_discount_percent,
+                   expected_net, sage_net, expected_tax, sage_tax, explanation
+            FROM derived.quote_price_explanation
+            WHERE NOT matches
+            ORDER BY order_number, line_number
+        """,
+    ),
+    Invariant(
         name="free_stock_within_in_stock",
         asset="derived.stock",
         description="Where stock is tracked, free stock never exceeds the stock in hand.",
