@@ -1,16 +1,19 @@
 """The plain HTML page at `/`: one table per resource, as a person would see the CRM's data,
 and small forms to act as a sales rep in the SSM app.
 
-The forms create a company or a contact, or edit one (`/page/{accounts|contacts}/{id}`). They
-write through the same store calls as the API's act-as routes (`Store.create_as_rep`,
-`Store.update_as_rep`), so audit dates, `salesRepIdCreated`/`salesRepIdUpdated`, required
-fields, lengths and the read-only refusal are exactly an API write's; a rep's record has no
-extId and readOnly false. Server-rendered HTML, no script: every value shown, the rep's own
-input included, goes through `html.escape`.
+The forms create a company or a contact, or edit one (`/page/{accounts|contacts}/{id}`), or
+create a quote: a sales order in the quote status with up to five lines of product and quantity
+(`/page/salesorders/{id}` then shows it, and refreshes itself until the integration has priced it
+and made it read-only). They write through the same store calls as the API's act-as routes
+(`Store.create_as_rep`, `Store.update_as_rep`), so audit dates, `salesRepIdCreated`/
+`salesRepIdUpdated`, required fields, lengths and the read-only refusal are exactly an API
+write's; a rep's record has no extId and readOnly false. Server-rendered HTML, no script: every
+value shown, the rep's own input included, goes through `html.escape`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
@@ -88,6 +91,22 @@ FORMS: dict[str, tuple[FormField, ...]] = {"accounts": COMPANY_FORM, "contacts":
 _TITLES = {"accounts": "company", "contacts": "contact"}
 _DONE = {"created": "Created.", "saved": "Saved.", "unchanged": "Nothing changed: not saved."}
 
+# A quote as a rep makes it in the SSM app (issue 15): a sales order in the quote status whose
+# lines name a product and a quantity; Sage's prices come back through the integration.
+QUOTE_FORM = (
+    FormField("accountId", "Company", choices="accounts"),
+    FormField("salesRepId", "Sales rep", choices="users"),
+    FormField("branchId", "Branch", choices="branches"),
+    FormField("statusId", "Status", choices="salesorderStatuses"),
+    FormField("reference", "Reference"),
+    FormField("comment", "Comment"),
+)
+QUOTE_LINES = 5
+# The connector's default quote status (its setting SSM_QUOTE_STATUS), preselected on the form.
+DEFAULT_QUOTE_STATUS = "Quote - pending"
+QUOTE_REFRESH_SECONDS = 3
+_LINE_COLUMNS = ("productId", "quantity", "price", "discount1", "total", "readOnly")
+
 
 # --- the tables --------------------------------------------------------------------------------
 
@@ -134,7 +153,7 @@ def _tables(store: Store) -> tuple[list[str], list[str]]:
             )
             cells = [f"<td>{_cell(row.get(c))}</td>" for c in columns[1:]]
             record_id = escape(str(row["id"]))
-            if name in FORMS and not row.get("deleted"):
+            if (name in FORMS or name == "salesorders") and not row.get("deleted"):
                 first = f'<td><a href="/page/{name}/{record_id}">{record_id}</a></td>'
             else:
                 first = f"<td>{record_id}</td>"
@@ -210,10 +229,145 @@ def _form(
     )
 
 
-def _document(title: str, body: str) -> str:
+def quote_status_name() -> str:
+    """The status the form preselects: the connector's SSM_QUOTE_STATUS when set here."""
+    return (os.environ.get("SSM_QUOTE_STATUS") or DEFAULT_QUOTE_STATUS).strip()
+
+
+def _quote_choices(store: Store, resource: str) -> list[tuple[int, str]]:
+    """A quote's selects: companies labelled with their Sage code (only a Sage customer can be
+    quoted), products with their code and description."""
+    if resource == "accounts":
+        records = sorted(
+            (r for r in store.all(RESOURCES["accounts"]) if not r.get("deleted")),
+            key=lambda r: r["id"],
+        )[-MAX_ROWS_PER_TABLE:]
+        choices = [
+            (r["id"], f"{r.get('name') or ''}" + (f" [{r['extId']}]" if r.get("extId") else ""))
+            for r in records
+        ]
+    elif resource == "products":
+        choices = [
+            (r["id"], " – ".join(str(p) for p in (r.get("model"), r.get("description")) if p))
+            for r in store.all(RESOURCES["products"])
+            if not r.get("deleted") and not r.get("notAvailable")
+        ]
+    else:
+        return _choices(store, resource)
+    return sorted(choices, key=lambda choice: (choice[1].casefold(), choice[0]))
+
+
+def _quote_form(store: Store, values: Mapping[str, str]) -> str:
+    acting = values.get(ACTING_FIELD) or str(API_USER_ID + 1)
+    users = _choices(store, "users")
+    defaults: dict[str, str] = {"salesRepId": acting, "reference": "Quote"}
+    wanted = quote_status_name().casefold()
+    statuses = _choices(store, "salesorderStatuses")
+    pending = next((str(i) for i, label in statuses if label.strip().casefold() == wanted), "")
+    defaults["statusId"] = pending
+    branches = _choices(store, "branches")
+    if branches:
+        defaults["branchId"] = str(branches[0][0])
+    shown = values or defaults  # a refused form is shown again as the rep typed it
+    rows = [f"<label>Acting as (rep){_select(ACTING_FIELD, users, acting, '')}</label>"]
+    for spec in QUOTE_FORM:
+        value = shown.get(spec.name, "")
+        if spec.choices:
+            choices = users if spec.choices == "users" else _quote_choices(store, spec.choices)
+            control = _select(spec.name, choices, value, "")
+        else:
+            control = f'<input type="text" name="{spec.name}" value="{escape(value)}">'
+        rows.append(f"<label>{escape(spec.label)}{control}</label>")
+    products = _quote_choices(store, "products")
+    for n in range(1, QUOTE_LINES + 1):
+        product = _select(f"productId{n}", products, shown.get(f"productId{n}", ""), "")
+        quantity = escape(shown.get(f"quantity{n}", ""))
+        rows.append(
+            f"<label>Line {n}: product, quantity<span>{product} "
+            f'<input type="number" name="quantity{n}" value="{quantity}" step="1" '
+            'style="width:5rem"></span></label>'
+        )
+    note = (
+        "<p><small>Products and quantities only: Sage prices the quote (price lists, special "
+        "prices, discounts, VAT) and the integration writes the prices back, read-only.</small>"
+        "</p>"
+    )
+    return (
+        '<form class="rep" method="post" action="/page/salesorders" accept-charset="utf-8">'
+        f'{"".join(rows)}{note}<button type="submit">Create quote</button></form>'
+    )
+
+
+def render_quote(
+    store: Store, order_id: int, *, notice: str | None = None, problem: str | None = None
+) -> str:
+    """A quote's page: the order and its lines as the API reads them. Until the integration
+    has made it read-only it refreshes itself, so a person watches Sage's prices arrive."""
+    orders, lines_resource = RESOURCES["salesorders"], RESOURCES["salesordersLines"]
+    with store.lock:
+        order = store.render(orders, store.get(orders, order_id))
+        lines = sorted(
+            (
+                store.render(lines_resource, line)
+                for line in store.all(lines_resource)
+                if line.get("salesOrderId") == order_id and not line.get("deleted")
+            ),
+            key=lambda line: (line.get("order") or 0, line["id"]),
+        )
+    priced = bool(order.get("readOnly"))
+    if priced:
+        state = (
+            f"<p>Priced by Sage: quotation <strong>{escape(str(order.get('extId') or ''))}"
+            "</strong>. Read-only: a sales rep cannot change it (the integration owns it).</p>"
+        )
+    elif order.get("deleted"):
+        state = "<p>Deleted.</p>"
+    else:
+        state = (
+            "<p>Waiting for Sage's prices: this page reloads every "
+            f"{QUOTE_REFRESH_SECONDS} s until the quote comes back priced and read-only.</p>"
+        )
+    summary = ("reference", "statusId", "accountId", "salesRepId", "currencyId", "total",
+               "Z_NetTotal", "Z_TaxTotal", "extId", "readOnly", "Z_SageSync")  # fmt: skip
+    head = "".join(
+        f"<tr><th>{escape(key)}</th><td>{_cell(order.get(key))}</td></tr>"
+        for key in summary
+        if key in order
+    )
+    line_rows = "".join(
+        "<tr>" + "".join(f"<td>{_cell(line.get(c))}</td>" for c in ("id", *_LINE_COLUMNS)) + "</tr>"
+        for line in lines
+    )
+    line_table = (
+        "<table><thead><tr>"
+        + "".join(f"<th>{escape(c)}</th>" for c in ("line", *_LINE_COLUMNS))
+        + f"</tr></thead><tbody>{line_rows}</tbody></table>"
+        if lines
+        else '<p class="empty">no lines</p>'
+    )
+    fields = "".join(
+        f"<tr><th>{escape(key)}</th><td>{_cell(value)}</td></tr>" for key, value in order.items()
+    )
+    refresh = (
+        f'<meta http-equiv="refresh" content="{QUOTE_REFRESH_SECONDS}">'
+        if not priced and not order.get("deleted")
+        else ""
+    )
+    title = f"Quote {order_id}"
+    return _document(
+        f"{title} – SSM sandbox",
+        f'<p><a href="/">← all records</a></p><h1>{escape(title)}</h1>'
+        f"{_message(notice, problem)}{state}<table><tbody>{head}</tbody></table>"
+        f"<h2>Lines</h2>{line_table}<h2>As the API reads it</h2>"
+        f"<table><tbody>{fields}</tbody></table>",
+        head=refresh,
+    )
+
+
+def _document(title: str, body: str, head: str = "") -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title>"
+        f"{head}<title>{escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body>{body}</body></html>"
     )
 
@@ -248,12 +402,19 @@ def render_page(
             + "</div>"
             for resource in FORMS
         )
+        forms += (
+            '<div id="new-quote"><h2>New quote</h2>'
+            + (_message(None, problem) if form == "salesorders" else "")
+            + _quote_form(store, (values or {}) if form == "salesorders" else {})
+            + "</div>"
+        )
         nav, sections = _tables(store)
     return _document(
         "SSM sandbox",
         "<h1>Sage Sales Management sandbox</h1>"
         "<p>What the CRM holds now. API: <code>/api/v4</code>; control: <code>/sandbox/…</code>."
-        " Act as a sales rep below; click a company's or contact's id to edit it.</p>"
+        " Act as a sales rep below; click a company's or contact's id to edit it, a sales "
+        "order's id to watch a quote come back priced.</p>"
         f'<section class="forms" id="act-as-rep">{forms}</section>'
         f"<nav>{''.join(nav)}</nav>{''.join(sections)}",
     )
@@ -371,6 +532,54 @@ def update_from_form(store: Store, resource: str, record_id: int, form: Mapping[
         return True
 
 
+def _quote_lines(store: Store, form: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The filled-in lines of a quote form, checked before anything is written (the store has
+    no rollback: an order must not be left without the lines the rep typed)."""
+    lines: list[dict[str, Any]] = []
+    products = store.records["products"]
+    for n in range(1, QUOTE_LINES + 1):
+        product_text = form.get(f"productId{n}", "")
+        quantity_text = form.get(f"quantity{n}", "").strip()
+        product = _form_id(f"productId{n}", product_text, f"line {n}'s product")
+        if product is None and not quantity_text:
+            continue
+        if product is None:
+            raise WriteRefused(f"line {n} has a quantity but no product", field=f"productId{n}")
+        if product not in products or products[product].get("deleted"):
+            raise WriteRefused(f"line {n}: product {product} does not exist", field=f"productId{n}")
+        # SSM's quantity is a whole number; zero or less is taken, as the app does, and the
+        # integration refuses it with its reason on the order.
+        digits = quantity_text.removeprefix("-")
+        if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+            raise WriteRefused(
+                f"line {n}: the quantity must be a whole number", field=f"quantity{n}"
+            )
+        lines.append({"productId": product, "quantity": int(quantity_text), "order": n})
+    if not lines:
+        raise WriteRefused("add at least one line: a product and its quantity", field="productId1")
+    return lines
+
+
+def create_quote_from_form(store: Store, form: Mapping[str, str]) -> int:
+    """A rep's quote: the order in the chosen (quote) status, then its lines with price 0 (the
+    API requires a price; the integration writes Sage's), in one store transaction."""
+    rep = _acting_user(form)
+    order: dict[str, Any] = {}
+    for spec in QUOTE_FORM:
+        value = _typed(spec, form.get(spec.name, ""))
+        if value is not None:
+            order[spec.name] = value
+    lines_resource = RESOURCES["salesordersLines"]
+    with store.batch():
+        store.check_rep(rep)
+        store.check_write(RESOURCES["salesorders"], order, creating=True)
+        lines = _quote_lines(store, form)
+        order_id = store.create_as_rep(RESOURCES["salesorders"], order, rep)
+        for line in lines:
+            store.create_as_rep(lines_resource, {"salesOrderId": order_id, **line, "price": 0}, rep)
+    return order_id
+
+
 # --- the routes --------------------------------------------------------------------------------
 
 
@@ -385,12 +594,15 @@ class RepPages:
 
     async def create(self, request: Request) -> Response:
         resource = request.path_params["resource"]
-        if resource not in FORMS:
+        if resource not in FORMS and resource != "salesorders":
             return HTMLResponse(_not_found(), status_code=404)
         form: dict[str, str] = {}
         try:
             form = await read_form(request)
-            record_id = create_from_form(self.store, resource, form)
+            if resource == "salesorders":
+                record_id = create_quote_from_form(self.store, form)
+            else:
+                record_id = create_from_form(self.store, resource, form)
         except WriteRefused as exc:
             page = render_page(self.store, problem=str(exc), form=resource, values=form)
             return HTMLResponse(page, status_code=exc.status)
@@ -403,6 +615,11 @@ class RepPages:
         resource = request.path_params["resource"]
         raw_id = request.path_params["record_id"]
         record_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10 else 0
+        if resource == "salesorders" and record_id in self.store.records[resource]:
+            if request.method != "GET":  # a quote is never edited on the page: Sage prices it
+                return HTMLResponse(_not_found(), status_code=405)
+            notice = _DONE.get(request.query_params.get("done", ""))
+            return HTMLResponse(render_quote(self.store, record_id, notice=notice))
         if resource not in FORMS or record_id not in self.store.records[resource]:
             return HTMLResponse(_not_found(), status_code=404)
         if request.method == "GET":

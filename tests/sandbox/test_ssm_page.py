@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -246,6 +247,163 @@ def test_a_company_created_on_the_page_is_in_the_change_feed(
 
     assert [(row["id"], row["extId"], row["readOnly"]) for row in rows] == [
         (account_id, None, False)
+    ]
+
+
+# --- a quote, as a rep makes it (issue 15) -----------------------------------------------------
+
+
+@dataclass
+class QuoteWorld:
+    account: int
+    products: tuple[int, int]
+    pending: int
+    priced: int
+
+
+@pytest.fixture
+def quote_world(api: httpx.Client) -> QuoteWorld:
+    """What the sync leaves in SSM before a rep quotes: a Sage customer (extId, read-only),
+    two Sage products and the connector's quote statuses."""
+
+    def create(resource: str, body: dict[str, Any]) -> int:
+        answer = api.post(f"/{resource}", json=body)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["id"])
+
+    account = create(
+        "accounts",
+        {"name": "Birchwood Stationers", "branchId": 1, "salesRepId1": REP, "extId": "BIR001",
+         "readOnly": True},
+    )  # fmt: skip
+    products = (
+        create("products", {"model": "PAPER001", "description": "A4 copier paper", "extId": "PAPER001"}),
+        create("products", {"model": "PEN002", "description": "Gel pen, black", "extId": "PEN002"}),
+    )  # fmt: skip
+    pending = create("salesorderStatuses", {"descriptionEN": "Quote - pending"})
+    priced = create("salesorderStatuses", {"descriptionEN": "Quote - priced"})
+    return QuoteWorld(account, products, pending, priced)
+
+
+def quote_form(world: QuoteWorld, **fields: str) -> dict[str, str]:
+    return {
+        "actingUserId": str(REP),
+        "accountId": str(world.account),
+        "salesRepId": str(REP),
+        "branchId": "1",
+        "statusId": str(world.pending),
+        "reference": "Visit 12 May",
+        "productId1": str(world.products[0]),
+        "quantity1": "12",
+        "productId2": str(world.products[1]),
+        "quantity2": "1",
+        **fields,
+    }
+
+
+def quote_lines(api: httpx.Client, order_id: int) -> list[dict[str, Any]]:
+    listed = api.get("/salesordersLines", params={"where": f"salesOrderId.id={order_id}"})
+    assert listed.status_code == 200, listed.text
+    return sorted(listed.json(), key=lambda line: line["order"])
+
+
+def test_a_rep_creates_a_quote_of_products_and_quantities(
+    page: httpx.Client, api: httpx.Client, quote_world: QuoteWorld
+) -> None:
+    home = page.get("/").text
+    assert 'action="/page/salesorders"' in home and 'name="productId5"' in home
+    # The connector's quote status is preselected; products show their code and description.
+    assert f'<option value="{quote_world.pending}" selected>Quote - pending' in home
+    assert "PAPER001 – A4 copier paper" in home and "Birchwood Stationers [BIR001]" in home
+
+    order_id = created_id(
+        page.post("/page/salesorders", data=quote_form(quote_world)), "salesorders"
+    )
+
+    order = read(api, "salesorders", order_id)
+    assert order["statusId"] == {"id": quote_world.pending, "value": "Quote - pending"}
+    assert order["accountId"]["id"] == quote_world.account
+    assert (order["salesRepId"]["id"], order["salesRepIdCreated"]) == (REP, REP)
+    assert (order["reference"], order["extId"], order["readOnly"]) == ("Visit 12 May", None, False)
+    lines = quote_lines(api, order_id)
+    assert [
+        (line["productId"]["id"], line["quantity"], line["price"], line["order"], line["readOnly"])
+        for line in lines
+    ] == [(quote_world.products[0], 12, 0, 1, False), (quote_world.products[1], 1, 0, 2, False)]
+    assert {line["salesRepIdCreated"] for line in lines} == {REP}
+    # What the sensor ssm_quotes asks for: the orders in the quote status.
+    waiting = api.get("/salesorders", params={"where": f"statusId.id={quote_world.pending}"})
+    assert [row["id"] for row in waiting.json()] == [order_id]
+
+    shown = page.get(f"/page/salesorders/{order_id}?done=created")
+    assert shown.status_code == 200 and "Created." in shown.text
+    assert "Waiting for Sage's prices" in shown.text
+    assert '<meta http-equiv="refresh"' in shown.text  # the person watches it come back
+    assert f'<a href="/page/salesorders/{order_id}">' in page.get("/").text
+
+
+def test_a_quote_priced_by_the_integration_shows_sages_figures_read_only(
+    page: httpx.Client, api: httpx.Client, quote_world: QuoteWorld
+) -> None:
+    order_id = created_id(
+        page.post("/page/salesorders", data=quote_form(quote_world)), "salesorders"
+    )
+    first, second = quote_lines(api, order_id)
+    # What the quote flow writes back: Sage's prices per line, totals, number, status, read-only.
+    priced_lines = [
+        {"id": first["id"], "price": 4.5, "discount1": 5.0, "total": 51.3, "readOnly": True},
+        {"id": second["id"], "price": 1.25, "discount1": 0.0, "total": 1.25, "readOnly": True},
+    ]
+    for line in priced_lines:
+        assert api.put(f"/salesordersLines/{line.pop('id')}", json=line).status_code == 200
+    answer = api.put(
+        f"/salesorders/{order_id}",
+        json={"extId": "57", "reference": "57", "statusId": quote_world.priced, "total": 63.06,
+              "Z_NetTotal": 52.55, "Z_TaxTotal": 10.51, "readOnly": True},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+
+    shown = page.get(f"/page/salesorders/{order_id}").text
+    assert "Priced by Sage: quotation <strong>57</strong>" in shown
+    assert '<meta http-equiv="refresh"' not in shown
+    assert "Quote - priced" in shown and "63.06" in shown and "10.51" in shown
+    for figure in ("<td>4.5</td><td>5.0</td><td>51.3</td><td>yes</td>", "<td>1.25</td>"):
+        assert figure in shown
+    # The rep cannot change it any more, through the app or the page.
+    refused = httpx.put(
+        f"{page.base_url.copy_with(path='/sandbox/act-as/2/salesorders/')}{order_id}",
+        json={"reference": "mine"},
+    )
+    assert refused.status_code == 403
+    assert page.post(f"/page/salesorders/{order_id}", data={"reference": "x"}).status_code == 405
+    assert read(api, "salesorders", order_id)["reference"] == "57"
+
+
+def test_a_refused_quote_says_why_and_writes_nothing(
+    page: httpx.Client, api: httpx.Client, quote_world: QuoteWorld
+) -> None:
+    cases = {
+        "line 1 has a quantity but no product": quote_form(quote_world, productId1=""),
+        "line 2: the quantity must be a whole number": quote_form(quote_world, quantity2="1.5"),
+        "add at least one line": quote_form(
+            quote_world, productId1="", quantity1="", productId2="", quantity2=""
+        ),
+        "field &#x27;reference&#x27; is required": quote_form(quote_world, reference=""),
+        "line 1: product 999 does not exist": quote_form(quote_world, productId1="999"),
+        "user 99 does not exist": quote_form(quote_world, actingUserId="99"),
+    }
+    for reason, form in cases.items():
+        answer = page.post("/page/salesorders", data=form)
+        assert answer.status_code == 400, reason
+        assert reason in answer.text, reason
+        assert 'id="new-quote"><h2>New quote</h2><p class="error"' in answer.text
+    assert api.get("/salesorders").json() == []
+    assert api.get("/salesordersLines").json() == []
+    # A quantity of 0 is the rep's to make: the quote flow refuses it with its reason.
+    zero = page.post("/page/salesorders", data=quote_form(quote_world, quantity1="0"))
+    assert [line["quantity"] for line in quote_lines(api, created_id(zero, "salesorders"))] == [
+        0,
+        1,
     ]
 
 
