@@ -434,10 +434,10 @@ def pricing_rules_row(rules: PricingRules) -> str:
 QUOTE_PRICE_EXPLANATION = SqlTable(
     name="quote_price_explanation",
     description=(
-        "Every live line of every Sage quotation the quote flow posted (customer order number "
-        "'SSM:<id>') whose account and product are known, priced again by Sage 50 UK's rules "
-        "(resources/sage/pricing.py says them): which rule fired (special_price, price_list, "
-        "sales_price), what it computed, what Sage wrote on the line, and whether they match."
+        "Every live line of every Sage quotation whose account and product are known, priced "
+        "again by Sage 50 UK's rules (resources/sage/pricing.py says them): which rule fired "
+        "(special_price, price_list, sales_price), what it computed, what Sage wrote on the "
+        "line, and, for the quotes the quote flow posted, whether they match."
     ),
     reads=(OH, OL, CUST, PI, PR, PLM, CUR, DM, VR),
     key=("order_number", "line_number"),
@@ -535,15 +535,22 @@ QUOTE_PRICE_EXPLANATION = SqlTable(
         col("sage_net", f"{OL}.line_net_amount_foreign", description="What Sage wrote"),
         col("sage_tax", f"{OL}.line_tax_amount_foreign", description="What Sage wrote"),
         col(
+            "from_quote_flow",
+            f"{OH}.customer_order_reference",
+            description="Posted by the quote flow (customer order number 'SSM:<id>')",
+        ),
+        col(
             "matches",
             description="Sage's unit price, discount %, net and tax all within 0.01 of the "
-            "explanation; null when not judged (an invoice-value discount, a missing fact)",
+            "explanation; null when not judged (a quote keyed in Sage, an invoice-value "
+            "discount, a missing fact)",
         ),
         col("explanation", description="One sentence: which rule fired and what it computed"),
     ),
     notes=(
-        "Quotations keyed by hand in Sage are left out: their prices are whatever was typed. The "
-        "quote flow marks its own in CUST_ORDER_NUMBER ('SSM:<id>').",
+        "Only the quote flow's quotations are judged (matches): it marks them in "
+        "CUST_ORDER_NUMBER ('SSM:<id>'). One keyed by hand in Sage is explained but not judged: "
+        "its prices are whatever was typed.",
         "The company's switches are the SAGE_PRICING_* settings (resources/sage/pricing.py), read "
         "when the code location loads and given to the SQL as a one-row `rules` CTE.",
         "A master changed after the quote was priced (a new sales price, list or discount) makes "

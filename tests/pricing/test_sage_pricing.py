@@ -301,8 +301,8 @@ FLIPS = [
 
 def sop_rows(overrides: Mapping[tuple[int, int], Mapping[str, float]] = {}) -> dict[str, list]:
     """SALES_ORDER / SOP_ITEM as Sage wrote the quotes: each line at its hand-worked figures,
-    plus a quote keyed by hand in Sage (no SSM marker) and an SSM-marked sales order, both
-    priced nonsensically and left out of the explanation."""
+    plus a quote keyed by hand in Sage (no SSM marker: explained, not judged) and an SSM-marked
+    sales order (no quotation), both priced nonsensically."""
     headers, items = [], []
     accounts = {x.order: x.account for x in LINES}
     for order, account in {**accounts, 10: "PLAIN01", 11: "PLAIN01"}.items():
@@ -414,11 +414,18 @@ def test_duckdb_explains_the_line_as_worked_by_hand(
     assert row["explanation"].startswith(x.rule.replace("_", " "))
 
 
-def test_only_the_quotations_the_quote_flow_posted_are_explained(
+def test_every_quotation_is_explained_and_only_the_quote_flows_judged(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    # order 10 is a quote keyed in Sage (PO123), order 11 an SSM-marked sales order
-    assert sorted(explain(warehouse, DEFAULT)) == sorted(BY_KEY)
+    rows = explain(warehouse, DEFAULT)
+    # order 11, an SSM-marked sales order, is no quotation
+    assert sorted(rows) == sorted([*BY_KEY, (10, 1)])
+    # order 10 was keyed in Sage (PO123) at 1.00 a pen: explained (10.00), not judged
+    keyed = rows[(10, 1)]
+    assert (keyed["from_quote_flow"], keyed["expected_unit_price"], keyed["sage_unit_price"]) == (
+        False, D("10.00"), D("1.00")
+    )  # fmt: skip
+    assert keyed["matches"] is None
 
 
 @pytest.mark.parametrize("flip", FLIPS, ids=lambda f: f.setting)

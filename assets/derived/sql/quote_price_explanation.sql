@@ -1,6 +1,7 @@
--- Every live line of every quotation the quote flow posted (CUST_ORDER_NUMBER 'SSM:<id>'),
--- priced again by Sage 50 UK's rules as resources/sage/pricing.py writes them down, written
--- here independently of that Python: it is the check on what Sage put on the line.
+-- Every live line of every Sage quotation, priced again by Sage 50 UK's rules as
+-- resources/sage/pricing.py writes them down, written here independently of that Python: it is
+-- the check on what Sage put on the line. Only the quote flow's quotes (CUST_ORDER_NUMBER
+-- 'SSM:<id>') are judged: one keyed by hand in Sage carries whatever price was typed.
 -- `{filter}` is the company's switches (PricingRules as one row; see the catalogue entry).
 -- Money stays DECIMAL (multiplying by 0.01, never dividing) so half-up rounding is exact.
 WITH rules AS (
@@ -29,14 +30,13 @@ quote_lines AS (
         round(l.quantity_ordered * l.unit_price_foreign, 2) - l.line_net_amount_foreign
             AS sage_discount_amount,
         l.line_net_amount_foreign AS sage_net,
-        l.line_tax_amount_foreign AS sage_tax
+        l.line_tax_amount_foreign AS sage_tax,
+        -- the marker the quote flow writes (assets.ssm.settings.QUOTE_MARKER)
+        coalesce(h.customer_order_reference LIKE 'SSM:%', FALSE) AS from_quote_flow
     FROM staging.sales_order_headers AS h
     JOIN staging.sales_order_lines AS l ON l.order_number = h.order_number_accounts_id
     WHERE h.deleted_at IS NULL AND l.deleted_at IS NULL
       AND lower(trim(h.order_type)) = 'quotation'
-      -- the marker the quote flow writes (assets.ssm.settings.QUOTE_MARKER): quotes keyed in
-      -- Sage by hand carry prices people typed, not Sage's pricing
-      AND h.customer_order_reference LIKE 'SSM:%'
 ),
 lines AS (
     -- known account and product only
@@ -309,8 +309,10 @@ SELECT
     sage_discount_amount,
     sage_net,
     sage_tax,
-    -- an invoice-value discount (DISCOUNT_TYPE 1) is not modelled: such a line is not judged
-    CASE WHEN discount_type = 1 THEN NULL ELSE
+    from_quote_flow,
+    -- judged: the quote flow's lines, except under an invoice-value discount (DISCOUNT_TYPE 1,
+    -- not modelled)
+    CASE WHEN discount_type = 1 OR NOT from_quote_flow THEN NULL ELSE
         abs(unit - sage_unit_price) <= 0.01
         AND abs(discount_percent - coalesce(sage_discount_percent, 0)) <= 0.01
         AND abs(net - sage_net) <= 0.01
