@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -53,6 +52,7 @@ from assets.ssm.contract import pushed
 from assets.ssm.plan import ssm_name
 from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import rows_of
+from resources.sage.quotes import Quotation
 from resources.sage.writer import SageWriteError
 from resources.ssm import where as w
 
@@ -89,33 +89,6 @@ class QuoteRecords(SSMRecords, Protocol):
     def bulk_update(self, resource: str, items: Sequence[tuple[int, dict]]) -> list[Any]: ...
 
     def create(self, resource: str, data: dict, *, check_existing: bool = False) -> int: ...
-
-
-@dataclass(frozen=True)
-class QuotationLine:
-    """One SOP_ITEM row of a Sage quotation, in the order's currency."""
-
-    item_number: int
-    stock_code: str | None
-    description: str | None
-    quantity: float
-    unit_price: float
-    discount_rate: float
-    net: float
-    tax: float
-
-
-@dataclass(frozen=True)
-class Quotation:
-    """A Sage quotation as the targeted ODBC read returns it (order's currency)."""
-
-    number: int
-    account_ref: str
-    currency: str | None
-    net: float
-    tax: float
-    gross: float
-    lines: tuple[QuotationLine, ...]
 
 
 ReadQuotation = Callable[[int], Quotation | None]
@@ -381,12 +354,15 @@ class QuoteRun(ReverseRun):
         order_changes: dict[str, Any] = {
             "extId": key,
             "reference": key,
-            "total": quotation.gross,
-            self.sync.custom_name("Z_NetTotal"): quotation.net,
-            self.sync.custom_name("Z_TaxTotal"): quotation.tax,
+            # In the order's currency, as the push sends Sage's orders.
+            "total": float(quotation.foreign_gross),
+            self.sync.custom_name("Z_NetTotal"): float(quotation.foreign_net),
+            self.sync.custom_name("Z_TaxTotal"): float(quotation.foreign_tax),
             "statusId": statuses[self.sync.quote_priced_status],
             "readOnly": True,
         }
+        if quotation.order_date is not None:
+            order_changes["salesForcecastDate"] = quotation.order_date.isoformat()
         currency = next(
             (i for i, iso in currencies.items() if str(iso).upper() == str(quotation.currency)),
             None,
@@ -399,9 +375,9 @@ class QuoteRun(ReverseRun):
             (
                 int(line["id"]),
                 {
-                    "price": item.unit_price,
-                    "discount1": item.discount_rate,
-                    "total": item.net,
+                    "price": float(item.foreign_unit_price),
+                    "discount1": float(item.discount_rate),
+                    "total": float(item.foreign_net_amount),
                     "quantity": int(round(item.quantity)),
                     "description": (item.description or "")[:2000] or line.get("description"),
                     "order": item.item_number,
@@ -470,18 +446,3 @@ class QuoteRun(ReverseRun):
             v = Version(int(rows[0][0]), rows[0][1], flat(json.loads(rows[0][2])))
         if self._acknowledge_quote(v, key):
             self.decide(v, "created", f"Sage quotation {key} (the interrupted post, finished)")
-
-
-def read_quotation(connection: Any, number: int) -> Quotation | None:
-    """One Sage quotation by its number, through the extract's connection (a targeted read of
-    its SALES_ORDER and SOP_ITEM rows), in the order's currency."""
-    from resources.sage import quotes as sage_quotes
-
-    found = sage_quotes.read_quotation(connection, number)
-    if found is None:
-        return None
-    return _as_quotation(found)
-
-
-def _as_quotation(found: Any) -> Quotation:  # pragma: no cover - shaped once the reader lands
-    raise NotImplementedError
