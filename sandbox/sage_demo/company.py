@@ -571,7 +571,6 @@ CUSTOMER_CONSTANTS: dict[str, object] = {
     "CREDIT_POS_CODE": 0,
     "CAN_CHARGE": 0,
     "USE_BACS": 0,
-    "OVERRIDE_TAX_CODE": 0,
     "LETTERS_VIA_EMAIL": 1,
     "PRIORITY": 0,
     "STATUS": 0,
@@ -641,6 +640,9 @@ def write_customers(con: Db, customers: list[Customer], as_of: date) -> dict[str
             "INACTIVE_FLAG",
             "RECORD_CREATE_DATE",
             "RECORD_MODIFY_DATE",
+            # Sage's "use the default tax code for sales": a customer outside the UK is taxed
+            # by its own code (T4 EC, T0 export), not by the product's T1.
+            "OVERRIDE_TAX_CODE",
         ],
         CUSTOMER_CONSTANTS,
     )
@@ -724,6 +726,7 @@ def write_customers(con: Db, customers: list[Customer], as_of: date) -> dict[str
                 c.inactive,
                 c.created,
                 c.modified,
+                int(c.tax_code != "T1"),
             )
         )
         for n, (kind, who, addr, email) in enumerate(c.delivery, start=1):

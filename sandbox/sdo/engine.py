@@ -77,6 +77,7 @@ ACCOUNT_REF_CHARS = re.compile(r"[A-Z0-9]*")
 # company defaults of a new record: T1, nominal 4000, 30 days, department 0, status Open).
 FRESH_CUSTOMER: dict[str, object] = {
     **CUSTOMER_CONSTANTS,
+    "OVERRIDE_TAX_CODE": 0,
     "DEPT_NUMBER": 0,
     "DEPT_NAME": "Default",
     "STATUS_NUMBER": 0,

@@ -152,6 +152,14 @@ def test_a_rep_quote_comes_back_priced_by_sage_and_read_only(world: World) -> No
     )  # fmt: skip
     assert changed == []
     assert len(_quotations(world, order)) == 1
+    # The warehouse re-prices it by Sage's rules and agrees with what Sage answered.
+    explained = world.query(
+        "SELECT stock_code, rule, matches, explanation FROM derived.quote_price_explanation "
+        "WHERE order_number = ? ORDER BY line_number",
+        number,
+    )
+    assert [(e[0], e[2]) for e in explained] == [(p1, True), (p2, True)], explained
+    assert all(e[1] in {"special_price", "price_list", "sales_price"} for e in explained)
 
 
 def test_a_foreign_customer_is_quoted_in_its_currency(world: World) -> None:
@@ -166,6 +174,10 @@ def test_a_foreign_customer_is_quoted_in_its_currency(world: World) -> None:
         number,
     )
     assert currency != "GBP" and rate != 1
+    # Taxed by its own code (OVERRIDE_TAX_CODE: T4 in the EC, T0 for export), not the product's.
+    ((own_code,),) = world.sage("SELECT DEF_TAX_CODE FROM SALES_LEDGER WHERE ACCOUNT_REF = ?", code)
+    taxes = world.sage("SELECT TAX_CODE, TAX_AMOUNT FROM SOP_ITEM WHERE ORDER_NUMBER = ?", number)
+    assert [t[0] for t in taxes] == [own_code] and own_code != "T1"
     record = world.record("salesorders", order)
     iso = world.query(
         "SELECT any_value(item_value) FROM ssm.value_lists WHERE list_name = 'currencies' "

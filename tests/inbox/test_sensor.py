@@ -11,7 +11,7 @@ import dagster as dg
 import httpx
 import pytest
 
-from pipelines import reverse
+from pipelines import quotes, reverse
 from resources.ssm import SSMResource
 from resources.ssm.client import SSMClient
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
@@ -78,3 +78,55 @@ def test_an_idle_poll_costs_one_call_per_resource_and_only_a_reps_change_launche
         again, cursor = _tick(ssm, instance, cursor)  # the same version is not news twice
         assert isinstance(again, dg.SkipReason)
         assert json.loads(cursor or "{}")["connector_user"] == 1
+
+
+def _quote_tick(ssm: SandboxProcess, instance: dg.DagsterInstance, cursor: str | None):
+    resource = SSMResource(
+        base_url=ssm.base_url, public_key=ssm.public_key, private_key=ssm.private_key,
+        requests_per_second=200,
+    )  # fmt: skip
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"ssm": resource}
+    ) as context:
+        return quotes.ssm_quotes(context), context.cursor
+
+
+def test_the_quote_poll_costs_one_call_and_launches_only_for_a_quote(ssm: SandboxProcess) -> None:
+    with dg.instance_for_test() as instance:
+        # No quote status in SSM yet: one run, which creates the statuses; then nothing more.
+        first, cursor = _quote_tick(ssm, instance, None)
+        assert isinstance(first, dg.RunRequest) and "statuses" in first.tags["sync/reason"]
+        missing, cursor = _quote_tick(ssm, instance, cursor)
+        assert isinstance(missing, dg.SkipReason)
+        with SSMClient(ssm.base_url, ssm.public_key, ssm.private_key) as connector:
+            pending = connector.create("salesorderStatuses", {"descriptionEN": "Quote - pending"})
+
+        found, cursor = _quote_tick(ssm, instance, cursor)  # looks the status up once
+        assert isinstance(found, dg.SkipReason)
+        assert json.loads(cursor or "{}")["status_id"] == pending
+        before = _requests(ssm)
+        idle, cursor = _quote_tick(ssm, instance, cursor)
+        assert isinstance(idle, dg.SkipReason)
+        assert _requests(ssm) - before == 1  # one list of orders in the quote status
+
+        account = httpx.post(
+            f"{ssm.control_url}/act-as/2/accounts",
+            json={"name": "Quoted Ltd", "statusId": 2, "branchId": 1, "salesRepId1": 2},
+            timeout=10,
+        ).json()["id"]
+        order = {"reference": "Q", "accountId": account, "salesRepId": 2, "branchId": 1}
+        other = httpx.post(f"{ssm.control_url}/act-as/2/salesorders", json=order, timeout=10)
+        assert other.is_success, other.text
+        not_a_quote, cursor = _quote_tick(ssm, instance, cursor)
+        assert isinstance(not_a_quote, dg.SkipReason)  # an order in another status
+
+        quote = httpx.post(
+            f"{ssm.control_url}/act-as/2/salesorders", json={**order, "statusId": pending},
+            timeout=10,
+        )  # fmt: skip
+        assert quote.is_success, quote.text
+        changed, cursor = _quote_tick(ssm, instance, cursor)
+        assert isinstance(changed, dg.RunRequest)
+        assert changed.tags["sync/reason"] == f"quote {quote.json()['id']}"
+        again, cursor = _quote_tick(ssm, instance, cursor)
+        assert isinstance(again, dg.SkipReason)
