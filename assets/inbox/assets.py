@@ -22,19 +22,13 @@ import dagster as dg
 
 from assets.inbox import feed
 from assets.inbox.engine import ReverseReport, ReverseRun, SageWriter, ensure_tables
-from assets.inbox.quotes import (
-    HOLD_FIELDS,
-    Quotation,
-    QuoteRun,
-    ensure_statuses,
-    quote_filter,
-    read_quotation,
-)
+from assets.inbox.quotes import HOLD_FIELDS, QuoteRun, ensure_statuses, quote_filter
 from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS, ReverseSettings
 from assets.sage.factory import REVERSE_WRITES
 from assets.ssm.assets import VALUE_LISTS_KEY, _warehouse
 from assets.ssm.contract import BY_NAME
 from assets.ssm.settings import SyncSettings
+from resources.sage.quotes import Quotation, read_quotation
 from resources.sage.source import SageSourceResource
 from resources.sage.writer import SageWriteError, SageWriterResource
 from resources.ssm.errors import SSMError
