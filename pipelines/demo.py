@@ -9,14 +9,18 @@ back into Sage, then a summary of what landed.
    DATA_DIR/logs/demo-<run id>.log (and to the instance, as for any run);
 4. act as a sales rep in the sandbox, through its act-as API (what a person does with the forms
    of the sandbox's page): a Client company with two contacts, a prospect, a contact on a Sage
-   customer the first run pushed. Names carry a short random tag, so a re-run on the same data
-   creates records of its own;
+   customer the first run pushed, and two quotes (products and quantities only): one for a
+   customer with a price list, with a product over a quantity break, one for a customer in a
+   foreign currency, both picked from the demo company's data. Names carry a short random tag,
+   so a re-run on the same data creates records of its own;
 5. sync again: the reverse flow (group inbox) writes the rep's records into Sage through the
-   stand-in SDO engine, the extract reads them back and the push answers SSM;
+   stand-in SDO engine, prices the quotes and posts them as Sage quotations, the extract reads
+   them back and the push answers SSM;
 6. sync once more: with nothing new on either side it writes nothing, to SSM or to Sage;
 7. print row counts per layer, what each push did in each run, what reached Sage (read from the
-   company file), what came back to SSM (the sandbox's state page), the reverse flow's figures
-   per run and its decisions about the rep's records.
+   company file), what came back to SSM (the sandbox's state page), each quote as Sage priced it
+   (per line the rule that fired, from derived.quote_price_explanation), the reverse flow's
+   figures per run and its decisions about the rep's records.
 
 Steps 4-5 need the sandbox and the stand-in SDO engine; against a real SSM or Sage the demo says
 why it skips them.
@@ -52,7 +56,8 @@ from pipelines.instance import open_instance
 
 SYNC_JOB = "sage_ssm_sync"
 LAYERS = ("inbox", "sage", "quarantine", "staging", "derived", "ssm", "sync")
-REVERSE_ASSETS = ("sage_customers", "sage_contacts")  # the reverse flow's writers (group inbox)
+# the reverse flow's writers (group inbox)
+REVERSE_ASSETS = ("sage_customers", "sage_contacts", "sage_quotes")
 
 
 def ensure_demo_company(size: str) -> None:
@@ -429,6 +434,29 @@ class RepRecord:
     what: str  # how the demo describes it: "Client company", "prospect company", "contact"
 
 
+@dataclass(frozen=True)
+class QuoteLine:
+    """A line of a rep's quote: what the rep typed (product, quantity) and why it was chosen."""
+
+    product_id: int  # SSM
+    stock_code: str
+    quantity: int
+    why: str
+
+
+@dataclass
+class RepQuote:
+    """A quote the demo made as the rep: an SSM sales order in the quote status."""
+
+    ssm_id: int
+    what: str
+    account_ref: str
+    customer: str
+    currency: str
+    price_list: str
+    lines: list[QuoteLine]
+
+
 @dataclass
 class RepVisit:
     """What the rep did in SSM between two syncs."""
@@ -436,9 +464,11 @@ class RepVisit:
     rep_id: int
     rep_name: str
     records: list[RepRecord] = field(default_factory=list)
+    quotes: list[RepQuote] = field(default_factory=list)
 
     def ids(self, resource: str) -> set[int]:
-        return {r.ssm_id for r in self.records if r.resource == resource}
+        quotes = {q.ssm_id for q in self.quotes} if resource == "salesorders" else set()
+        return {r.ssm_id for r in self.records if r.resource == resource} | quotes
 
 
 def sandbox_root() -> str | None:
@@ -609,6 +639,193 @@ def act_as_rep(tag: str) -> RepVisit:
     return visit
 
 
+# --- quotes, as the rep makes them in the SSM app (issue 15) ----------------------------------
+
+_DISCOUNT_TABLES = "ABCDE"  # Sage's DISCOUNT_TYPE 2..6 use quantity discount tables A..E
+# Sage 50 UK's base currency is currency record 1 (CURRENCY.NUMBER).
+_BASE_CURRENCY = 1
+
+
+@dataclass(frozen=True)
+class _Customer:
+    ssm_id: int
+    account_ref: str
+    name: str
+    currency: int
+    price_list: str
+    discount_type: int
+
+
+def _quote_status_id(name: str) -> int:
+    """The SSM id of the quote status (the first sync creates it), from the sandbox's state."""
+    rows = (_sandbox_get("state?resource=salesorderStatuses") or {}).get("salesorderStatuses", [])
+    for row in rows:
+        label = str(row.get("descriptionEN") or row.get("description") or "")
+        if label.strip().lower() == name.strip().lower() and not row.get("deleted"):
+            return int(row["id"])
+    raise SystemExit(
+        f"Cannot quote as a rep: SSM has no sales-order status {name!r} (SSM_QUOTE_STATUS); the "
+        "first sync creates it (inbox/ssm_salesorders)."
+    )
+
+
+def _ssm_keys(con: duckdb.DuckDBPyConnection, resource: str, client_status: int | None) -> dict:
+    """Sage key -> SSM id of what the first sync pushed (accounts: Client companies only)."""
+    rows = con.execute(
+        f"SELECT ext_id, ssm_id, payload->>'$.statusId' FROM ssm.synced_{resource} "  # noqa: S608
+        "WHERE state = 'synced' AND ssm_id IS NOT NULL AND ext_id IS NOT NULL"
+    ).fetchall()
+    return {
+        str(key).strip().upper(): int(ssm_id)
+        for key, ssm_id, status in rows
+        if client_status is None or (status is not None and int(status) == client_status)
+    }
+
+
+def pick_quotes(
+    company: sqlite3.Connection, accounts: dict[str, int], products: dict[str, int]
+) -> list[tuple[str, _Customer, list[QuoteLine]]]:
+    """The demo's two quotes, from the company's own data (any seed or size): a customer with a
+    price list quoted a product over its first quantity break and list products (and one off
+    the list when its list does not cover every product); a customer in a foreign currency
+    quoted a product over a break and another. Only live customers and products SSM holds."""
+    live = "coalesce(RECORD_DELETED, 0) <> 1 AND coalesce(INACTIVE_FLAG, 0) = 0"
+    customers = [
+        _Customer(
+            accounts[str(ref).strip().upper()],
+            str(ref),
+            str(name),
+            int(cur or 1),
+            str(pl or "").strip(),
+            int(dt or 0),
+        )  # fmt: skip
+        for ref, name, cur, pl, dt in company.execute(
+            "SELECT ACCOUNT_REF, NAME, CURRENCY, PRICING_REF, DISCOUNT_TYPE FROM SALES_LEDGER "  # noqa: S608
+            f"WHERE {live} AND coalesce(ACCOUNT_ON_HOLD, 0) = 0 ORDER BY ACCOUNT_REF"
+        )
+        if str(ref).strip().upper() in accounts
+    ]
+    breaks: dict[str, dict[str, float]] = {}  # stock code -> table letter -> first break qty
+    columns = ", ".join(f"DISC_{t}_LEVEL_1_QTY" for t in _DISCOUNT_TABLES)
+    for code, *firsts in company.execute(
+        f"SELECT STOCK_CODE, {columns} FROM STOCK WHERE {live} ORDER BY STOCK_CODE"  # noqa: S608
+    ):
+        if str(code).strip().upper() in products:
+            breaks[str(code)] = {
+                t: float(q) for t, q in zip(_DISCOUNT_TABLES, firsts, strict=True) if q and q > 0
+            }
+
+    def listed(price_list: str) -> list[str]:
+        rows = company.execute(
+            "SELECT STOCK_CODE FROM PRICE WHERE TYPE = 'P' AND upper(PRICING_REF) = upper(?) "
+            "AND coalesce(RECORD_DELETED, 0) <> 1 ORDER BY STOCK_CODE",
+            (price_list,),
+        )
+        return [str(code) for (code,) in rows if str(code) in breaks]
+
+    def over_a_break(customer: _Customer, among: list[str]) -> QuoteLine:
+        table = (
+            _DISCOUNT_TABLES[customer.discount_type - 2]
+            if 2 <= customer.discount_type <= 6
+            else "A"
+        )
+        code = next((c for c in among if table in breaks[c]), None)
+        if code is None:
+            raise SystemExit(f"Cannot quote as a rep: no product has a table {table} break.")
+        first = breaks[code][table]
+        return QuoteLine(
+            products[code.upper()],
+            code,
+            int(first) + 2,
+            f"over its first table-{table} quantity break ({first:g})",
+        )
+
+    def line(code: str, quantity: int, why: str) -> QuoteLine:
+        return QuoteLine(products[code.upper()], code, quantity, why)
+
+    quotes: list[tuple[str, _Customer, list[QuoteLine]]] = []
+    # Customers with both a price list and a quantity-discount type first: both rules can fire.
+    with_list = sorted(
+        (c for c in customers if c.price_list and listed(c.price_list)),
+        key=lambda c: (not 2 <= c.discount_type <= 6, c.currency != _BASE_CURRENCY, c.account_ref),
+    )
+    if not with_list:
+        raise SystemExit("Cannot quote as a rep: no live customer in SSM has a price list.")
+    customer = with_list[0]
+    on_list = listed(customer.price_list)
+    first = over_a_break(customer, on_list + sorted(breaks))
+    lines = [first]
+    other = next((c for c in on_list if c != first.stock_code), None)
+    if other is not None:
+        lines.append(line(other, 3, f"on price list {customer.price_list}"))
+    off_list = next((c for c in sorted(breaks) if c not in on_list), None)
+    if off_list is not None:
+        lines.append(line(off_list, 1, f"not on price list {customer.price_list}"))
+    quotes.append(("a price list and a quantity break", customer, lines))
+
+    foreign = sorted(
+        (c for c in customers if c.currency != _BASE_CURRENCY),
+        key=lambda c: (not 2 <= c.discount_type <= 6, c.account_ref),
+    )
+    if not foreign:
+        raise SystemExit("Cannot quote as a rep: no live customer in SSM has a foreign currency.")
+    customer = foreign[0]
+    first = over_a_break(customer, sorted(breaks))
+    other = next(c for c in sorted(breaks) if c != first.stock_code)
+    quotes.append(("a foreign customer", customer, [first, line(other, 5, "a second product")]))
+    return quotes
+
+
+def quote_as_rep(visit: RepVisit, tag: str) -> list[RepQuote]:
+    """Two quotes as the rep (`pick_quotes`), created as the SSM app does: the order in the
+    quote status, then its lines (product, quantity; price 0, which SSM requires)."""
+    from assets.ssm.settings import SyncSettings
+
+    root = sandbox_root()
+    assert root is not None  # noqa: S101 - rep_demo_unavailable() checked it
+    sync = SyncSettings.from_env()
+    pending = _quote_status_id(sync.quote_status)
+    con = duckdb.connect(settings.warehouse_path(), read_only=True)
+    try:
+        client = _value_id(con, "accountStatuses", sync.client_status)
+        branch = _value_id(con, "branches", "__default__")
+        accounts = _ssm_keys(con, "accounts", client)
+        products = _ssm_keys(con, "products", None)
+    finally:
+        con.close()
+    path = Path(settings.sage_sdo_data_path())
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as company:
+        picked = pick_quotes(company, accounts, products)
+        codes = dict(company.execute("SELECT NUMBER, CODE FROM CURRENCY").fetchall())
+    print(f"  quotes in the status {sync.quote_status!r} (SSM_QUOTE_STATUS): products and "
+          "quantities only, Sage prices them")  # fmt: skip
+    quotes = []
+    for n, (what, customer, lines) in enumerate(picked, 1):
+        order = _act(
+            root, visit.rep_id, "salesorders",
+            {"accountId": customer.ssm_id, "salesRepId": visit.rep_id, "branchId": branch,
+             "statusId": pending, "reference": f"Demo quote {tag}-{n}"},
+        )  # fmt: skip
+        for number, item in enumerate(lines, 1):
+            _act(
+                root, visit.rep_id, "salesordersLines",
+                {"salesOrderId": order, "productId": item.product_id,
+                 "quantity": item.quantity, "price": 0, "order": number},
+            )  # fmt: skip
+        quote = RepQuote(
+            order, what, customer.account_ref, customer.name,
+            str(codes.get(customer.currency, customer.currency)), customer.price_list, lines,
+        )  # fmt: skip
+        quotes.append(quote)
+        listing = ", ".join(f"{i.quantity} x {i.stock_code} ({i.why})" for i in lines)
+        print(
+            f"  quote {order} for {customer.account_ref} {customer.name!r} ({what}; "
+            f"{quote.currency}{', price list ' + customer.price_list if customer.price_list else ''}"
+            f"): {listing}"
+        )
+    return quotes
+
+
 # --- what the rep's records became ------------------------------------------------------------
 
 REVERSE_FIGURES = (
@@ -723,7 +940,10 @@ def print_rep_report(visit: RepVisit, runs: list[SyncRun], reps_run: SyncRun) ->
     for line in _table(("asset", "run", *REVERSE_FIGURES), rows, 2):
         print(line)
 
-    print(f"\nits decisions in the {reps_run.label} run (inbox.accounts, inbox.contacts)")
+    print(
+        f"\nits decisions in the {reps_run.label} run (inbox.accounts, inbox.contacts, "
+        "inbox.salesorders)"
+    )
     rows = []
     for resource, decided in decisions(reps_run.run_id).items():
         mine = visit.ids(resource)
@@ -739,6 +959,104 @@ def print_rep_report(visit: RepVisit, runs: list[SyncRun], reps_run: SyncRun) ->
         ]
     for line in _table(("SSM record", "decision", "reason"), rows, 3):
         print(line)
+
+
+def _money(value: Any, places: int = 2) -> str:
+    if value is None:
+        return "-"
+    text = f"{float(value):.4f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(places, '0')}"
+
+
+def quote_rules(numbers: list[int]) -> dict[tuple[int, int], tuple[str, str]] | None:
+    """(Sage quotation, line) -> (the rule that fired, the explanation's sentence), from
+    derived.quote_price_explanation; None when the warehouse has no such table (yet)."""
+    con = duckdb.connect(settings.warehouse_path(), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT order_number, line_number, rule, matches, explanation "
+            "FROM derived.quote_price_explanation WHERE list_contains(?, order_number)",
+            [numbers],
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return {
+        (int(order), int(line)): (
+            str(rule) + ("" if matches or matches is None else " (NOT Sage's figure)"),
+            str(explanation or ""),
+        )
+        for order, line, rule, matches, explanation in rows
+    }
+
+
+def print_quotes(visit: RepVisit) -> None:
+    """Each quote as Sage priced it (the company file's SOP_ITEM rows, in the customer's
+    currency), the rule that fired per line, and what SSM holds now."""
+    from assets.inbox.rules import ssm_marker
+
+    if not visit.quotes:
+        return
+    path = Path(settings.sage_sdo_data_path())
+    sage: dict[int, tuple[int, list[tuple[Any, ...]]]] = {}
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as con:
+        for quote in visit.quotes:
+            header = con.execute(
+                "SELECT ORDER_NUMBER FROM SALES_ORDER WHERE CUST_ORDER_NUMBER = ? "
+                "AND ORDER_OR_QUOTE = 'Quotation' ORDER BY ORDER_NUMBER",
+                (ssm_marker(quote.ssm_id),),
+            ).fetchone()
+            if header is None:
+                continue
+            lines = con.execute(
+                "SELECT ITEM_NUMBER, STOCK_CODE, QTY_ORDER, FOREIGN_UNIT_PRICE, DISCOUNT_RATE, "
+                "FOREIGN_NET_AMOUNT, FOREIGN_TAX_AMOUNT FROM SOP_ITEM WHERE ORDER_NUMBER = ? "
+                "ORDER BY ITEM_NUMBER",
+                (header[0],),
+            ).fetchall()
+            sage[quote.ssm_id] = (int(header[0]), lines)
+    rules = quote_rules([number for number, _ in sage.values()])
+    state = _sandbox_get("state?resource=salesorders") or {"salesorders": []}
+    orders = {r["id"]: r for r in state["salesorders"]}
+    statuses = {
+        r["id"]: r.get("descriptionEN")
+        for r in (_sandbox_get("state?resource=salesorderStatuses") or {}).get(
+            "salesorderStatuses", []
+        )
+    }
+    source = (
+        "rule from derived.quote_price_explanation"
+        if rules is not None
+        else "derived.quote_price_explanation is not in the warehouse"
+    )
+    print(f"\nthe rep's quotes, priced by Sage (SOP_ITEM of the demo company; {source})")
+    for quote in visit.quotes:
+        order = orders.get(quote.ssm_id, {})
+        status = order.get("statusId")
+        status = status.get("id") if isinstance(status, dict) else status
+        number, lines = sage.get(quote.ssm_id, (None, []))
+        print(
+            f"  quote {quote.ssm_id} ({quote.what}) for {quote.account_ref} {quote.customer!r}, "
+            f"in {quote.currency}: Sage quotation {number if number is not None else 'none'}; "
+            f"in SSM status {statuses.get(status, status)!r}, extId {order.get('extId')}, "
+            f"readOnly {str(order.get('readOnly')).lower()}, total {_money(order.get('total'))}"
+        )
+        rows = [
+            (item, code, f"{quantity:g}", _money(unit), f"{discount:g}", _money(net),
+             _money(tax),
+             "explanation not available" if rules is None or (number, item) not in rules
+             else rules[(number, item)][0])
+            for item, code, quantity, unit, discount, net, tax in lines
+        ]  # fmt: skip
+        header = ("line", "product", "quantity", f"unit price {quote.currency}", "discount %",
+                  "net", "tax", "rule")  # fmt: skip
+        for line in _table(header, rows, 2):
+            print("  " + line)
+        for item, *_ in lines:
+            if rules is not None and (number, item) in rules:
+                print(f"    line {item}: {rules[(number, item)][1]}")
 
 
 def _sync(instance: dg.DagsterInstance, label: str) -> SyncRun:
@@ -769,10 +1087,13 @@ def demo(args: argparse.Namespace) -> None:
         runs.append(_sync(instance, "initial"))
         unavailable = rep_demo_unavailable()
         if unavailable is None:
-            visit = act_as_rep(uuid.uuid4().hex[:4])
+            tag = uuid.uuid4().hex[:4]
+            visit = act_as_rep(tag)
+            visit.quotes = quote_as_rep(visit, tag)
             print(
                 "the next sync runs the reverse flow first (group inbox): the rep's records are "
-                "written into Sage, read back by the extract and answered in SSM by the push\n"
+                "written into Sage and the quotes priced and posted as Sage quotations, read back "
+                "by the extract and answered in SSM by the push\n"
             )
             runs.append(reps_run := _sync(instance, "reps"))
         else:
@@ -781,6 +1102,7 @@ def demo(args: argparse.Namespace) -> None:
     print_summary(runs)
     if visit is not None and reps_run is not None:
         print_rep_report(visit, runs, reps_run)
+        print_quotes(visit)
     print(f"\ndemo done in {time.perf_counter() - started:.1f} s")
     print(f"the runs are in the Dagster instance {where}: `make dev` or `dagster dev` shows them")
     for run in runs:

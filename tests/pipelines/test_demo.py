@@ -302,3 +302,63 @@ def test_the_demo_prints_the_reverse_flows_figures_and_a_last_run_that_writes_no
     assert "the repeat run found nothing new: 0 writes to SSM, 0 Sage writes" in demo_run.out
     for label in ("initial", "reps", "repeat"):
         assert re.search(rf"^{label} sync run \S+ succeeded in [\d.]+ s$", demo_run.out, re.M)
+
+
+RULES = ("special_price", "price_list", "sales_price")
+
+
+@pytest.mark.slow
+@pytest.mark.demo
+def test_the_demos_quotes_come_back_priced_with_the_rule_per_line(demo_run: DemoRun) -> None:
+    out = demo_run.out
+    made = re.findall(r"^  quote (\d+) for (\S+) '.*' \(([^;]+); ([A-Z]{3})", out, re.M)
+    assert [m[2] for m in made] == ["a price list and a quantity break", "a foreign customer"]
+    assert made[0][3] != made[1][3]  # the second customer's currency is not the base one
+    rules_seen: list[str] = []
+    for quote_id, account, _, currency in made:
+        ((number, kind, sage_account),) = demo_run.sage(
+            "SELECT ORDER_NUMBER, ORDER_OR_QUOTE, ACCOUNT_REF FROM SALES_ORDER "
+            "WHERE CUST_ORDER_NUMBER = ?",
+            f"SSM:{quote_id}",
+        )
+        assert (kind, sage_account) == ("Quotation", account)
+        order = demo_run.ssm_record("salesorders", int(quote_id))
+        assert (order["extId"], order["readOnly"]) == (str(number), True)
+        assert re.search(
+            rf"^  quote {quote_id} \(.+\) for {account} .+, in {currency}: Sage quotation "
+            rf"{number}; in SSM status 'Quote - priced', extId {number}, readOnly true",
+            out,
+            re.M,
+        )
+        # SSM's lines carry Sage's unit prices, read-only.
+        sage_lines = demo_run.sage(
+            "SELECT ITEM_NUMBER, FOREIGN_UNIT_PRICE FROM SOP_ITEM WHERE ORDER_NUMBER = ? "
+            "ORDER BY ITEM_NUMBER",
+            number,
+        )
+        state = httpx.get(
+            demo_run.ssm.control_url + "/state", params={"resource": "salesordersLines"}
+        ).json()["salesordersLines"]
+        ssm_lines = sorted(
+            (line for line in state if line["salesOrderId"]["id"] == int(quote_id)),
+            key=lambda line: line["order"],
+        )
+        assert [(line["order"], line["price"], line["readOnly"]) for line in ssm_lines] == [
+            (item, pytest.approx(price), True) for item, price in sage_lines
+        ]
+        # One printed row per Sage line, ending with the rule that fired (or why none is said).
+        start = out.index(f"  quote {quote_id} (")
+        table = out[start:].splitlines()[2 : 2 + len(sage_lines)]
+        for row, (item, _) in zip(table, sage_lines, strict=True):
+            cells = re.split(r"\s{2,}", row.strip())
+            assert cells[0] == str(item)
+            assert cells[-1] in (*RULES, "explanation not available"), row
+            rules_seen.append(cells[-1])
+    if "explanation not available" not in rules_seen:
+        assert "price_list" in rules_seen  # the first customer's list fired on a listed product
+    # The repeat run wrote nothing for the quotes either (Sage writes counted in the summary).
+    figures = demo_run.section("reverse flow per run")
+    repeat = next(row for row in figures if row[:2] == ["inbox/sage_quotes", "repeat"])
+    assert repeat[2] == repeat[7] == "0"
+    reps = next(row for row in figures if row[:2] == ["inbox/sage_quotes", "reps"])
+    assert reps[2:4] == ["2", "2"]  # created, acknowledged in SSM
