@@ -21,7 +21,11 @@ All on one generated demo company per size (seed 1), each measurement in its own
 7. the reverse flow as users run it (`bench.reverse`, full bench only, ~20 min): a rep's Client
    company until SSM holds it read-only with its Sage code, through the daemon's sensor
    `ssm_changes` and a launched `ssm_to_sage` (p50/p95/max over 20 creates) and in process,
-   and the idle poll's API calls per hour.
+   and the idle poll's API calls per hour;
+8. quotes as users run them (`bench.quotes`, full bench only, ~40 min on the small company): a
+   rep's quote until SSM holds it priced and read-only with its Sage number, through the
+   sensor `ssm_quotes` and a launched job `ssm_quotes`, idle and while a `sage_ssm_sync` runs
+   (p50/p95/max over 20 quotes each, the phase split), and in process; API calls per quote.
 
 Writes `docs/performance.md` and `bench/results.json` (or both into `--out DIR`).
 `--quick` is the CI smoke size: the tiny company everywhere, one round each, and no sync suite
@@ -52,6 +56,9 @@ CONTENDERS = report.EXTRACT_CONTENDERS
 SSM_RATE = 4.0  # requests/s of the entry SSM plan
 REVERSE_CREATES = 20  # issue 14: p50 and p95 over 20 creates
 REVERSE_IDLE_TICKS = 8  # 4 minutes of the sensor at its default 30 s
+QUOTES = 20  # issue 15: p50 and p95 over 20 quotes, idle and during a sync
+QUOTES_IN_PROCESS = 10
+QUOTE_SYNC_WINDOW_SECONDS = 20.0  # a quote lands within a sync's first 20 s (the inbox steps)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class Plan:
     transport_records: int
     fault_size: str | None  # None: no fault suite (it alone takes minutes)
     reverse_size: str | None  # None: no reverse-flow suite (it waits on a 30 s sensor: ~20 min)
+    # None: no quote suite (20 quotes idle and 20 during a sync, through the sensor: ~40 min)
+    quotes_size: str | None = None
 
 
 QUICK = Plan(
@@ -98,6 +107,8 @@ FULL = Plan(
     transport_records=5000,
     fault_size="small",
     reverse_size="tiny",  # the latency is the sensor's and the launch's, not the company's
+    # The large company's first sync alone takes ~15 min as launched: the small one here.
+    quotes_size="small",
 )
 
 
@@ -263,6 +274,49 @@ def measure_reverse(size: str, path: Path, work: Path) -> dict[str, Any]:
     return result
 
 
+def measure_quotes(size: str, path: Path, work: Path) -> dict[str, Any]:
+    """The quote suite in its own process (`python -m bench.quotes`)."""
+    log(
+        f"quotes {size}: {QUOTES} quotes by a rep through the sensor ssm_quotes and the daemon, "
+        f"idle, then {QUOTES} while a sage_ssm_sync runs, then {QUOTES_IN_PROCESS} in process"
+    )
+    folder = work / f"quotes-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    params = {
+        "company": str(path),
+        "workdir": str(folder / "work"),
+        "rate": SSM_RATE,
+        "quotes": QUOTES,
+        "sync_quotes": QUOTES,
+        "sync_window_seconds": QUOTE_SYNC_WINDOW_SECONDS,
+        "in_process_quotes": QUOTES_IN_PROCESS,
+    }
+    params_path, result_path, log_path = (
+        folder / "params.json",
+        folder / "result.json",
+        folder / "quotes.log",
+    )
+    params_path.write_text(json.dumps(params))
+    started = time.perf_counter()
+    with log_path.open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.quotes", str(params_path), str(result_path)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0 or not result_path.is_file():
+        tail = log_path.read_text(errors="replace")[-3000:]
+        log(f"  failed ({done.returncode}), log {log_path}")
+        return {"size": size, "error": tail}
+    result = {**json.loads(result_path.read_text()), "size": size}
+    result["wall_seconds"] = time.perf_counter() - started
+    log(f"  {report.describe_quotes(result)}")
+    return result
+
+
 def measure_transport(records: int, work: Path) -> dict[str, Any]:
     log(f"SSM client bulk_create of {records} products and {records} accounts")
     params = {"workdir": str(work / "transport"), "records": records, "rate": SSM_RATE}
@@ -287,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: extract,sync,launched,backfill,push,faults,reverse",
+        help="comma-separated: extract,sync,launched,backfill,push,faults,reverse,quotes",
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -320,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         "backfill": {plan.backfill_size},
         "faults": {plan.fault_size} if plan.fault_size else set(),
         "reverse": {plan.reverse_size} if plan.reverse_size else set(),
+        "quotes": {plan.quotes_size} if plan.quotes_size else set(),
     }
     sizes = set().union(*(v for phase, v in needed.items() if phase not in skip))
     paths: dict[str, Path] = {}
@@ -345,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         results["faults"] = measure_faults(plan.fault_size, paths[plan.fault_size], work)
     if "reverse" not in skip and plan.reverse_size:
         results["reverse"] = measure_reverse(plan.reverse_size, paths[plan.reverse_size], work)
+    if "quotes" not in skip and plan.quotes_size:
+        results["quotes"] = measure_quotes(plan.quotes_size, paths[plan.quotes_size], work)
     results["bench_seconds"] = time.perf_counter() - started
     results["goals"] = report.goals(results)
     md_path.parent.mkdir(parents=True, exist_ok=True)

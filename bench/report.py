@@ -11,6 +11,7 @@ import statistics
 from typing import Any
 
 from bench.push import initial_push_efficiency
+from bench.quotes import LATENCY_GOAL_SECONDS, STATE_POLL_SECONDS
 from bench.reverse import VENDOR_CYCLE_SECONDS
 from bench.sync import CHANGES, split_k
 
@@ -62,6 +63,19 @@ def describe_reverse(suite: dict[str, Any]) -> str:
         f"as launched p50 {_n(launched['p50'], 1)} s, p95 {_n(launched['p95'], 1)} s, max "
         f"{_n(launched['max'], 1)} s over {launched['n']}; in process p50 {_n(inproc['p50'], 1)} "
         f"s; idle {_n(idle['calls_per_hour'], 0)} calls/h (floor {_n(idle['floor_per_hour'], 0)})"
+    )
+
+
+def describe_quotes(suite: dict[str, Any]) -> str:
+    """One log line: a rep's quote back priced, as launched idle and during a sync, in process."""
+    if "error" in suite:
+        return "FAILED (see the JSON for the log tail)"
+    idle, during = suite["idle"]["summary"], suite["during_sync"]["summary"]
+    inproc = suite["in_process"]["summary"]
+    return (
+        f"idle p50 {_n(idle['p50'], 1)} s, p95 {_n(idle['p95'], 1)} s, max {_n(idle['max'], 1)} "
+        f"s over {idle['n']}; during a sync p50 {_n(during['p50'], 1)} s, p95 "
+        f"{_n(during['p95'], 1)} s over {during['n']}; in process p50 {_n(inproc['p50'], 1)} s"
     )
 
 
@@ -204,6 +218,9 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
     reverse = results.get("reverse")
     if reverse and "error" not in reverse:
         out.update(reverse_goals(reverse))
+    quotes = results.get("quotes")
+    if quotes and "error" not in quotes:
+        out.update(quote_goals(quotes))
     # The in-process suite when it ran (the steps' own cost), else the launched one.
     syncs = [s for s in results.get("sync", []) if "error" not in s] or [
         s for s in results.get("launched", []) if "error" not in s
@@ -245,6 +262,18 @@ def reverse_goals(reverse: dict[str, Any]) -> dict[str, Any]:
             "met": per_hour is not None and per_hour <= idle["floor_per_hour"] + 1e-9,
             "size": size,
         },
+    }
+
+
+def quote_goals(quotes: dict[str, Any]) -> dict[str, Any]:
+    """Issue 15 §3: a rep's quote back priced and read-only in SSM, p95 < 60 s as launched,
+    idle and while a sync runs."""
+    size = quotes["size"]
+    return {
+        "quote_latency_p95": _within(quotes["idle"]["summary"]["p95"], LATENCY_GOAL_SECONDS, size),
+        "quote_latency_p95_during_sync": _within(
+            quotes["during_sync"]["summary"]["p95"], LATENCY_GOAL_SECONDS, size
+        ),
     }
 
 
@@ -357,6 +386,7 @@ def render(results: dict[str, Any]) -> str:
     lines += _scale_section(results)
     lines += faults_section(results)
     lines += reverse_section(results)
+    lines += quotes_section(results)
     lines += _method_section()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -377,6 +407,9 @@ def _goals_section(g: dict[str, Any]) -> list[str]:
         "reverse_latency_p95": "a rep's Client company back read-only in SSM, as launched: p95 "
         "≤ the vendor's 15-minute cycle",
         "reverse_idle_calls_per_hour": "idle reverse poll ≤ one call per feed per tick (240/h)",
+        "quote_latency_p95": "a rep's quote back priced and read-only in SSM, as launched, idle: "
+        "p95 < 60 s",
+        "quote_latency_p95_during_sync": "the same while a sage_ssm_sync runs: p95 < 60 s",
     }
     rows = []
     for key, text in names.items():
@@ -998,6 +1031,109 @@ def reverse_section(results: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+PHASE_TEXTS = (
+    ("tick_wait_seconds", "create → run created: waiting for the sensor's tick, the tick"),
+    ("queue_launch_seconds", "run created → started: queue (pools), launch, run worker start"),
+    ("run_to_ack_seconds", "run started → SSM holds the Sage number, read-only"),
+    ("run_seconds", "the whole run (started → ended)"),
+)
+
+
+def quotes_section(results: dict[str, Any]) -> list[str]:
+    """Issue 15 §3: a rep's quote until SSM holds it priced and read-only."""
+    title = "## 8. Quotes: a rep's quote, back in SSM priced and read-only"
+    q = results.get("quotes")
+    if not q:
+        return [title, "", "Not measured: the quote suite runs in the full bench only.", ""]
+    if "error" in q:
+        return [title, "", "Failed (log tail in results.json).", ""]
+    poll = q["poll_seconds"]
+    idle, during, inproc = q["idle"], q["during_sync"], q["in_process"]
+    lines = [
+        title,
+        "",
+        f"**{q['size']}** company, SSM sandbox as a process at {q['rate']:g} req/s, the stand-in "
+        "SDO engine pricing and posting into the company. A rep creates a quote as the SSM app "
+        f"does (`/sandbox/act-as/…`: the order in the quote status, then its {q['quote_lines']} "
+        "lines of product and quantity; the customer and products as `make demo` picks its "
+        "first quote); the clock runs from just before the order's create until the SSM order "
+        "carries the Sage quotation number (`extId`) and `readOnly` (read on `/sandbox/state`, "
+        f"outside the API counters, every {STATE_POLL_SECONDS:g} s). **As launched**: `dagster-daemon` "
+        f"with the project's definitions, the sensor `ssm_quotes` at its default {poll:g} s "
+        "launching the job `ssm_quotes` through the run queue, after a first `sage_ssm_sync` "
+        "(schedules stopped). **Idle**: one quote at a time, each after the previous came back "
+        f"and its run ended, then after a random pause of {q['min_gap_seconds']:g}–"
+        f"{q['min_gap_seconds'] + poll:g} s (seed {q['seed']}), so quotes land at random points "
+        "of the sensor's cycle. **During a sync**: a `sage_ssm_sync` launched, the quote created "
+        f"at a random point of its first {during['window_seconds']:g} s. **In process**: the "
+        "daemon stopped, each quote followed at once by `ssm_quotes` with `execute_in_process`.",
+        "",
+    ]
+    rows = []
+    for label, side in (("as launched, idle", idle), ("as launched, during a sync", during),
+                        ("in process", inproc)):  # fmt: skip
+        s = side["summary"]
+        within = side.get("within_goal")
+        rows.append(
+            (label, _n(s["n"]), _n(s["p50"], 1), _n(s["p95"], 1), _n(s["max"], 1),
+             _n(s["min"], 1), "–" if within is None else f"{within}/{s['n']}")
+        )  # fmt: skip
+    lines += _table(("mode", "quotes", "p50 s", "p95 s", "max s", "min s", "≤ 60 s"), rows)
+    lines += ["Where the time goes as launched (per quote; the run found by its reason tag):", ""]
+    phase_rows = []
+    for key, text in PHASE_TEXTS:
+        a, b = idle["phases"].get(key) or {}, during["phases"].get(key) or {}
+        phase_rows.append(
+            (text, _n(a.get("p50"), 1), _n(a.get("p95"), 1), _n(a.get("max"), 1),
+             _n(b.get("p50"), 1), _n(b.get("p95"), 1), _n(b.get("max"), 1))
+        )  # fmt: skip
+    lines += _table(
+        ("phase", "idle p50 s", "idle p95 s", "idle max s", "sync p50 s", "sync p95 s",
+         "sync max s"),
+        phase_rows,
+    )  # fmt: skip
+    calls, job_calls = idle["api_calls"], idle["job_api_calls"]
+    lines += [
+        f"SSM API calls per quote, idle (the sandbox's counters from the create to the run's "
+        f"end: the job, the sensors' polls meanwhile, logins): p50 {_n(calls['p50'], 0)}, max "
+        f"{_n(calls['max'], 0)}; the job's own (its two assets' `api_calls`): p50 "
+        f"{_n(job_calls['p50'], 0)}, max {_n(job_calls['max'], 0)}. In process: p50 "
+        f"{_n(inproc['api_calls']['p50'], 0)} per quote; the job alone p50 "
+        f"{_n(inproc['job']['p50'], 1)} s, max {_n(inproc['job']['max'], 1)} s.",
+        "",
+    ]
+    lines += _quote_bounds(q)
+    return lines
+
+
+def _quote_bounds(q: dict[str, Any]) -> list[str]:
+    """What bounds the round trip, said from the figures."""
+    idle, during = q["idle"], q["during_sync"]
+    tick = (idle["phases"].get("tick_wait_seconds") or {}).get("p50")
+    launch = (idle["phases"].get("queue_launch_seconds") or {}).get("p50")
+    run = (idle["phases"].get("run_to_ack_seconds") or {}).get("p50")
+    queued = (during["phases"].get("queue_launch_seconds") or {}).get("p95")
+    sync = during.get("sync", {}).get("p50")
+    text = (
+        f"Idle, the round trip is the sensor's tick wait (p50 {_n(tick, 1)} s: half the "
+        f"{q['poll_seconds']:g} s interval on average, the tick's own evaluation added), the "
+        f"launch of a run worker (p50 {_n(launch, 1)} s: a new process that imports the "
+        f"project) and the run until SSM holds the number (p50 {_n(run, 1)} s, the quote "
+        "flow's settle wait for the rep's lines included)."
+    )
+    if queued is not None:
+        text += (
+            f" During a sync the quote job waits in the queue for the sync's pools (queue + "
+            f"launch p95 {_n(queued, 1)} s, the sync itself p50 {_n(sync, 1)} s): the pools "
+            "serialise whole runs (`granularity: run`), so a quote made early in a sync waits "
+            "for all of it."
+        )
+    timed_out = idle["timed_out"] + during["timed_out"]
+    if timed_out:
+        text += f" {timed_out} quote(s) timed out."
+    return [text, ""]
 
 
 def _logins_said(logins: int, ticks: int, seconds: float) -> str:
