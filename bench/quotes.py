@@ -49,7 +49,9 @@ QUOTES_JOB = "ssm_quotes"
 REP = 2  # the sandbox's first sales rep (user 1 is the API's admin, the connector's user)
 LATENCY_GOAL_SECONDS = 60.0  # issue 15: a rep at the client's desk, p95 under a minute
 MIN_GAP_SECONDS = 3.0
-ACK_TIMEOUT_SECONDS = 900.0
+# A quote not back within 5 minutes has failed the 60 s goal anyway; a quote the job left for
+# "the next run" waits for a sync the bench does not launch (the schedule is stopped).
+ACK_TIMEOUT_SECONDS = 300.0
 STATE_POLL_SECONDS = 0.5  # /sandbox/state renders every order: not much faster on 2 cores
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 PHASES = ("tick_wait_seconds", "queue_launch_seconds", "run_to_ack_seconds", "run_seconds")
