@@ -69,12 +69,10 @@ def ssm_quotes(
     try:
         client = _poll_client(ssm)
         status = _pending_status(client, sync.quote_status, cursor)
-        if status is None:
-            # The job creates the statuses; run it once so reps can pick the status.
-            if cursor.get("status_missing") == sync.quote_status:
-                return dg.SkipReason(f"no SSM order status {sync.quote_status!r} yet")
-            context.update_cursor(json.dumps({**cursor, "status_missing": sync.quote_status}))
-            return dg.RunRequest(tags={"sync/reason": "create the quote statuses"})
+        if status is None:  # no rep can have made a quote yet
+            return dg.SkipReason(
+                f"no SSM order status {sync.quote_status!r} yet: the next sync creates it"
+            )
         mark = datetime.fromisoformat(cursor.get("watermark") or _iso(now))
         seen = {tuple(s) for s in cursor.get("seen", [])}
         newest, changed = mark, []

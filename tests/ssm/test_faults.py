@@ -244,7 +244,9 @@ def test_converges_under_5xx_lost_answers_and_429_bursts(
 FAULT_MIX = {"fault_5xx": 0.2, "fault_lost_answer": 0.1, "fault_429": 0.1}
 
 
-@pytest.mark.parametrize("seed", [11, 2, 5, 7])
+# Two seeds: the queue above makes every fault kind happen whatever the seed draws; the
+# fault phase of `make bench` runs the mix over whole companies.
+@pytest.mark.parametrize("seed", [11, 5])
 def test_one_run_converges_under_the_fault_mix(tmp_path: Path, warehouse: Path, seed: int) -> None:
     """One run under the fault mix leaves SSM holding the desired state: a lost bulk create is
     looked up and only what SSM never got is sent again, what SSM did not answer is sent again
