@@ -7,8 +7,8 @@ own poll and their own small job instead of the 15-minute cycle.
   it waits in the queue (the UI names the pool) instead of failing.
 * `ssm_quotes` (sensor): every `SSM_QUOTE_POLL_SECONDS` (15 s) asks SSM for orders in the quote
   status changed since its cursor: one list call when nothing changed. It launches the job when
-  a quote changed that the connector's own SSM user did not write, unless one is already queued
-  (that run reads it). The job's watermark in the warehouse stays the truth.
+  a quote changed, unless a run of it is already queued (that run reads it). The job's
+  watermark in the warehouse stays the truth.
 """
 
 import json
@@ -23,7 +23,7 @@ from assets.inbox.quotes import STATUS_LIST, quote_filter
 from assets.inbox.rules import ReverseSettings
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
-from pipelines.reverse import NOT_STARTED, _iso, _last_actor, _poll_client
+from pipelines.reverse import _POLL_CLIENTS, NOT_STARTED, _poll_client, poll
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
 
@@ -73,35 +73,20 @@ def ssm_quotes(
             return dg.SkipReason(
                 f"no SSM order status {sync.quote_status!r} yet: the next sync creates it"
             )
-        mark = datetime.fromisoformat(cursor.get("watermark") or _iso(now))
-        seen = {tuple(s) for s in cursor.get("seen", [])}
-        newest, changed = mark, []
-        connector_user = cursor.get("connector_user")
-        where = quote_filter(status)
-        for record in client.changed_since(feed.QUOTE_FEED, mark, lookback=overlap, where=where):
-            version = feed.version_of(record)
-            if version is None:
-                continue
-            key = (int(record["id"]), _iso(version))
-            newest = max(newest, version)
-            if key not in seen:
-                seen.add(key)
-                if connector_user is None or _last_actor(record) != connector_user:
-                    changed.append(f"quote {record['id']}")
+        read, state = poll(client, feed.QUOTE_FEED, cursor.get("feed"), overlap, now,
+                           where=quote_filter(status))  # fmt: skip
+        # Every new version matters: the connector never writes a quote still in the quote
+        # status, except the reason of a refused one (the run then decides it unchanged).
+        changed = [f"quote {record['id']}" for record, new in read if new]
     except SSMError as exc:
-        from pipelines.reverse import _POLL_CLIENTS
-
         _POLL_CLIENTS.clear()
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")
-    floor = newest - overlap
     context.update_cursor(
         json.dumps(
             {
-                "watermark": _iso(newest),
-                "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
+                "feed": state,
                 "status_name": sync.quote_status,
                 "status_id": status,
-                "connector_user": connector_user,
             }
         )
     )

@@ -73,6 +73,36 @@ def _iso(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+def poll(
+    client: SSMClient,
+    resource: str,
+    state: dict[str, Any] | None,
+    overlap: timedelta,
+    now: datetime,
+    where: str | None = None,
+) -> tuple[list[tuple[dict[str, Any], bool]], dict[str, Any]]:
+    """One look at a resource's change feed from a sensor's cursor state (no state: from `now`):
+    each record changed since, with whether this version is news, and the state after. One list
+    call when nothing changed; a version seen within the overlap window is not news twice."""
+    state = state or {"watermark": _iso(now), "seen": []}
+    mark = datetime.fromisoformat(state["watermark"])
+    seen = {tuple(s) for s in state.get("seen", [])}
+    newest, read = mark, []
+    for record in client.changed_since(resource, mark, lookback=overlap, where=where):
+        version = feed.version_of(record)
+        if version is None:
+            continue
+        key = (int(record["id"]), _iso(version))
+        newest = max(newest, version)
+        read.append((record, key not in seen))
+        seen.add(key)
+    floor = newest - overlap
+    return read, {
+        "watermark": _iso(newest),
+        "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
+    }
+
+
 @dg.sensor(
     name="ssm_changes",
     job=reverse_job,
@@ -100,27 +130,12 @@ def ssm_changes(
     try:
         client = _poll_client(ssm)
         for resource in feed.PARTY_FEEDS:
-            state = cursor.get(resource) or {"watermark": _iso(now), "seen": []}
-            mark = datetime.fromisoformat(state["watermark"])
-            seen = {tuple(s) for s in state.get("seen", [])}
-            newest = mark
-            for record in client.changed_since(resource, mark, lookback=overlap):
-                version = feed.version_of(record)
-                if version is None:
-                    continue
-                key = (int(record["id"]), _iso(version))
-                newest = max(newest, version)
+            read, new_cursor[resource] = poll(client, resource, cursor.get(resource), overlap, now)
+            for record, new in read:
                 if record.get("readOnly") and _last_actor(record) is not None:
                     connector_user = _last_actor(record)
-                if key not in seen:
-                    seen.add(key)
-                    if _matters(resource, record, connector_user):
-                        changed.append(f"{resource} {record['id']}")
-            floor = newest - overlap
-            new_cursor[resource] = {
-                "watermark": _iso(newest),
-                "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
-            }
+                if new and _matters(resource, record, connector_user):
+                    changed.append(f"{resource} {record['id']}")
     except SSMError as exc:
         _POLL_CLIENTS.clear()  # a fresh client (and login) next tick
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")

@@ -14,6 +14,7 @@ The extract of SALES_LEDGER / SALES_DEL_ADDR comes after them in a sync (assets/
 so what was written is read back and pushed as Sage-owned in the same run.
 """
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any, Literal
@@ -42,26 +43,44 @@ CONTACTS_KEY = REVERSE_WRITES["SALES_DEL_ADDR"]
 QUOTES_KEY = REVERSE_WRITES["SALES_ORDER"]
 
 
+def _quote_filter(con: Any, client: Any, sync: SyncSettings) -> str:
+    """Only orders in the quote status (created in SSM when missing)."""
+    return quote_filter(ensure_statuses(con, client, sync)[sync.quote_status])
+
+
+FEED_DESCRIPTIONS = {
+    "accounts": "SSM accounts",
+    "contacts": "SSM contacts",
+    feed.QUOTE_FEED: "SSM sales orders in the quote status (SSM_QUOTE_STATUS; the quote statuses "
+    "are created in SSM when missing)",
+}
+# Feeds narrowed by a `where` of their own: (warehouse, client, settings) -> where.
+FEED_FILTERS: dict[str, Callable[[Any, Any, SyncSettings], str]] = {feed.QUOTE_FEED: _quote_filter}
+
+
 def _feed_asset(resource: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=FEED_KEYS[resource],
         group_name=GROUP,
         pool="ssm_api",
         kinds={"ssm", "duckdb"},
-        description=f"SSM {resource} created, updated or deleted since the watermark (with an "
-        f"overlap window), each version once, raw, in inbox.{resource} with what the reverse "
-        "flow decided about it and why.",
+        description=f"{FEED_DESCRIPTIONS[resource]} created, updated or deleted since the "
+        f"watermark (with an overlap window), each version once, raw, in inbox.{resource} with "
+        "what the reverse flow decided about it and why.",
         metadata={"dagster/table_name": f"inbox.{resource}"},
     )
     def _feed(
         context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        settings = ReverseSettings.from_env()
+        sync = SyncSettings.from_env()
+        settings = ReverseSettings.from_env(sync=sync)
+        narrow = FEED_FILTERS.get(resource)
         try:
             with ssm.get_client() as client, warehouse.get_connection() as con:
+                feed.ensure_tables(con)
                 read = feed.read_feed(
                     con, client, resource, timedelta(seconds=settings.overlap_seconds),
-                    context.run.run_id,
+                    context.run.run_id, where=narrow(con, client, sync) if narrow else None,
                 )  # fmt: skip
         except SSMError as exc:
             # The watermark did not move: the next run reads the same changes. The Sage extract
@@ -227,47 +246,6 @@ contacts = _writer_asset(
 
 
 @dg.asset(
-    key=FEED_KEYS[feed.QUOTE_FEED],
-    group_name=GROUP,
-    pool="ssm_api",
-    kinds={"ssm", "duckdb"},
-    description="SSM sales orders in the quote status (SSM_QUOTE_STATUS) created or changed "
-    "since the watermark, each version once, raw, in inbox.salesorders with what the quote flow "
-    "decided and why. The quote statuses are created in SSM when missing.",
-    metadata={"dagster/table_name": "inbox.salesorders"},
-)
-def quote_feed(
-    context: dg.AssetExecutionContext, ssm: SSMResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    sync = SyncSettings.from_env()
-    settings = ReverseSettings.from_env(sync=sync)
-    try:
-        with ssm.get_client() as client, warehouse.get_connection() as con:
-            feed.ensure_tables(con)
-            pending = ensure_statuses(con, client, sync)[sync.quote_status]
-            read = feed.read_feed(
-                con, client, feed.QUOTE_FEED, timedelta(seconds=settings.overlap_seconds),
-                context.run.run_id, where=quote_filter(pending),
-            )  # fmt: skip
-    except SSMError as exc:
-        context.log.warning(f"inbox.salesorders not read this run: {exc}")
-        return dg.MaterializeResult(metadata={"read": 0, "error": str(exc)})
-    context.log.info(
-        f"inbox.salesorders: {read.read} quotes read since {read.since or 'the beginning'}, "
-        f"{read.new_versions} new versions, {read.api_calls} API calls"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "read": read.read,
-            "new_versions": read.new_versions,
-            "since": str(read.since or "first read: every quote waiting"),
-            "watermark": str(read.watermark),
-            "api_calls": read.api_calls,
-        }
-    )
-
-
-@dg.asset(
     key=QUOTES_KEY,
     group_name=GROUP,
     deps=[FEED_KEYS[feed.QUOTE_FEED]],
@@ -308,4 +286,4 @@ def sage_quotes(
     return dg.MaterializeResult(metadata=report_metadata(report))
 
 
-ASSETS = [*(_feed_asset(r) for r in feed.PARTY_FEEDS), customers, contacts, quote_feed, sage_quotes]
+ASSETS = [*(_feed_asset(r) for r in feed.FEEDS), customers, contacts, sage_quotes]

@@ -485,6 +485,31 @@ class ReverseRun:
         except SSMError as exc:
             self.report.samples.append((str(v.ssm_id), "note", f"reason not shown in SSM: {exc}"))
 
+    def _write_once(
+        self, v: Version, kind: str, values: dict[str, Any], write: Callable[[], Any],
+        key_of: Callable[[Any], str], pending_key: str | None = None, payload: str | None = None,
+    ) -> str | None:  # fmt: skip
+        """One Sage create through the outbox: `pending_write` in the ledger before the call,
+        `written` with Sage's key after it. Sage's refusal is a dead letter (None); a transient
+        error propagates, the record waiting for the next try as `pending_write`, which the next
+        run settles by looking the record up in Sage by its SSM id."""
+        common = {
+            "kind": kind, "content_hash": _hash(values), "ssm_version": v.version,
+            "payload": payload or json.dumps(values, default=str),
+        }  # fmt: skip
+        self._ledger(v.ssm_id, sage_key=pending_key, state=PENDING_WRITE, **common)
+        try:
+            answer = write()
+        except SageWriteError as exc:
+            if exc.transient:
+                raise
+            self._forget(v.ssm_id)
+            self.dead_letter(v, "create", str(exc), exc.code, values)
+            return None
+        key = key_of(answer)
+        self._ledger(v.ssm_id, sage_key=key, state=WRITTEN, written_at=ledger.now(), **common)
+        return key
+
     def _open_dead_letter(self, v: Version, values: dict[str, Any]) -> str | None:
         """The reason of an open dead letter for exactly these values (nothing new to try)."""
         with self._con() as con:
@@ -871,24 +896,16 @@ class ReverseRun:
             self.dead_letter(v, "create", "; ".join(problems), "invalid", values)
             return
         self.report.planned += 1
-        self._ledger(v.ssm_id, sage_key=f"{account}/", kind="contact", state=PENDING_WRITE,
-                     content_hash=_hash(values), payload=json.dumps(values, default=str),
-                     ssm_version=v.version)  # fmt: skip
-        try:
-            number = self.writer.create_contact(
+        key = self._write_once(
+            v, "contact", values,
+            lambda: self.writer.create_contact(
                 account, {k: val for k, val in values.items() if val is not None},
                 (CONTACT_MARKER_PROPERTY, ssm_marker(v.ssm_id)),
-            )  # fmt: skip
-        except SageWriteError as exc:
-            if not exc.transient:
-                self._forget(v.ssm_id)
-                self.dead_letter(v, "create", str(exc), exc.code, values)
-                return
-            raise
-        key = f"{account}/{number}"
-        self._ledger(v.ssm_id, sage_key=key, kind="contact", state=WRITTEN,
-                     content_hash=_hash(values), payload=json.dumps(values, default=str),
-                     ssm_version=v.version, written_at=ledger.now())  # fmt: skip
+            ),
+            key_of=lambda number: f"{account}/{number}", pending_key=f"{account}/",
+        )  # fmt: skip
+        if key is None:
+            return
         self.report.created += 1
         self._change(v, "sage_create", "ok", key, "contact address written to Sage",
                      sorted(k for k, val in values.items() if val is not None))  # fmt: skip

@@ -43,7 +43,6 @@ from assets.inbox.engine import (
     SSMRecords,
     Version,
     Warehouse,
-    _hash,
     flat,
 )
 from assets.inbox.rules import ReverseSettings, clean, ssm_marker
@@ -53,7 +52,6 @@ from assets.ssm.plan import ssm_name
 from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import rows_of
 from resources.sage.quotes import Quotation
-from resources.sage.writer import SageWriteError
 from resources.ssm import where as w
 
 QUOTATIONS = "quotations"
@@ -312,24 +310,16 @@ class QuoteRun(ReverseRun):
         )
         rep = _fk(v.record.get("salesRepId"))
         taken_by = self.lookups.user_name.get(int(rep), "") if rep is not None else ""
-        payload = json.dumps({**values, "priced": priced}, default=str)
-        self._ledger(v.ssm_id, sage_key=None, kind="quotation", state=PENDING_WRITE,
-                     content_hash=_hash(values), payload=payload, ssm_version=v.version)  # fmt: skip
-        try:
-            number = writer.post_quote(
+        key = self._write_once(
+            v, "quotation", values,
+            lambda: writer.post_quote(
                 account, ssm_marker(v.ssm_id), priced, order_date=self.clock().date(),
                 taken_by=taken_by[:60],
-            )  # fmt: skip
-        except SageWriteError as exc:
-            if not exc.transient:
-                self._forget(v.ssm_id)
-                self.dead_letter(v, "create", str(exc), exc.code, values)
-                return
-            raise
-        key = str(number)
-        self._ledger(v.ssm_id, sage_key=key, kind="quotation", state=WRITTEN,
-                     content_hash=_hash(values), payload=payload, ssm_version=v.version,
-                     written_at=ledger.now())  # fmt: skip
+            ),
+            key_of=str, payload=json.dumps({**values, "priced": priced}, default=str),
+        )  # fmt: skip
+        if key is None:
+            return
         self.report.created += 1
         self._change(v, "sage_create", "ok", key, f"quotation {key} posted to Sage",
                      [f"{len(priced)} lines"])  # fmt: skip

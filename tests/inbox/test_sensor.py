@@ -24,7 +24,7 @@ def ssm(tmp_path: Path) -> Iterator[SandboxProcess]:
         yield sandbox
 
 
-def _tick(ssm: SandboxProcess, instance: dg.DagsterInstance, cursor: str | None):
+def _tick(ssm: SandboxProcess, instance: dg.DagsterInstance, cursor: str | None, sensor=None):
     resource = SSMResource(
         base_url=ssm.base_url, public_key=ssm.public_key, private_key=ssm.private_key,
         requests_per_second=200,
@@ -32,7 +32,7 @@ def _tick(ssm: SandboxProcess, instance: dg.DagsterInstance, cursor: str | None)
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"ssm": resource}
     ) as context:
-        result = reverse.ssm_changes(context)
+        result = (sensor or reverse.ssm_changes)(context)
         return result, context.cursor
 
 
@@ -80,32 +80,21 @@ def test_an_idle_poll_costs_one_call_per_resource_and_only_a_reps_change_launche
         assert json.loads(cursor or "{}")["connector_user"] == 1
 
 
-def _quote_tick(ssm: SandboxProcess, instance: dg.DagsterInstance, cursor: str | None):
-    resource = SSMResource(
-        base_url=ssm.base_url, public_key=ssm.public_key, private_key=ssm.private_key,
-        requests_per_second=200,
-    )  # fmt: skip
-    with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"ssm": resource}
-    ) as context:
-        return quotes.ssm_quotes(context), context.cursor
-
-
 def test_the_quote_poll_costs_one_call_and_launches_only_for_a_quote(ssm: SandboxProcess) -> None:
     with dg.instance_for_test() as instance:
         # No quote status in SSM yet (the sync creates them): nothing to look for.
-        first, cursor = _quote_tick(ssm, instance, None)
+        first, cursor = _tick(ssm, instance, None, quotes.ssm_quotes)
         assert isinstance(first, dg.SkipReason) and "the next sync creates it" in str(
             first.skip_message
         )
         with SSMClient(ssm.base_url, ssm.public_key, ssm.private_key) as connector:
             pending = connector.create("salesorderStatuses", {"descriptionEN": "Quote - pending"})
 
-        found, cursor = _quote_tick(ssm, instance, cursor)  # looks the status up once
+        found, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)  # looks the status up once
         assert isinstance(found, dg.SkipReason)
         assert json.loads(cursor or "{}")["status_id"] == pending
         before = _requests(ssm)
-        idle, cursor = _quote_tick(ssm, instance, cursor)
+        idle, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
         assert isinstance(idle, dg.SkipReason)
         assert _requests(ssm) - before == 1  # one list of orders in the quote status
 
@@ -117,7 +106,7 @@ def test_the_quote_poll_costs_one_call_and_launches_only_for_a_quote(ssm: Sandbo
         order = {"reference": "Q", "accountId": account, "salesRepId": 2, "branchId": 1}
         other = httpx.post(f"{ssm.control_url}/act-as/2/salesorders", json=order, timeout=10)
         assert other.is_success, other.text
-        not_a_quote, cursor = _quote_tick(ssm, instance, cursor)
+        not_a_quote, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
         assert isinstance(not_a_quote, dg.SkipReason)  # an order in another status
 
         quote = httpx.post(
@@ -125,8 +114,8 @@ def test_the_quote_poll_costs_one_call_and_launches_only_for_a_quote(ssm: Sandbo
             timeout=10,
         )  # fmt: skip
         assert quote.is_success, quote.text
-        changed, cursor = _quote_tick(ssm, instance, cursor)
+        changed, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
         assert isinstance(changed, dg.RunRequest)
         assert changed.tags["sync/reason"] == f"quote {quote.json()['id']}"
-        again, cursor = _quote_tick(ssm, instance, cursor)
+        again, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
         assert isinstance(again, dg.SkipReason)
