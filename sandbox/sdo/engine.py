@@ -410,6 +410,38 @@ def _from_stored(value: object, var_type: int) -> object:
         return text
 
 
+def _checked(field: Field, value: object, empty_number: int | None = None) -> object:
+    """A field's value as stored, refused the way SDO refuses data: a text over its length, a
+    number or date that is not one. `empty_number` is what None or '' stores in a number field
+    (None: refused, as SalesRecord refuses it)."""
+    if field.Type in TEXT_TYPES:
+        text = "" if value is None else str(value)
+        if field.Length and len(text) > field.Length:
+            code = (
+                ErrorCode.sdoAddressLineIsTooLong
+                if ADDRESS_LINE.fullmatch(field.column)
+                else ErrorCode.sdoInvalidValue
+            )
+            raise _Failed(code, f"{field.Name} is {len(text)} long, at most {field.Length}")
+        return text
+    if field.Type in NUMBER_TYPES:
+        if empty_number is not None and (value is None or value == ""):
+            return empty_number
+        try:
+            return float(value) if field.Type == 8 else int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _Failed(ErrorCode.sdoInvalidValue, f"{field.Name} is not a number") from None
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return _to_stamp(value) if field.Type == 11 else value.isoformat()[:10]
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise _Failed(ErrorCode.sdoInvalidDate, f"{field.Name} is not a date") from None
+    return _to_stamp(parsed) if field.Type == 11 else parsed.date().isoformat()
+
+
 class Field:
     """One field of a record: its metadata from the ODBC catalogue and its Value."""
 
@@ -465,43 +497,30 @@ class Fields:
         return len(self._items)
 
 
-class SalesRecord:
-    """A customer (SALES_LEDGER row) with SDO's cursor, Find and AddNew/Edit/Update."""
+class _Cursor:
+    """SDO's cursor over one table in key order, as every record object has it: MoveFirst/Last/
+    Next/Prev, IsEOF/IsBOF, and Find on the key. A subclass names TABLE and KEY, has Fields, and
+    loads a row into them (`_load`)."""
 
-    TABLE = "SALES_LEDGER"
+    TABLE = ""
+    KEY = ""
+    Fields: Fields
 
     def __init__(self, workspace: WorkSpace) -> None:
         self._ws = workspace
-        self._assigned: set[str] = set()
-        self.Fields = Fields(
-            [Field(self, c, ODBC_TO_SDO.get(c.name, c.name)) for c in table_columns(self.TABLE)]
-        )
-        self._mode: str | None = None  # "add" or "edit" between AddNew/Edit and Update
-        self._current: str | None = None  # ACCOUNT_REF of the row the record is positioned on
+        self._current: Any = None  # the KEY of the row the record is positioned on
         self._eof = True
         self._bof = True
 
-    # -- reading ------------------------------------------------------------------------------
     def _load(self, row: sqlite3.Row | None) -> bool:
-        self._mode = None
-        if row is None:
-            self._current = None
-            return False
-        self._current = row["ACCOUNT_REF"]
-        for field in self.Fields:
-            value = _from_stored(row[field.column], field.Type)
-            if field.Name == "CURRENCY" and isinstance(value, int | float) and value:
-                value = int(value) - 1
-            field._value = value
-        self._assigned.clear()
-        return True
+        raise NotImplementedError
 
     def _select(self, where: str, params: tuple[object, ...], order: str = "ASC") -> bool:
         con = self._ws._db()
         if con is None:
             return self._ws._fail(ErrorCode.sdoNotConnected)
         row = con.execute(
-            f'SELECT * FROM "{self.TABLE}" WHERE {where} ORDER BY ACCOUNT_REF {order} LIMIT 1',  # noqa: S608
+            f'SELECT * FROM "{self.TABLE}" WHERE {where} ORDER BY "{self.KEY}" {order} LIMIT 1',  # noqa: S608
             params,
         ).fetchone()
         return self._load(row)
@@ -522,13 +541,13 @@ class SalesRecord:
         if self._current is None:
             self._eof = True
             return False
-        return self._move("ACCOUNT_REF > ?", (self._current,), "ASC", True)
+        return self._move(f'"{self.KEY}" > ?', (self._current,), "ASC", True)
 
     def MovePrev(self) -> bool:  # noqa: N802
         if self._current is None:
             self._bof = True
             return False
-        return self._move("ACCOUNT_REF < ?", (self._current,), "DESC", False)
+        return self._move(f'"{self.KEY}" < ?', (self._current,), "DESC", False)
 
     def IsEOF(self) -> bool:  # noqa: N802
         return self._eof
@@ -536,25 +555,61 @@ class SalesRecord:
     def IsBOF(self) -> bool:  # noqa: N802
         return self._bof
 
-    @property
-    def Count(self) -> int:  # noqa: N802
+    def _count(self) -> int:
         con = self._ws._db()
         if con is None:
             return 0
         return int(con.execute(f'SELECT count(*) FROM "{self.TABLE}"').fetchone()[0])  # noqa: S608
 
-    def Find(self, Partial: bool) -> bool:  # noqa: N802, N803
-        """Position on the record whose key equals ACCOUNT_REF in Fields (starts with it when
-        Partial). Keys compare without case, as Sage's index does."""
-        key = str(self.Fields.Item("ACCOUNT_REF").Value or "")
-        if Partial:
-            found = self._select("upper(ACCOUNT_REF) >= upper(?)", (key,))
+    def _find(self, partial: bool) -> bool:
+        """Position on the record whose key equals KEY in Fields (starts with it when
+        `partial`). Keys compare without case, as Sage's index does."""
+        key = str(self.Fields.Item(self.KEY).Value or "")
+        if partial:
+            found = self._select(f'upper("{self.KEY}") >= upper(?)', (key,))
             if found and not str(self._current).upper().startswith(key.upper()):
                 found = self._load(None)
         else:
-            found = self._select("upper(ACCOUNT_REF) = upper(?)", (key,))
+            found = self._select(f'upper("{self.KEY}") = upper(?)', (key,))
         self._eof = self._bof = not found
         return found
+
+
+class SalesRecord(_Cursor):
+    """A customer (SALES_LEDGER row) with SDO's cursor, Find and AddNew/Edit/Update."""
+
+    TABLE, KEY = "SALES_LEDGER", "ACCOUNT_REF"
+
+    def __init__(self, workspace: WorkSpace) -> None:
+        super().__init__(workspace)
+        self._assigned: set[str] = set()
+        self.Fields = Fields(
+            [Field(self, c, ODBC_TO_SDO.get(c.name, c.name)) for c in table_columns(self.TABLE)]
+        )
+        self._mode: str | None = None  # "add" or "edit" between AddNew/Edit and Update
+
+    # -- reading ------------------------------------------------------------------------------
+    def _load(self, row: sqlite3.Row | None) -> bool:
+        self._mode = None
+        if row is None:
+            self._current = None
+            return False
+        self._current = row["ACCOUNT_REF"]
+        for field in self.Fields:
+            value = _from_stored(row[field.column], field.Type)
+            if field.Name == "CURRENCY" and isinstance(value, int | float) and value:
+                value = int(value) - 1
+            field._value = value
+        self._assigned.clear()
+        return True
+
+    @property
+    def Count(self) -> int:  # noqa: N802
+        return self._count()
+
+    def Find(self, Partial: bool) -> bool:  # noqa: N802, N803
+        """Position on the customer whose ACCOUNT_REF is the one in Fields (see _Cursor._find)."""
+        return self._find(Partial)
 
     # -- writing ------------------------------------------------------------------------------
     def AddNew(self) -> bool:  # noqa: N802
@@ -608,38 +663,12 @@ class SalesRecord:
                     raise _Failed(ErrorCode.sdoInvalidUse, "ACCOUNT_REF cannot be changed")
             if field.State == RESERVED:
                 raise _Failed(ErrorCode.sdoInvalidUse, f"{name} is set by Sage")
-            values[field.column] = self._checked(field, value)
+            stored = _checked(field, value)
+            # CURRENCY is 0-based in SDO, 1-based as stored.
+            values[field.column] = stored + 1 if field.Name == "CURRENCY" else stored  # type: ignore[operator]
         if not str(values.get("NAME", "x") or "").strip():
             raise _Failed(ErrorCode.sdoInvalidValue, "NAME is required")
         return values
-
-    @staticmethod
-    def _checked(field: Field, value: object) -> object:
-        if field.Type in TEXT_TYPES:
-            text = "" if value is None else str(value)
-            if field.Length and len(text) > field.Length:
-                code = (
-                    ErrorCode.sdoAddressLineIsTooLong
-                    if ADDRESS_LINE.fullmatch(field.column)
-                    else ErrorCode.sdoInvalidValue
-                )
-                raise _Failed(code, f"{field.Name} is {len(text)} long, at most {field.Length}")
-            return text
-        if field.Type in NUMBER_TYPES:
-            try:
-                number = float(value) if field.Type == 8 else int(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise _Failed(ErrorCode.sdoInvalidValue, f"{field.Name} is not a number") from None
-            return number + 1 if field.Name == "CURRENCY" else number
-        if value is None or value == "":
-            return None
-        if isinstance(value, dt.date):
-            return _to_stamp(value) if field.Type == 11 else value.isoformat()[:10]
-        try:
-            parsed = dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            raise _Failed(ErrorCode.sdoInvalidDate, f"{field.Name} is not a date") from None
-        return _to_stamp(parsed) if field.Type == 11 else parsed.date().isoformat()
 
     def Update(self) -> bool:  # noqa: N802
         con = self._ws._db()

@@ -17,19 +17,17 @@ from typing import TYPE_CHECKING, Any
 from resources.sage_schema import SageColumn, table_columns
 from sandbox.sdo import faults
 from sandbox.sdo.engine import (
-    ADDRESS_LINE,
-    NUMBER_TYPES,
     OPTIONAL,
     REQUIRED,
     RESERVED,
     SPECIAL,
-    TEXT_TYPES,
     Field,
     Fields,
     _busy,
+    _checked,
+    _Cursor,
     _Failed,
     _from_stored,
-    _to_stamp,
 )
 from sandbox.sdo.errors import DISP_E_BADINDEX, ErrorCode, raised, text_of
 from sandbox.sdo.store import now_stamp, today
@@ -195,36 +193,6 @@ class _Values:
         self._assigned.clear()
 
 
-def _checked(field: Field, value: object) -> object:
-    """A value as stored, refused the way SDO refuses data (as SalesRecord does)."""
-    if field.Type in TEXT_TYPES:
-        text = "" if value is None else str(value)
-        if field.Length and len(text) > field.Length:
-            code = (
-                ErrorCode.sdoAddressLineIsTooLong
-                if ADDRESS_LINE.fullmatch(field.Name)
-                else ErrorCode.sdoInvalidValue
-            )
-            raise _Failed(code, f"{field.Name} is {len(text)} long, at most {field.Length}")
-        return text
-    if field.Type in NUMBER_TYPES:
-        if value is None or value == "":
-            return 0
-        try:
-            return float(value) if field.Type == 8 else int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise _Failed(ErrorCode.sdoInvalidValue, f"{field.Name} is not a number") from None
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return _to_stamp(value) if field.Type == 11 else value.isoformat()[:10]
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        raise _Failed(ErrorCode.sdoInvalidDate, f"{field.Name} is not a date") from None
-    return _to_stamp(parsed) if field.Type == 11 else parsed.date().isoformat()
-
-
 def _given(values: _Values) -> dict[str, object]:
     """The assigned fields, checked; a reserved one is 19 as on SalesRecord."""
     out: dict[str, object] = {}
@@ -232,7 +200,7 @@ def _given(values: _Values) -> dict[str, object]:
         field = values.Fields.Item(name)
         if field.State == RESERVED:
             raise _Failed(ErrorCode.sdoInvalidUse, f"{name} is set by Sage")
-        out[name] = _checked(field, field.Value)
+        out[name] = _checked(field, field.Value, empty_number=0)
     return out
 
 
@@ -617,19 +585,13 @@ def _tax_code_text(con: sqlite3.Connection, value: object, name: str) -> str:
 # -- reading: SopData, StockRecord, CurrencyData ------------------------------------------------
 
 
-class _ReadOnlyFile:
+class _ReadOnlyFile(_Cursor):
     """Rows of one table read through SDO's field names, positioned by key order."""
 
-    TABLE = ""
-    KEY = ""
-
     def __init__(self, workspace: WorkSpace, columns: list[SageColumn], **kwargs: Any) -> None:
-        self._ws = workspace
+        super().__init__(workspace)
         self._values = _Values(columns, **kwargs)
         self.Fields = self._values.Fields
-        self._current: object = None
-        self._eof = True
-        self._bof = True
 
     def _sdo_value(self, name: str, row: sqlite3.Row, field: Field) -> object:
         return _from_stored(row[field.column], field.Type)
@@ -643,52 +605,6 @@ class _ReadOnlyFile:
             field._value = self._sdo_value(field.Name, row, field)
         self._values._assigned.clear()
         return True
-
-    def _select(self, where: str, params: tuple[object, ...], order: str = "ASC") -> bool:
-        con = self._ws._db()
-        if con is None:
-            return self._ws._fail(ErrorCode.sdoNotConnected)
-        row = con.execute(
-            f'SELECT * FROM "{self.TABLE}" WHERE {where} ORDER BY "{self.KEY}" {order} LIMIT 1',  # noqa: S608
-            params,
-        ).fetchone()
-        return self._load(row)
-
-    def _move(self, where: str, params: tuple[object, ...], order: str, forward: bool) -> bool:
-        found = self._select(where, params, order)
-        self._eof = not found and forward
-        self._bof = not found and not forward
-        return found
-
-    def MoveFirst(self) -> bool:  # noqa: N802
-        return self._move("1 = 1", (), "ASC", True)
-
-    def MoveLast(self) -> bool:  # noqa: N802
-        return self._move("1 = 1", (), "DESC", False)
-
-    def MoveNext(self) -> bool:  # noqa: N802
-        if self._current is None:
-            self._eof = True
-            return False
-        return self._move(f'"{self.KEY}" > ?', (self._current,), "ASC", True)
-
-    def MovePrev(self) -> bool:  # noqa: N802
-        if self._current is None:
-            self._bof = True
-            return False
-        return self._move(f'"{self.KEY}" < ?', (self._current,), "DESC", False)
-
-    def IsEOF(self) -> bool:  # noqa: N802
-        return self._eof
-
-    def IsBOF(self) -> bool:  # noqa: N802
-        return self._bof
-
-    def _count(self) -> int:
-        con = self._ws._db()
-        if con is None:
-            return 0
-        return int(con.execute(f'SELECT count(*) FROM "{self.TABLE}"').fetchone()[0])  # noqa: S608
 
     def _read_only(self) -> bool:
         return self._ws._fail(ErrorCode.sdoInvalidUse, f"the stand-in's {self.TABLE} is read only")
@@ -767,15 +683,7 @@ class StockRecord(_ReadOnlyFile):
         return self._count()
 
     def Find(self, Partial: bool) -> bool:  # noqa: N802, N803
-        key = str(self.Fields.Item("STOCK_CODE").Value or "")
-        if Partial:
-            found = self._select('upper("STOCK_CODE") >= upper(?)', (key,))
-            if found and not str(self._current).upper().startswith(key.upper()):
-                found = self._load(None)
-        else:
-            found = self._select('upper("STOCK_CODE") = upper(?)', (key,))
-        self._eof = self._bof = not found
-        return found
+        return self._find(Partial)
 
     def AddNew(self) -> bool:  # noqa: N802
         return self._read_only()
