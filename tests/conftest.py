@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from sandbox.sage_demo import generate
+from sandbox.sdo.store import COMPANY_FILE
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SQLITE_ODBC_DRIVER = "SQLite3"
@@ -36,3 +41,20 @@ def sqlite_odbc_driver(pyodbc_module: ModuleType) -> str:
             f"the {SQLITE_ODBC_DRIVER} ODBC driver is not installed (apt-get install libsqliteodbc)"
         )
     return SQLITE_ODBC_DRIVER
+
+
+@pytest.fixture(scope="session")
+def tiny_company_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny demo company (seed 1), generated once for the session: copy it, never write it."""
+    path = tmp_path_factory.mktemp("tiny-company") / COMPANY_FILE
+    generate(path, size="tiny", seed=1)
+    return path
+
+
+@pytest.fixture
+def company(tiny_company_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the tiny demo company for each test (the stand-in SDO writes to it).
+    An area that needs another company defines its own `company`."""
+    path = tmp_path / COMPANY_FILE
+    shutil.copyfile(tiny_company_template, path)
+    return path

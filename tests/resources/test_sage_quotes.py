@@ -4,7 +4,6 @@ the stand-in SDO posted, exactly, with only that order's rows read."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -16,24 +15,8 @@ from resources.sage.quotes import read_quotation
 from resources.sage.source import OdbcConnection, SageSourceResource
 from resources.sage.sql import Compare, SageSelect
 from resources.sage.writer import RetryPolicy, SageWriter
-from sandbox.sage_demo import generate
-from sandbox.sdo.store import COMPANY_FILE
 
 FAST = RetryPolicy(attempts=2, first_wait_seconds=0.001, max_wait_seconds=0.002)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("quotes-template") / COMPANY_FILE
-    generate(path, size="tiny", seed=1)
-    return path
-
-
-@pytest.fixture
-def company(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / COMPANY_FILE
-    shutil.copyfile(template, path)
-    return path
 
 
 def one(company: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
-import shutil
 import sqlite3
 import threading
 from decimal import Decimal
@@ -21,28 +20,12 @@ from resources.sage.writer import (
     SageWriterResource,
     dispatch,
 )
-from sandbox.sage_demo import generate
 from sandbox.sdo import com_error, faults
-from sandbox.sdo.store import COMPANY_FILE
 
 STAND_IN = "python:sandbox.sdo:SDOEngine"
 PASSWORD = "Sup3r-Secret!"
 FAST = RetryPolicy(attempts=4, first_wait_seconds=0.001, max_wait_seconds=0.005)
 MARKER = ("ANALYSIS_3", "SSM-1001")
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("writer-template") / COMPANY_FILE
-    generate(path, size="tiny", seed=1)
-    return path
-
-
-@pytest.fixture
-def company(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / COMPANY_FILE
-    shutil.copyfile(template, path)
-    return path
 
 
 @pytest.fixture

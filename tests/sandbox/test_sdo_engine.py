@@ -3,7 +3,6 @@ codes, each fault, contact address numbering, and written rows read back by the 
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -15,26 +14,9 @@ from typing import Any
 import pytest
 
 from resources.sage_schema import table_columns
-from sandbox.sage_demo import generate
 from sandbox.sdo import SDOEngine, com_error, faults
 from sandbox.sdo.errors import RPC_E_DISCONNECTED
-from sandbox.sdo.store import COMPANY_FILE
 from tests.assets.test_sage_extract import figures, materialize, query
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sdo-template") / COMPANY_FILE
-    generate(path, size="tiny", seed=1)
-    return path
-
-
-@pytest.fixture
-def company(template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the tiny demo company for each test."""
-    path = tmp_path / COMPANY_FILE
-    shutil.copyfile(template, path)
-    return path
 
 
 def rows(company: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:

@@ -4,7 +4,6 @@ at SopPost, SopData's search, and the invoice calculator answering what the pric
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -13,40 +12,9 @@ from typing import Any
 import pytest
 
 from resources.sage.pricing import PricingRules
-from sandbox.sage_demo import generate
-from sandbox.sdo import SDOEngine, com_error, faults
+from sandbox.sdo import com_error, faults
 from sandbox.sdo.pricing import price
-from sandbox.sdo.store import COMPANY_FILE
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sop-template") / COMPANY_FILE
-    generate(path, size="tiny", seed=1)
-    return path
-
-
-@pytest.fixture
-def company(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / COMPANY_FILE
-    shutil.copyfile(template, path)
-    return path
-
-
-def rows(company: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    con = sqlite3.connect(company)
-    con.row_factory = sqlite3.Row
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
-
-
-def connect(company: Path) -> tuple[SDOEngine, Any]:
-    engine = SDOEngine()
-    workspace = engine.Workspaces.Add("test")
-    assert workspace.Connect(str(company), "SSMSYNC", "", "test"), engine.LastError.Text
-    return engine, workspace
+from tests.sandbox.test_sdo_engine import connect, rows
 
 
 def account(company: Path, currency: int) -> str:
