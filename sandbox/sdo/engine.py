@@ -498,8 +498,8 @@ class Fields:
 
 
 class _Cursor:
-    """SDO's cursor over one table in key order, as every record object has it: MoveFirst/Last/
-    Next/Prev, IsEOF/IsBOF, and Find on the key. A subclass names TABLE and KEY, has Fields, and
+    """SDO's cursor over one table in key order, as every record and data file object has it:
+    MoveFirst/Last/Next/Prev and IsEOF/IsBOF. A subclass names TABLE and KEY, has Fields, and
     loads a row into them (`_load`)."""
 
     TABLE = ""
@@ -561,11 +561,20 @@ class _Cursor:
             return 0
         return int(con.execute(f'SELECT count(*) FROM "{self.TABLE}"').fetchone()[0])  # noqa: S608
 
-    def _find(self, partial: bool) -> bool:
+
+class _Record(_Cursor):
+    """An IxxxRecord object (SalesRecord, StockRecord): Count a property and Find on the key
+    (the SOP and currency data files count with a method and have no Find)."""
+
+    @property
+    def Count(self) -> int:  # noqa: N802
+        return self._count()
+
+    def Find(self, Partial: bool) -> bool:  # noqa: N802, N803
         """Position on the record whose key equals KEY in Fields (starts with it when
-        `partial`). Keys compare without case, as Sage's index does."""
+        Partial). Keys compare without case, as Sage's index does."""
         key = str(self.Fields.Item(self.KEY).Value or "")
-        if partial:
+        if Partial:
             found = self._select(f'upper("{self.KEY}") >= upper(?)', (key,))
             if found and not str(self._current).upper().startswith(key.upper()):
                 found = self._load(None)
@@ -575,7 +584,7 @@ class _Cursor:
         return found
 
 
-class SalesRecord(_Cursor):
+class SalesRecord(_Record):
     """A customer (SALES_LEDGER row) with SDO's cursor, Find and AddNew/Edit/Update."""
 
     TABLE, KEY = "SALES_LEDGER", "ACCOUNT_REF"
@@ -602,14 +611,6 @@ class SalesRecord(_Cursor):
             field._value = value
         self._assigned.clear()
         return True
-
-    @property
-    def Count(self) -> int:  # noqa: N802
-        return self._count()
-
-    def Find(self, Partial: bool) -> bool:  # noqa: N802, N803
-        """Position on the customer whose ACCOUNT_REF is the one in Fields (see _Cursor._find)."""
-        return self._find(Partial)
 
     # -- writing ------------------------------------------------------------------------------
     def AddNew(self) -> bool:  # noqa: N802

@@ -28,6 +28,7 @@ from sandbox.sdo.engine import (
     _Cursor,
     _Failed,
     _from_stored,
+    _Record,
 )
 from sandbox.sdo.errors import DISP_E_BADINDEX, ErrorCode, raised, text_of
 from sandbox.sdo.store import now_stamp, today
@@ -661,7 +662,7 @@ class SopData(_ReadOnlyFile):
         return self._read_only()
 
 
-class StockRecord(_ReadOnlyFile):
+class StockRecord(_Record, _ReadOnlyFile):
     """IStockRecord, read only: Find on STOCK_CODE, the cursor, Fields (TAX_CODE a number)."""
 
     TABLE, KEY = "STOCK", "STOCK_CODE"
@@ -677,13 +678,6 @@ class StockRecord(_ReadOnlyFile):
         if name == "TAX_CODE":
             return _tax_number(row["TAX_CODE"]) or 0
         return super()._sdo_value(name, row, field)
-
-    @property
-    def Count(self) -> int:  # noqa: N802
-        return self._count()
-
-    def Find(self, Partial: bool) -> bool:  # noqa: N802, N803
-        return self._find(Partial)
 
     def AddNew(self) -> bool:  # noqa: N802
         return self._read_only()
