@@ -188,9 +188,11 @@ def _start_writer(
 
 
 def _writer_asset(
-    key: dg.AssetKey, resource: Literal["accounts", "contacts"], deps: list[dg.AssetKey],
-    description: str, rules: tuple[str, ...],
+    key: dg.AssetKey, resource: Literal["accounts", "contacts", "salesorders"],
+    deps: list[dg.AssetKey], description: str, rules: tuple[str, ...],
 ) -> dg.AssetsDefinition:  # fmt: skip
+    quotes = resource == feed.QUOTE_FEED
+
     @dg.asset(
         key=key,
         group_name=GROUP,
@@ -205,16 +207,24 @@ def _writer_asset(
         ssm: SSMResource,
         warehouse: WarehouseResource,
         sage_writer: SageWriterResource,
+        sage: SageSourceResource,
     ) -> dg.MaterializeResult:
         sync = SyncSettings.from_env()
         settings = ReverseSettings.from_env(sync=sync)
         with ExitStack() as stack, ssm.get_client() as client:
             with warehouse.get_connection() as con:
                 ensure_tables(con)
-            report = ReverseRun(
-                _warehouse(warehouse), client, _start_writer(sage_writer, settings, stack),
-                sync, settings, context.run.run_id, resource,
-            ).run()  # fmt: skip
+            writer = _start_writer(sage_writer, settings, stack, quotes=quotes)
+            common = (_warehouse(warehouse), client, writer, sync, settings, context.run.run_id)
+            if quotes:
+
+                def read_back(number: int) -> Quotation | None:  # a targeted read, by number
+                    with sage.connect() as connection:
+                        return read_quotation(connection, number)
+
+                report = QuoteRun(*common, read_back).run()
+            else:
+                report = ReverseRun(*common, resource).run()  # type: ignore[arg-type]
         context.log.info(
             f"{report.resource}: {report.read} to decide, {report.created} created and "
             f"{report.updated} edited in Sage, {report.acknowledged} acknowledged in SSM, "
@@ -243,47 +253,15 @@ contacts = _writer_asset(
     "accounts Sage knows (not prospects); a field edited on both sides goes to sync.conflicts.",
     ("ssm_contacts",),
 )
-
-
-@dg.asset(
-    key=QUOTES_KEY,
-    group_name=GROUP,
-    deps=[FEED_KEYS[feed.QUOTE_FEED]],
-    pool="sage_write",
-    kinds={"sage", "duckdb"},
-    description="Quotes reps made in SSM, priced by Sage (SDO's calculator: price lists, special "
-    "prices, quantity and customer discounts, VAT), posted as Sage sales-order quotations "
-    "(SopPost) and returned to SSM priced, read-only, with the Sage quotation number. Exactly "
-    "once: Sage keeps the SSM id in the quotation's customer order number.",
-    metadata=_contract_rules("quotations"),
+sage_quotes = _writer_asset(
+    QUOTES_KEY,
+    feed.QUOTE_FEED,
+    [FEED_KEYS[feed.QUOTE_FEED]],
+    "Quotes reps made in SSM, priced by Sage (SDO's calculator: price lists, special prices, "
+    "quantity and customer discounts, VAT), posted as Sage sales-order quotations (SopPost) and "
+    "returned to SSM priced, read-only, with the Sage quotation number (read back from Sage by "
+    "that number). Exactly once: Sage keeps the SSM id in the quotation's customer order number.",
+    ("quotations",),
 )
-def sage_quotes(
-    context: dg.AssetExecutionContext,
-    ssm: SSMResource,
-    warehouse: WarehouseResource,
-    sage_writer: SageWriterResource,
-    sage: SageSourceResource,
-) -> dg.MaterializeResult:
-    sync = SyncSettings.from_env()
-    settings = ReverseSettings.from_env(sync=sync)
-    with ExitStack() as stack, ssm.get_client() as client:
-        with warehouse.get_connection() as con:
-            ensure_tables(con)
-
-        def read_back(number: int) -> Quotation | None:
-            with sage.connect() as connection:
-                return read_quotation(connection, number)
-
-        report = QuoteRun(
-            _warehouse(warehouse), client, _start_writer(sage_writer, settings, stack, quotes=True),
-            sync, settings, context.run.run_id, read_back,
-        ).run()  # fmt: skip
-    context.log.info(
-        f"quotations: {report.read} to decide, {report.created} posted to Sage, "
-        f"{report.acknowledged} priced in SSM, {report.failed} dead letters, "
-        f"{report.retry_later} for the next run"
-    )
-    return dg.MaterializeResult(metadata=report_metadata(report))
-
 
 ASSETS = [*(_feed_asset(r) for r in feed.FEEDS), customers, contacts, sage_quotes]
