@@ -53,6 +53,7 @@ from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import rows_of
 from resources.sage.quotes import Quotation
 from resources.ssm import where as w
+from resources.ssm.errors import SSMError
 
 QUOTATIONS = "quotations"
 LINES = "salesordersLines"
@@ -126,7 +127,18 @@ def ensure_statuses(
                for i in items if not i.get("deleted")}  # fmt: skip
     for name in names:
         if name.strip().lower() not in by_name:
-            new_id = client.create(STATUS_LIST, {"descriptionEN": name, "description": name})
+            try:
+                new_id = client.create(STATUS_LIST, {"descriptionEN": name, "description": name})
+            except SSMError as exc:
+                # The vendor's OpenAPI lists statuses read-only: a tenant may refuse the create.
+                raise SSMError(
+                    f"SSM has no sales-order status {name!r} and did not let the connector create "
+                    f"it ({exc.message}): create it in SSM's settings, or name an existing status "
+                    "in SSM_QUOTE_STATUS / SSM_QUOTE_PRICED_STATUS / SSM_QUOTE_ORDERED_STATUS",
+                    status=exc.status,
+                    code=exc.code,
+                    resource=STATUS_LIST,
+                ) from exc
             by_name[name.strip().lower()] = {"id": new_id, "descriptionEN": name}
     rows = rows_of(STATUS_LIST, list(by_name.values()))
     con.execute("DELETE FROM ssm.value_lists WHERE list_name = ?", [STATUS_LIST])
