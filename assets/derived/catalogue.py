@@ -402,6 +402,8 @@ DISCOUNT_SOURCES = (
     *(f"{DM}.quantity_break_{n}" for n in range(1, 11)),
     *(f"{DM}.discount_rate_{n}" for n in range(1, 11)),
 )
+# The line's net (and so its discount amount and VAT): unit price, discount % and quantity.
+NET_SOURCES = (*LIST_PRICE_SOURCES, *DISCOUNT_SOURCES, f"{OL}.quantity_ordered")
 
 
 def pricing_rules_row(rules: PricingRules) -> str:
@@ -415,6 +417,9 @@ def pricing_rules_row(rules: PricingRules) -> str:
     def boolean(value: bool) -> str:
         return "TRUE" if value else "FALSE"
 
+    # The unit d.p. as a scale and its step (2: 100 and 0.01): DuckDB's round() takes
+    # constant places only, so the SQL rounds x scale to 0 places and multiplies by the step.
+    places = int(rules.unit_decimal_places)
     return (
         f"SELECT {boolean(rules.discount_by_unit_price)} AS discount_by_unit_price, "
         f"{boolean(rules.discounts_on_special_prices)} AS discounts_on_special_prices, "
@@ -422,7 +427,8 @@ def pricing_rules_row(rules: PricingRules) -> str:
         f"{boolean(rules.customer_discount_on_all_prices)} AS customer_discount_on_all_prices, "
         f"'{rules.tax_code_from}' AS tax_code_from, '{rules.cost_price}' AS cost_price, "
         f"'{rules.fixed_price_from}' AS fixed_price_from, "
-        f"{int(rules.unit_decimal_places)} AS unit_decimal_places, "
+        f"CAST({10**places} AS DECIMAL(7, 0)) AS unit_scale, "
+        f"CAST({10.0**-places:.{places}f} AS DECIMAL(7, 6)) AS unit_step, "
         f"{codes(rules.rounder_directions, 'up')} AS rounder_up, "
         f"{codes(rules.rounder_directions, 'nearest')} AS rounder_nearest, "
         f"{codes(rules.rounder_directions, 'down')} AS rounder_down, "
@@ -495,18 +501,10 @@ QUOTE_PRICE_EXPLANATION = SqlTable(
         ),
         col(
             "expected_discount_amount",
-            *LIST_PRICE_SOURCES,
-            *DISCOUNT_SOURCES,
-            f"{OL}.quantity_ordered",
+            *NET_SOURCES,
             description="The line's discount Sage should compute",
         ),
-        col(
-            "expected_net",
-            *LIST_PRICE_SOURCES,
-            *DISCOUNT_SOURCES,
-            f"{OL}.quantity_ordered",
-            description="The line's net Sage should compute (2 dp)",
-        ),
+        col("expected_net", *NET_SOURCES, description="The line's net Sage should compute (2 dp)"),
         col(
             "tax_code",
             f"{PI}.tax_code",
@@ -517,9 +515,7 @@ QUOTE_PRICE_EXPLANATION = SqlTable(
         col("tax_rate", f"{VR}.tax_rate", description="The tax code's rate %"),
         col(
             "expected_tax",
-            *LIST_PRICE_SOURCES,
-            *DISCOUNT_SOURCES,
-            f"{OL}.quantity_ordered",
+            *NET_SOURCES,
             f"{VR}.tax_rate",
             description="The line's VAT: net x rate, rounded half up per line",
         ),

@@ -234,51 +234,34 @@ class PricingRules:
     def from_env(cls, env: Mapping[str, str] | None = None) -> PricingRules:
         env = os.environ if env is None else env
 
-        def get(name: str, default: str) -> str:
-            return env.get(f"SAGE_PRICING_{name}") or default
+        def setting(name: str, default: str) -> tuple[str, str]:
+            """SAGE_PRICING_<name> and its value (the default when unset or empty)."""
+            variable = f"SAGE_PRICING_{name}"
+            return variable, env.get(variable) or default
 
-        places = get("UNIT_DECIMAL_PLACES", "2").strip()
+        places = setting("UNIT_DECIMAL_PLACES", "2")[1].strip()
         if not places.isdigit():
             raise ValueError(f"SAGE_PRICING_UNIT_DECIMAL_PLACES is {places!r}: set a number 0-6.")
         return cls(
-            discount_by_unit_price=_flag(
-                "SAGE_PRICING_DISCOUNT_BY_UNIT_PRICE", get("DISCOUNT_BY_UNIT_PRICE", "false")
-            ),
-            discounts_on_special_prices=_flag(
-                "SAGE_PRICING_DISCOUNTS_ON_SPECIAL_PRICES",
-                get("DISCOUNTS_ON_SPECIAL_PRICES", "false"),
-            ),
+            discount_by_unit_price=_flag(*setting("DISCOUNT_BY_UNIT_PRICE", "false")),
+            discounts_on_special_prices=_flag(*setting("DISCOUNTS_ON_SPECIAL_PRICES", "false")),
             discounts_on_price_list_prices=_flag(
-                "SAGE_PRICING_DISCOUNTS_ON_PRICE_LIST_PRICES",
-                get("DISCOUNTS_ON_PRICE_LIST_PRICES", "false"),
+                *setting("DISCOUNTS_ON_PRICE_LIST_PRICES", "false")
             ),
             customer_discount_on_all_prices=_flag(
-                "SAGE_PRICING_CUSTOMER_DISCOUNT_ON_ALL_PRICES",
-                get("CUSTOMER_DISCOUNT_ON_ALL_PRICES", "true"),
+                *setting("CUSTOMER_DISCOUNT_ON_ALL_PRICES", "true")
             ),
-            tax_code_from=_choice(
-                "SAGE_PRICING_TAX_CODE_FROM",
-                get("TAX_CODE_FROM", "override_flag"),
-                TAX_CODE_SOURCES,
-            ),  # fmt: skip
-            cost_price=_choice(
-                "SAGE_PRICING_COST_PRICE", get("COST_PRICE", "last_purchase_price"), COST_PRICES
-            ),
+            tax_code_from=_choice(*setting("TAX_CODE_FROM", "override_flag"), TAX_CODE_SOURCES),
+            cost_price=_choice(*setting("COST_PRICE", "last_purchase_price"), COST_PRICES),
             fixed_price_from=_choice(
-                "SAGE_PRICING_FIXED_PRICE_FROM",
-                get("FIXED_PRICE_FROM", "stored_price"),
-                FIXED_PRICE_SOURCES,
-            ),  # fmt: skip
+                *setting("FIXED_PRICE_FROM", "stored_price"), FIXED_PRICE_SOURCES
+            ),
             unit_decimal_places=int(places),
             rounder_directions=_code_map(
-                "SAGE_PRICING_ROUNDER_DIRECTIONS",
-                get("ROUNDER_DIRECTIONS", "1:up,2:nearest,3:down"),
-                ROUNDER_DIRECTIONS,
+                *setting("ROUNDER_DIRECTIONS", "1:up,2:nearest,3:down"), ROUNDER_DIRECTIONS
             ),
             rounder_methods=_code_map(
-                "SAGE_PRICING_ROUNDER_METHODS",
-                get("ROUNDER_METHODS", "0:multiple_of,1:decimal_places"),
-                ROUNDER_METHODS,
+                *setting("ROUNDER_METHODS", "0:multiple_of,1:decimal_places"), ROUNDER_METHODS
             ),
         )
 

@@ -185,13 +185,9 @@ converted AS (
 unit_priced AS (
     SELECT
         cv.*,
-        -- round() takes constant places only: one branch per unit d.p. Sage allows
-        CAST(CASE r.unit_decimal_places
-            WHEN 0 THEN round(cv.customer_price, 0) WHEN 1 THEN round(cv.customer_price, 1)
-            WHEN 2 THEN round(cv.customer_price, 2) WHEN 3 THEN round(cv.customer_price, 3)
-            WHEN 4 THEN round(cv.customer_price, 4) WHEN 5 THEN round(cv.customer_price, 5)
-            ELSE round(cv.customer_price, 6)
-        END AS DECIMAL(18, 6)) AS unit,
+        -- round() takes constant places only: to the unit d.p. as whole steps (x unit_scale,
+        -- 0 places, x unit_step), exact in DECIMAL
+        CAST(round(cv.customer_price * r.unit_scale, 0) * r.unit_step AS DECIMAL(18, 6)) AS unit,
         cv.discount_type BETWEEN 2 AND 6 AND (
             cv.rule = 'sales_price'
             OR (cv.rule = 'special_price' AND r.discounts_on_special_prices)
@@ -241,7 +237,8 @@ discounted AS (
              ELSE 0 END AS DECIMAL(9, 4)) AS quantity_discount_percent,
         CAST(round(u.unit * u.quantity, 2) AS DECIMAL(18, 2)) AS full_net,
         r.discount_by_unit_price,
-        r.unit_decimal_places
+        r.unit_scale,
+        r.unit_step
     FROM unit_priced AS u
     LEFT JOIN quantity_breaks AS qb USING (order_number, line_number)
     CROSS JOIN rules AS r
@@ -251,23 +248,10 @@ netted AS (
         d.*,
         d.quantity_discount_percent + d.customer_discount_percent AS discount_percent,
         CASE WHEN d.discount_by_unit_price THEN
-            -- (unit - unit discount rounded to the unit d.p.) x quantity
-            round((d.unit - CASE d.unit_decimal_places
-                WHEN 0 THEN round(d.unit * (d.quantity_discount_percent
-                                            + d.customer_discount_percent) * 0.01, 0)
-                WHEN 1 THEN round(d.unit * (d.quantity_discount_percent
-                                            + d.customer_discount_percent) * 0.01, 1)
-                WHEN 2 THEN round(d.unit * (d.quantity_discount_percent
-                                            + d.customer_discount_percent) * 0.01, 2)
-                WHEN 3 THEN round(d.unit * (d.quantity_discount_percent
-                                            + d.customer_discount_percent) * 0.01, 3)
-                WHEN 4 THEN round(d.unit * (d.quantity_discount_percent
-                                            + d.customer_discount_percent) * 0.01, 4)
-                WHEN 5 THEN round(d.unit * (d.quantity_discount_percent
-                                            + d.customer_discount_percent) * 0.01, 5)
-                ELSE round(d.unit * (d.quantity_discount_percent
-                                     + d.customer_discount_percent) * 0.01, 6)
-            END) * d.quantity, 2)
+            -- (unit - unit discount rounded to the unit d.p., as `unit` is) x quantity
+            round((d.unit - round(d.unit * (d.quantity_discount_percent
+                                            + d.customer_discount_percent) * 0.01 * d.unit_scale, 0)
+                            * d.unit_step) * d.quantity, 2)
         ELSE
             d.full_net - round(d.full_net * (d.quantity_discount_percent
                                              + d.customer_discount_percent) * 0.01, 2)
