@@ -47,11 +47,24 @@ def desk(n: int, **extra: Any) -> dict[str, Any]:
                 AVERAGE_COST_PRICE=52.0, TAX_CODE="T1", **extra)  # fmt: skip
 
 
-def trade(n: int, method: int, value: float, stored: float = 0.0, **rounder: Any) -> dict:
-    return dict(PRICE_ID=f"PTRADE   DESK{n}", TYPE="P", PRICING_REF="TRADE", STOCK_CODE=f"DESK{n}",
+def price_row(
+    type_: str,
+    ref: str,
+    code: str,
+    method: int = 0,
+    value: float = 0.0,
+    stored: float = 0.0,
+    **rounder: Any,
+) -> dict[str, Any]:
+    """A PRICE row (PRICE_ID is TYPE, PRICING_REF padded to 8, STOCK_CODE, as Sage keys it)."""
+    return dict(PRICE_ID=f"{type_}{ref:<8}{code}", TYPE=type_, PRICING_REF=ref, STOCK_CODE=code,
                 CALC_METHOD=method, CALC_VALUE=value, STORED_PRICE=stored, ROUNDER_METHOD=0,
                 ROUNDER_DIRECTION=0, ROUNDER_MULTIPLE_OF=0.0, ROUNDER_ADJUSTMENT=0.0,
                 RECORD_DELETED=0, **rounder)  # fmt: skip
+
+
+def trade(n: int, method: int, value: float, stored: float = 0.0, **rounder: Any) -> dict:
+    return price_row("P", "TRADE", f"DESK{n}", method, value, stored, **rounder)
 
 
 def customer(ref: str, **facts: Any) -> dict[str, Any]:
@@ -135,31 +148,13 @@ SAGE: dict[str, list[dict[str, Any]]] = {
         trade(6, 6, 5.0),
         {
             **trade(7, 2, 3.0),
-            "ROUNDER_METHOD": 0,
             "ROUNDER_DIRECTION": 1,
             "ROUNDER_MULTIPLE_OF": 0.5,
             "ROUNDER_ADJUSTMENT": -0.01,
         },
-        {
-            **trade(0, 0, 0.0, stored=11.95),
-            "PRICE_ID": "PEUROPE  PEN",
-            "PRICING_REF": "EUROPE",
-            "STOCK_CODE": "PEN",
-        },
-        {
-            **trade(0, 0, 0.0, stored=8.75),
-            "PRICE_ID": "SSPEC01  PEN",
-            "TYPE": "S",
-            "PRICING_REF": "SPEC01",
-            "STOCK_CODE": "PEN",
-        },
-        {
-            **trade(0, 0, 0.0, stored=36.0),
-            "PRICE_ID": "SSPEC02  LAMP",
-            "TYPE": "S",
-            "PRICING_REF": "SPEC02",
-            "STOCK_CODE": "LAMP",
-        },
+        price_row("P", "EUROPE", "PEN", stored=11.95),
+        price_row("S", "SPEC01", "PEN", stored=8.75),
+        price_row("S", "SPEC02", "LAMP", stored=36.0),
     ],  # fmt: skip
 }
 
