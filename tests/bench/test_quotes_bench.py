@@ -85,14 +85,15 @@ def test_the_goals_and_the_report_section_on_hand_made_figures() -> None:
     suite = _suite([18.0, 22.0, 26.0, 30.0], [50.0, 70.0])
     goals = report.goals({"quotes": suite})
     assert goals["quote_latency_p95"] == {
-        "value": pytest.approx(29.4), "goal": "<= 60 s", "met": True, "size": "small",
+        "value": pytest.approx(29.4), "goal": "<= 60 s, none timed out", "met": True,
+        "size": "small",
     }  # fmt: skip
     assert goals["quote_latency_p95_during_sync"]["met"] is False  # p95 69 s
 
     text = "\n".join(report.quotes_section({"quotes": suite}))
-    assert "| as launched, idle | 4 | 24.0 | 29.4 | 30.0 | 18.0 | 4/4 |" in text
-    assert "| as launched, during a sync | 2 | 60.0 | 69.0 | 70.0 | 50.0 | 1/2 |" in text
-    assert "| in process | 2 | 7.5 | 8.0 | 8.0 | 7.0 | – |" in text
+    assert "| as launched, idle | 4 | 24.0 | 29.4 | 30.0 | 18.0 | 0 | 4/4 |" in text
+    assert "| as launched, during a sync | 2 | 60.0 | 69.0 | 70.0 | 50.0 | 0 | 1/2 |" in text
+    assert "| in process | 2 | 7.5 | 8.0 | 8.0 | 7.0 | – | – |" in text
     # tick wait is half the latency here; queue 3 s idle, 40 s while the sync holds the pools
     assert "| create → run created: waiting for the sensor's tick, the tick | 12.0 |" in text
     assert (
@@ -102,7 +103,9 @@ def test_the_goals_and_the_report_section_on_hand_made_figures() -> None:
     assert "the sensor `ssm_quotes` at its default 15 s" in text
     assert "random pause of 3–18 s (seed 15)" in text
     assert "queue + launch p95 40.0 s, the sync itself p50 45.0 s" in text
-    assert "timed out" not in text
+    assert "quote(s) timed out" not in text
+    # tick wait p50 12 s > 0.75 x 15 s: the sensor ticked less often than its interval
+    assert "the sensor ticked less often than its interval" in text
     assert report.describe_quotes(suite) == (
         "idle p50 24.0 s, p95 29.4 s, max 30.0 s over 4; during a sync p50 60.0 s, p95 69.0 s "
         "over 2; in process p50 7.5 s"
@@ -110,8 +113,13 @@ def test_the_goals_and_the_report_section_on_hand_made_figures() -> None:
 
 
 def test_timeouts_are_said_and_a_missing_or_failed_suite_too() -> None:
-    text = "\n".join(report.quotes_section({"quotes": _suite([20.0, None], [50.0])}))
+    suite = _suite([20.0, None], [50.0])
+    text = "\n".join(report.quotes_section({"quotes": suite}))
     assert "1 quote(s) timed out." in text
+    assert "| as launched, idle | 2 | 20.0 | 20.0 | 20.0 | 20.0 | 1 | 1/2 |" in text
+    # the p95 of the quotes that came back is within 60 s, but one never came back
+    goal = report.goals({"quotes": suite})["quote_latency_p95"]
+    assert (goal["value"], goal["met"], goal["timed_out"]) == (20.0, False, 1)
     assert "Not measured" in "\n".join(report.quotes_section({}))
     assert "Failed" in "\n".join(report.quotes_section({"quotes": {"error": "tail"}}))
     assert "quote_latency_p95" not in report.goals({"quotes": {"error": "tail"}})
