@@ -12,7 +12,7 @@ own poll and their own small job instead of the 15-minute cycle.
 """
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -23,11 +23,12 @@ from assets.inbox.quotes import STATUS_LIST, quote_filter
 from assets.inbox.rules import ReverseSettings
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
-from pipelines.reverse import _POLL_CLIENTS, NOT_STARTED, _poll_client, poll
+from pipelines.reverse import _POLL_CLIENTS, NOT_STARTED, _poll_client, poll, sensor_overlap
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
 
 QUOTES_JOB = "ssm_quotes"
+RETRY_SECONDS = 60  # the least time between two runs for quotes a run left for the next
 
 quotes_job = dg.define_asset_job(
     QUOTES_JOB,
@@ -50,6 +51,16 @@ def _pending_status(client: Any, name: str, cursor: dict[str, Any]) -> int | Non
     return None
 
 
+def _left_for_next_run(instance: dg.DagsterInstance) -> tuple[str, int] | None:
+    """(run id, count) when the latest quote writer left quotes for the next run."""
+    event = instance.get_latest_materialization_event(QUOTES_KEY)
+    if event is None or event.asset_materialization is None:
+        return None
+    left = event.asset_materialization.metadata.get("retry_later")
+    count = int(left.value) if left is not None and isinstance(left.value, int | float) else 0
+    return (event.run_id, count) if count else None
+
+
 @dg.sensor(
     name=QUOTES_JOB,
     job=quotes_job,
@@ -63,7 +74,7 @@ def ssm_quotes(
 ) -> dg.RunRequest | dg.SkipReason:
     sync = SyncSettings.from_env()
     settings = ReverseSettings.from_env(sync=sync)
-    overlap = timedelta(seconds=settings.overlap_seconds)
+    overlap = sensor_overlap(settings)
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     now = datetime.now(UTC).replace(tzinfo=None)
     try:
@@ -81,12 +92,25 @@ def ssm_quotes(
     except SSMError as exc:
         _POLL_CLIENTS.clear()
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")
+    # A run that left quotes for the next run (SSM busy, Sage busy) is run again at once rather
+    # than at the next sync: its materialization says how many, and which run it was.
+    # At most one such retry a minute, so an outage of Sage or SSM is not hammered every tick.
+    left = _left_for_next_run(context.instance)
+    retry_due = now.timestamp() - float(cursor.get("retried_at") or 0) >= RETRY_SECONDS
+    retried_at = cursor.get("retried_at")
+    if left is not None and left[0] != cursor.get("retried_run") and retry_due:
+        changed.append(f"{left[1]} quotes left by run {left[0][:8]}")
+        retried_at = now.timestamp()
+    else:
+        left = None
     context.update_cursor(
         json.dumps(
             {
                 "feed": state,
                 "status_name": sync.quote_status,
                 "status_id": status,
+                "retried_run": left[0] if left else cursor.get("retried_run"),
+                "retried_at": retried_at,
             }
         )
     )

@@ -73,6 +73,16 @@ def _iso(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+# The sensors only wake a job up (the job's own feed re-reads SSM_FEED_OVERLAP_SECONDS, 300 s,
+# before its watermark): a short window keeps a tick after a big push to a page or two instead of
+# re-reading five minutes of pushed records every tick (~95 calls a tick on the small company).
+SENSOR_OVERLAP_SECONDS = 30
+
+
+def sensor_overlap(settings: ReverseSettings) -> timedelta:
+    return timedelta(seconds=min(settings.overlap_seconds, SENSOR_OVERLAP_SECONDS))
+
+
 def poll(
     client: SSMClient,
     resource: str,
@@ -115,7 +125,7 @@ def ssm_changes(
     context: dg.SensorEvaluationContext, ssm: SSMResource
 ) -> dg.RunRequest | dg.SkipReason:
     settings = ReverseSettings.from_env()
-    overlap = timedelta(seconds=settings.overlap_seconds)
+    overlap = sensor_overlap(settings)
     # No cursor yet: changes from the overlap window on (the sync reads everything before).
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     now = datetime.now(UTC).replace(tzinfo=None)

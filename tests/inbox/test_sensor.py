@@ -11,6 +11,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from assets.inbox.assets import QUOTES_KEY
 from pipelines import quotes, reverse
 from resources.ssm import SSMResource
 from resources.ssm.client import SSMClient
@@ -117,5 +118,23 @@ def test_the_quote_poll_costs_one_call_and_launches_only_for_a_quote(ssm: Sandbo
         changed, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
         assert isinstance(changed, dg.RunRequest)
         assert changed.tags["sync/reason"] == f"quote {quote.json()['id']}"
+        again, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
+        assert isinstance(again, dg.SkipReason)
+
+
+def test_quotes_a_run_left_for_the_next_run_are_run_again_once(ssm: SandboxProcess) -> None:
+    with dg.instance_for_test() as instance:
+        with SSMClient(ssm.base_url, ssm.public_key, ssm.private_key) as connector:
+            connector.create("salesorderStatuses", {"descriptionEN": "Quote - pending"})
+        idle, cursor = _tick(ssm, instance, None, quotes.ssm_quotes)
+        assert isinstance(idle, dg.SkipReason)
+        # The last quote writer could not give SSM its prices (SSM answered 429): run again now,
+        # not at the next sync, and only once for that run.
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(QUOTES_KEY, metadata={"retry_later": 1})
+        )
+        retry, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
+        assert isinstance(retry, dg.RunRequest), retry
+        assert "1 quotes left by run" in retry.tags["sync/reason"]
         again, cursor = _tick(ssm, instance, cursor, quotes.ssm_quotes)
         assert isinstance(again, dg.SkipReason)
