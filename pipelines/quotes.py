@@ -3,8 +3,10 @@ own poll and their own small job instead of the 15-minute cycle.
 
 * `ssm_quotes` (job): the quote feed and the quote writer alone (`inbox/ssm_salesorders`,
   `inbox/sage_quotes`): no extract, no staging; the quote is read back from Sage by a targeted
-  ODBC read. It shares the pools `ssm_api` and `sage_write` with the sync, so while a sync runs
-  it waits in the queue (the UI names the pool) instead of failing.
+  ODBC read. It is the only job that handles quotes, on its own pool `quotes`, so it never waits
+  for a sync's pools: the processes of the host share SSM's rate through the pace file
+  (SSM_PACE_DIR), take turns on the Sage session through its lock file (SAGE_SDO_LOCK_DIR) and
+  on the warehouse through its file lock, each for seconds rather than for a whole run.
 * `ssm_quotes` (sensor): every `SSM_QUOTE_POLL_SECONDS` (15 s) asks SSM for orders in the quote
   status changed since its cursor: one list call when nothing changed. It launches the job when
   a quote changed, unless a run of it is already queued (that run reads it). The job's

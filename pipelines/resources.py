@@ -47,6 +47,7 @@ def ssm() -> SSMResource:
         private_key=dg.EnvVar("SSM_PRIVATE_KEY"),
         requests_per_second=settings.ssm_requests_per_second(),
         where_date_format=settings.ssm_where_date_format(),
+        pace_dir=settings.ssm_pace_dir(),
     )
 
 
@@ -60,6 +61,8 @@ def sage_writer() -> SageWriterResource:
         password=dg.EnvVar("SAGE_SDO_PASSWORD") if os.environ.get("SAGE_SDO_PASSWORD") else "",
         retry_attempts=settings.sage_sdo_retry_attempts(),
         retry_max_wait_seconds=settings.sage_sdo_retry_seconds(),
+        session_lock_dir=settings.sage_sdo_lock_dir(),
+        session_wait_seconds=settings.sage_sdo_session_wait_seconds(),
     )
 
 

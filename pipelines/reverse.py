@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 
 from assets.inbox import feed
+from assets.inbox.assets import QUOTE_ASSETS
 from assets.inbox.rules import ReverseSettings
 from assets.ssm.summary import KIND_TAG
 from resources.ssm.client import SSMClient
@@ -31,7 +32,7 @@ NOT_STARTED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 
 reverse_job = dg.define_asset_job(
     REVERSE_JOB,
-    selection=dg.AssetSelection.groups("inbox"),
+    selection=dg.AssetSelection.groups("inbox") - QUOTE_ASSETS,
     description="What reps created or changed in SSM, written into Sage (Client companies, "
     "prospects, contacts); SSM gets the Sage keys. Launched by the sensor ssm_changes.",
     run_tags={KIND_TAG: "reverse"},

@@ -96,6 +96,16 @@ def ssm_requests_per_second() -> float:
     return float(os.environ.get("SSM_REQUESTS_PER_SECOND", "4"))
 
 
+def ssm_pace_dir() -> str:
+    """SSM_PACE_DIR: where the processes of this host share the tenant's request pace (one
+    small file per tenant); `none` paces each process alone (then no two runs may call SSM at
+    once: the `ssm_api` pool alone keeps them under the plan's rate)."""
+    value = os.environ.get("SSM_PACE_DIR", "").strip()
+    if value.lower() == "none":
+        return ""
+    return value or str(data_dir() / "ssm-pace")
+
+
 def ssm_where_date_format() -> str:
     """strftime format of dates in SSM `where` filters (SSM's syntax is unconfirmed)."""
     return os.environ.get("SSM_WHERE_DATE_FORMAT", "%Y-%m-%dT%H:%M:%S")
@@ -136,3 +146,15 @@ def sage_sdo_retry_attempts() -> int:
 def sage_sdo_retry_seconds() -> float:
     """SAGE_SDO_RETRY_SECONDS: the longest wait between two tries (backoff from 1 s)."""
     return float(os.environ.get("SAGE_SDO_RETRY_SECONDS", "30"))
+
+
+def sage_sdo_lock_dir() -> str:
+    """SAGE_SDO_LOCK_DIR: where the runs of this host take turns on the Sage session (Sage
+    refuses a second login of the same user): one lock file per company and user."""
+    return os.environ.get("SAGE_SDO_LOCK_DIR", "").strip() or str(data_dir() / "locks")
+
+
+def sage_sdo_session_wait_seconds() -> float:
+    """SAGE_SDO_SESSION_WAIT_SECONDS: how long a run waits for another run's Sage session
+    before its writes wait for the next run."""
+    return float(os.environ.get("SAGE_SDO_SESSION_WAIT_SECONDS", "600"))

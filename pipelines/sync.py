@@ -36,6 +36,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from assets.inbox.assets import QUOTE_ASSETS
 from assets.ssm import ledger
 from assets.ssm.apply import push_resource
 from assets.ssm.assets import SSMPushSettings, push_key, report_metadata
@@ -50,6 +51,8 @@ from resources.warehouse import WarehouseResource
 SYNC_JOB = "sage_ssm_sync"
 PUSH_JOB = "ssm_push"
 SYNC_GROUPS = ("inbox", "sage", "staging", "derived", "ssm")
+# Quotes have their own job (pipelines/quotes.py): a sync never handles a quote.
+SYNC_SELECTION = dg.AssetSelection.groups(*SYNC_GROUPS) - QUOTE_ASSETS
 # Runs that push: the schedule and the sensor leave them alone while one is queued or running.
 PUSHING_JOBS = (SYNC_JOB, PUSH_JOB)
 IN_FLIGHT = [
@@ -63,7 +66,7 @@ BACKFILL_TAG = "dagster/backfill"
 
 sync_job = dg.define_asset_job(
     SYNC_JOB,
-    selection=dg.AssetSelection.groups(*SYNC_GROUPS),
+    selection=SYNC_SELECTION,
     description="Extract Sage, build staging and derived, push what changed to SSM, summarise "
     "(ssm/run_summary). Launch it from the launchpad with no config: a sync.",
     run_tags={KIND_TAG: "sync"},

@@ -41,6 +41,10 @@ FEED_KEYS = {r: dg.AssetKey([GROUP, f"ssm_{r}"]) for r in feed.FEEDS}
 CUSTOMERS_KEY = REVERSE_WRITES["SALES_LEDGER"]
 CONTACTS_KEY = REVERSE_WRITES["SALES_DEL_ADDR"]
 QUOTES_KEY = REVERSE_WRITES["SALES_ORDER"]
+# Quotes run in their own job only (pipelines/quotes.py), on their own pool: a rep's quote never
+# waits for a sync's pools, and no sync or reverse run handles a quote at the same time as it.
+QUOTES_POOL = "quotes"
+QUOTE_ASSETS = dg.AssetSelection.assets(FEED_KEYS[feed.QUOTE_FEED], QUOTES_KEY)
 
 
 def _quote_filter(con: Any, client: Any, sync: SyncSettings) -> str:
@@ -62,7 +66,7 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=FEED_KEYS[resource],
         group_name=GROUP,
-        pool="ssm_api",
+        pool=QUOTES_POOL if resource == feed.QUOTE_FEED else "ssm_api",
         kinds={"ssm", "duckdb"},
         description=f"{FEED_DESCRIPTIONS[resource]} created, updated or deleted since the "
         f"watermark (with an overlap window), each version once, raw, in inbox.{resource} with "
@@ -197,7 +201,7 @@ def _writer_asset(
         key=key,
         group_name=GROUP,
         deps=deps,
-        pool="sage_write",
+        pool=QUOTES_POOL if quotes else "sage_write",
         kinds={"sage", "duckdb"},
         description=description,
         metadata=_contract_rules(*rules),

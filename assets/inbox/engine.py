@@ -553,9 +553,11 @@ class ReverseRun:
         with self._con() as con:
             rows = con.execute(
                 f"SELECT payload, state, created_by_connector FROM {ledger.ledger_table(table)} "  # noqa: S608
-                "WHERE ext_id = ?",
-                [ext_id],
+                "WHERE ext_id = ? AND ssm_id = ?",
+                [ext_id, ssm_id],
             ).fetchall()
+            # A row of the key for another SSM record (a Sage number given again after a delete)
+            # is history: this record starts its own.
             payload, state, ours = rows[0] if rows else (None, ledger.FROM_SSM, True)
             acknowledged = json.loads(payload or "{}")
             acknowledged.update(values)

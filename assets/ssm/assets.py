@@ -34,6 +34,7 @@ from assets.ssm.desired import build_desired
 from assets.ssm.plan import DeleteBreaker, desired_table
 from assets.ssm.settings import SyncSettings
 from resources.ssm.client import GAVE_UP
+from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
@@ -142,6 +143,18 @@ def ssm_value_lists(
             context.log.warning(f"SSM did not answer the value lists, kept the last: {problem}")
         else:
             value_lists.store(con, rows)
+            # The quote statuses are settings, not SSM's defaults: created here, in every sync,
+            # since the quote sensor launches nothing until the pending status exists.
+            from assets.inbox.quotes import ensure_statuses  # the inbox imports this package
+
+            with ssm.get_client() as client:
+                start = client.api_calls
+                try:
+                    ensure_statuses(con, client, SyncSettings.from_env())
+                except SSMError as exc:
+                    context.log.warning(f"Quotes cannot start: {exc.message}")
+                calls += client.api_calls - start
+            rows = value_lists.stored(con)
     per_list = {name: len({r[1] for r in rows if r[0] == name}) for name in value_lists.LISTS}
     context.log.info(f"SSM value lists: {per_list}")
     return dg.MaterializeResult(

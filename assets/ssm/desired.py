@@ -30,6 +30,7 @@ import duckdb
 
 from assets.derived.checks import INVARIANTS as DERIVED_INVARIANTS
 from assets.sage.warehouse import HELD_BACK_TABLE, ensure_quarantine
+from assets.ssm import ledger
 from assets.ssm.contract import ResourceContract
 from assets.ssm.plan import desired_table, held_table
 from assets.ssm.settings import QUOTE_MARKER, SyncSettings
@@ -127,6 +128,7 @@ def _judge_holds(
             log.info("%s not judged for %s: %s", name, resource, exc)
     own = own_held_sql(contract, settings)
     if own is not None:
+        ledger.ensure_tables(con, [contract.name])  # own rules may ask what SSM acknowledged
         con.execute(
             f"INSERT INTO _held_rules SELECT ?, CAST(ext_id AS VARCHAR), reason FROM ({own})",  # noqa: S608
             [contract.name],

@@ -27,6 +27,7 @@ only engine-specific code: the calls below are SDO's object model as the type li
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,10 +35,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import dagster as dg
+import portalocker
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from resources.sage.pricing import PricingRules
@@ -341,6 +344,10 @@ def _naive(value: object) -> dt.datetime | None:
     return None
 
 
+class SageSessionBusy(SageWriteError):
+    """Another run of this host kept the company's Sage session past the wait."""
+
+
 class SageWriter:
     """Writes customers and contact addresses to one Sage company; a context manager.
 
@@ -356,6 +363,8 @@ class SageWriter:
         unique: str = "ssm-connector",
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, shared safely
         address_gap: int = DEFAULT_ADDRESS_GAP,
+        session_lock: str | Path | None = None,
+        session_wait_seconds: float = 600.0,
     ) -> None:
         self.engine = engine
         self.data_path = data_path
@@ -374,6 +383,21 @@ class SageWriter:
         self._workspace: Any = None
         self._fields: dict[tuple[str, str], FieldInfo | None] = {}
         self._closed = False
+        # Sage refuses a second login of the same user: the runs of this host that write one
+        # company (the sync's reverse flow, the quote job) take turns on a lock file, held from
+        # the first write to close, instead of a Dagster pool held for a whole run.
+        self._session = (
+            portalocker.Lock(
+                str(session_lock),
+                timeout=session_wait_seconds,
+                check_interval=0.2,
+                fail_when_locked=False,
+            )
+            if session_lock
+            else None
+        )
+        self._session_wait_seconds = session_wait_seconds
+        self._session_held = False
 
     def __repr__(self) -> str:
         return (
@@ -403,9 +427,33 @@ class SageWriter:
             self._sdo.shutdown(wait=True)
 
     def _release(self) -> None:
-        self._drop()
-        self._fields.clear()
-        _leave_apartment()
+        try:
+            self._drop()
+            self._fields.clear()
+            _leave_apartment()
+        finally:
+            if self._session is not None and self._session_held:
+                self._session.release()
+                self._session_held = False
+
+    def _take_session(self) -> None:
+        """Wait for this host's other writer of the company to close its session."""
+        if self._session is None or self._session_held:
+            return
+        Path(self._session.filename).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._session.acquire()
+        except portalocker.LockException:
+            raise SageSessionBusy(
+                None,
+                f"another run of this host kept the Sage session of {self.user} for "
+                f"{self._session_wait_seconds:.0f} s",
+                True,
+                "connect to",
+                f"the company at {self.data_path}",
+                advice="the records wait for the next run",
+            ) from None
+        self._session_held = True
 
     # -- the SDO thread -----------------------------------------------------------------------
     def _drop(self, engine_too: bool = False) -> None:
@@ -438,6 +486,7 @@ class SageWriter:
         """The workspace, connecting on first use."""
         if self._workspace is not None:
             return self._workspace
+        self._take_session()
         if self._engine is None:
             self._engine, self._com_error = dispatch(self.engine)
         workspace = self._engine.Workspaces.Add(self.unique)
@@ -494,7 +543,14 @@ class SageWriter:
             wait=wait_exponential(
                 multiplier=self.retry.first_wait_seconds, max=self.retry.max_wait_seconds
             ),
-            retry=retry_if_exception(lambda e: isinstance(e, SageWriteError) and e.transient),
+            # a session another run kept past the wait is not retried: it waited long enough
+            retry=retry_if_exception(
+                lambda e: (
+                    isinstance(e, SageWriteError)
+                    and e.transient
+                    and not isinstance(e, SageSessionBusy)
+                )
+            ),
             before_sleep=count_retry,
             reraise=True,
         )
@@ -1113,6 +1169,8 @@ class SageWriterResource(dg.ConfigurableResource):
     retry_attempts: int = 5
     retry_first_wait_seconds: float = 1.0
     retry_max_wait_seconds: float = 30.0
+    session_lock_dir: str = ""
+    session_wait_seconds: float = 600.0
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         # The resolved password must not reach a log or an error through repr().
@@ -1131,4 +1189,14 @@ class SageWriterResource(dg.ConfigurableResource):
                 first_wait_seconds=self.retry_first_wait_seconds,
                 max_wait_seconds=self.retry_max_wait_seconds,
             ),
+            session_lock=session_lock(self.session_lock_dir, self.data_path, self.user)
+            if self.session_lock_dir
+            else None,
+            session_wait_seconds=self.session_wait_seconds,
         )
+
+
+def session_lock(directory: str | Path, data_path: str, user: str) -> Path:
+    """The lock file of one Sage user's session on one company (named by a digest)."""
+    digest = hashlib.sha256(f"{data_path}\n{user}".lower().encode()).hexdigest()[:16]
+    return Path(directory) / f"sage-session-{digest}.lock"

@@ -7,7 +7,8 @@ Plain Python over httpx, no Dagster. What it guarantees, and how:
   the token's (undocumented) expiry every ``token_refresh_seconds``, and once more when SSM
   answers 401; a second 401 in a row is an :class:`SSMAuthError`.
 * Pacing: every request (logins and retries included) first takes a slot from a thread-safe
-  pacer set to the plan's rate, so the client never bursts past 4 (or 13) requests/s.
+  pacer set to the plan's rate, so the client never bursts past 4 (or 13) requests/s; with a
+  ``pace_file`` the pace is shared by every process of the host that calls the same tenant.
 * Retries: 429, 408, 5xx, timeouts and dropped connections are retried with exponential
   backoff and jitter, up to ``max_attempts`` sends per request. A ``Retry-After`` is honoured
   on any of them (429: exactly; 408/5xx: as a floor under the backoff), capped at 5 minutes.
@@ -41,6 +42,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import httpx
@@ -56,7 +58,7 @@ from resources.ssm.errors import (
     SSMUnavailableError,
     SSMValidationError,
 )
-from resources.ssm.ratelimit import RequestPacer
+from resources.ssm.ratelimit import Pacer, RequestPacer, SharedPacer
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +160,7 @@ class SSMClient:
         max_backoff_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        pace_file: str | Path | None = None,
     ) -> None:
         if max_attempts < 1:
             raise SSMConfigurationError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -186,8 +189,13 @@ class SSMClient:
         self._clock = clock
         self._sleep = sleep
         self._random = random.Random()
+        # With a pace file, every process of this host calling the tenant shares its rate.
         try:
-            self._pacer = RequestPacer(requests_per_second, clock=clock, sleep=sleep)
+            self._pacer: Pacer = (
+                SharedPacer(requests_per_second, pace_file, sleep=sleep)
+                if pace_file
+                else RequestPacer(requests_per_second, clock=clock, sleep=sleep)
+            )
         except ValueError as exc:
             raise SSMConfigurationError(
                 f"{exc}; set SSM_REQUESTS_PER_SECOND to your plan's rate (4 or 13)"
@@ -224,6 +232,8 @@ class SSMClient:
 
     def close(self) -> None:
         self._http.close()
+        if isinstance(self._pacer, SharedPacer):
+            self._pacer.close()
 
     @property
     def token_refresh_seconds(self) -> float:

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr
 
 from resources.run_scope import RunScope
 from resources.ssm.client import SSMClient
+from resources.ssm.ratelimit import pace_file
 from resources.ssm.where import DEFAULT_DATE_FORMAT
 
 
@@ -67,6 +68,16 @@ class SSMResource(dg.ConfigurableResource):
         ),
     )
 
+    pace_dir: str = Field(
+        default="",
+        description=(
+            "A folder where every process of this host that calls the tenant shares its pace "
+            "(SSM_PACE_DIR): the sync, the quote and reverse jobs, their sensors and the runs "
+            "of other Sage companies then stay under requests_per_second together. Empty: "
+            "this process paces alone."
+        ),
+    )
+
     _run: RunScope = PrivateAttr(default_factory=RunScope)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -102,4 +113,7 @@ class SSMResource(dg.ConfigurableResource):
             page_size=self.page_size,
             token_refresh_seconds=self.token_refresh_seconds,
             date_literal_format=self.where_date_format,
+            pace_file=pace_file(self.pace_dir, self.base_url, self.public_key)
+            if self.pace_dir
+            else None,
         )

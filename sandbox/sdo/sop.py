@@ -548,10 +548,18 @@ def _insert(con: sqlite3.Connection, table: str, row: dict[str, object]) -> None
     con.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', tuple(row.values()))  # noqa: S608
 
 
+SALES_ORDER_FILE_TYPE = 25  # SDO's sdoSopData: DELETED_RECORDS.TABLE_ID of SALES_ORDER
+
+
 def _next_order_number(con: sqlite3.Connection) -> int:
-    return int(
-        con.execute('SELECT coalesce(max(ORDER_NUMBER), 0) + 1 FROM "SALES_ORDER"').fetchone()[0]
-    )
+    """Sage's next order number: its counter never goes back, so the number of a deleted order
+    (DELETED_RECORDS remembers it) is never given again."""
+    found = con.execute(
+        'SELECT max(n) FROM (SELECT max(ORDER_NUMBER) AS n FROM "SALES_ORDER" UNION ALL '
+        'SELECT max(CAST(FOREIGN_REF AS INTEGER)) FROM "DELETED_RECORDS" WHERE TABLE_ID = ?)',
+        (SALES_ORDER_FILE_TYPE,),
+    ).fetchone()[0]
+    return int(found or 0) + 1
 
 
 def _department(con: sqlite3.Connection, number: object) -> str:

@@ -322,3 +322,38 @@ def test_sage_edits_conversion_and_delete_reach_the_priced_quote(world: World) -
     )  # fmt: skip
     _run(world, *sync)
     assert world.record("salesorders", order).get("deleted") is True
+
+
+def test_a_sync_between_post_and_acknowledgement_never_makes_a_second_order(
+    world: World,
+) -> None:
+    """The quote job runs beside the sync: a sync whose extract reads a quotation the quote flow
+    posted but has not yet acknowledged holds it back instead of creating it again in SSM."""
+    _code, account = _customer(world)
+    ((_p, product),) = _products(world, 1)
+    order = _quote(world, account, [(product, 3)])
+    faults.inject(world.company, "update_then_exit", 0, times=1, record="SopPost")
+    killed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "tests.inbox.test_reverse_flow", "ssm_quotes", str(world.company),
+         str(world.warehouse), world.ssm.base_url, world.ssm.public_key, world.ssm.private_key],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    faults.clear(world.company)
+    assert killed.returncode == faults.KILLED_EXIT_CODE, killed.stderr[-2000:]
+    ((number, *_),) = _quotations(world, order)
+
+    _run(world, "sage_ssm_sync")
+    orders = httpx.get(world.ssm.control_url + "/state", params={"resource": "salesorders"})
+    rows = next(iter(orders.json().values()))
+    live = [r["id"] for r in rows if r.get("extId") == str(number) and not r.get("deleted")]
+    assert live == []  # not created a second time
+    held = world.query("SELECT reason FROM ssm.held_sales_orders WHERE ext_id = ?", str(number))
+    assert held and "not yet acknowledged" in held[0][0]
+
+    _quotes(world)  # the quote job finishes it: the rep's own order carries Sage's number
+    _run(world, "sage_ssm_sync")
+    orders = httpx.get(world.ssm.control_url + "/state", params={"resource": "salesorders"})
+    rows = next(iter(orders.json().values()))
+    live = [r["id"] for r in rows if r.get("extId") == str(number) and not r.get("deleted")]
+    assert live == [order]

@@ -31,9 +31,7 @@ LOCATION = RemoteRepositoryOrigin(
     "__repository__",
 )
 REPOSITORY = defs.get_repository_def()
-SYNC_SELECTION = frozenset(
-    dg.AssetSelection.groups(*sync.SYNC_GROUPS).resolve(defs.resolve_asset_graph())
-)
+SYNC_SELECTION = frozenset(sync.SYNC_SELECTION.resolve(defs.resolve_asset_graph()))
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from resources.sage.writer import (
     SageWriter,
     SageWriterResource,
     dispatch,
+    session_lock,
 )
 from sandbox.sdo import com_error, faults
 
@@ -436,3 +437,40 @@ def test_quote_fields_are_checked_with_one_sentence(writer: SageWriter) -> None:
     message = str(missing.value)
     assert "SopItem has no such field" in message and "NO_SUCH_FIELD" in message
     assert message.endswith(".") and "\n" not in message
+
+
+def test_two_runs_take_turns_on_the_sage_session(company: Path, tmp_path: Path) -> None:
+    """Sage refuses a second login of the user: a second writer of the company (the quote job
+    beside a sync's reverse flow) waits on the session lock until the first closes, instead of
+    being refused by Sage."""
+    lock = session_lock(tmp_path, str(company), "SSMSYNC")
+    first = SageWriter(STAND_IN, str(company), "SSMSYNC", PASSWORD, retry=FAST, session_lock=lock)
+    first.account_refs()  # connected: holds the session
+    second_done = threading.Event()
+
+    def second_writer() -> None:
+        with SageWriter(STAND_IN, str(company), "SSMSYNC", PASSWORD, retry=FAST,
+                        session_lock=lock) as second:  # fmt: skip
+            second.account_refs()
+            second_done.set()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    assert not second_done.wait(1.0)  # waiting for the first, not refused by Sage
+    first.close()
+    assert second_done.wait(10.0)
+    thread.join()
+
+
+def test_a_session_held_too_long_is_transient_and_says_so(company: Path, tmp_path: Path) -> None:
+    lock = session_lock(tmp_path, str(company), "SSMSYNC")
+    with SageWriter(STAND_IN, str(company), "SSMSYNC", PASSWORD, retry=FAST,
+                    session_lock=lock) as first:  # fmt: skip
+        first.account_refs()
+        with SageWriter(STAND_IN, str(company), "SSMSYNC", PASSWORD, retry=FAST,
+                        session_lock=lock, session_wait_seconds=0.3) as second:  # fmt: skip
+            with pytest.raises(SageWriteError) as raised:
+                second.account_refs()
+    assert raised.value.transient
+    assert "kept the Sage session of SSMSYNC for 0 s" in str(raised.value)
+    assert PASSWORD not in str(raised.value)
