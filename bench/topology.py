@@ -110,7 +110,9 @@ def postgres_bin() -> Path | None:
 def postgres_unavailable() -> str | None:
     """Why this machine cannot start a PostgreSQL cluster for a test (None when it can)."""
     if postgres_bin() is None:
-        return "PostgreSQL is not installed (apt-get install postgresql; `make test` does it as root)"
+        return (
+            "PostgreSQL is not installed (apt-get install postgresql; `make test` does it as root)"
+        )
     if os.geteuid() == 0:
         try:
             import pwd  # POSIX only, and only here
@@ -392,7 +394,9 @@ class Topology:
     def _alive(self, name: str) -> None:
         process = self.processes[name]
         if process.poll() is not None:
-            raise TopologyFailed(f"{name} exited with {process.returncode}: {_tail(self.log(name))}")
+            raise TopologyFailed(
+                f"{name} exited with {process.returncode}: {_tail(self.log(name))}"
+            )
 
     def start_code_server(self, wait: bool = True) -> None:
         """Start the code server (again), as the Windows service manager does after a crash."""
@@ -441,7 +445,9 @@ class Topology:
                 entries = self.graphql(LOCATION_STATUS)["workspaceOrError"]["locationEntries"]
                 if entries and all(e["loadStatus"] == "LOADED" for e in entries):
                     errors = [
-                        e for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"
+                        e
+                        for e in entries
+                        if e["locationOrLoadError"]["__typename"] == "PythonError"
                     ]
                     if errors:
                         raise TopologyFailed(f"the webserver could not load: {errors}")
