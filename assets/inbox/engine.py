@@ -67,6 +67,7 @@ from assets.ssm import ledger
 from assets.ssm.contract import pushed
 from assets.ssm.plan import ssm_name
 from assets.ssm.settings import SyncSettings
+from assets.ssm.value_lists import lookup
 from resources.sage.writer import SageWriteError
 from resources.ssm.errors import SSMError
 
@@ -89,6 +90,13 @@ CREATE TABLE IF NOT EXISTS sync.conflicts (
     decided_at TIMESTAMP
 );
 """
+# Why a record is left to another Sage company of the tenant (counted as skipped, no dead letter).
+ANOTHER_COMPANY = "another company's record"
+SHARED_NOT_OWNER = (
+    ": with shared keys the owning company writes accounts and contacts "
+    "(SSM_SHARED_KEYS_OWNER=false here)"
+)
+NEW_ACCOUNTS = "is taken by the company of its SSM_BRANCH, else by SSM_TAKES_NEW_ACCOUNTS=true"
 MODIFIED = "RECORD_MODIFY_DATE"  # SalesRecord's last-change stamp (CustomerAddress: ModifyDate)
 CONFLICT_RULE = "the newer edit wins; Sage on a tie or when a side's time is unknown"
 
@@ -293,6 +301,22 @@ class Lookups:
                         "SELECT ext_id FROM ssm.desired_accounts WHERE NOT read_only"
                     ).fetchall()
                 }
+        self.sync = sync
+        self.branch_id: int | None = lookup(con, "branches", sync.branch) if sync.branch else None
+        # The newest version of every SSM account the feed landed: (extId, branch id), to tell
+        # which company an account (and so its contacts and quotes) belongs to.
+        self.inbox_accounts: dict[int, tuple[str | None, int | None]] = {}
+        for id_, ext_id, branch in con.execute(
+            """SELECT id, json_extract_string(record, '$.extId'),
+                      coalesce(json_extract_string(record, '$.branchId.id'),
+                               json_extract_string(record, '$.branchId'))
+               FROM (SELECT id, arg_max(record, version) AS record FROM inbox.accounts
+                     GROUP BY id)"""
+        ).fetchall():
+            self.inbox_accounts[int(id_)] = (
+                clean(ext_id),
+                int(branch) if str(branch or "").isdigit() else None,
+            )
         written = con.execute(
             f"SELECT ssm_id, sage_key, kind, state FROM {written_table('accounts')}"  # noqa: S608
         ).fetchall()
@@ -304,6 +328,33 @@ class Lookups:
                 self.sage_refs.add(key)
                 if kind == "prospect":
                     self.prospects.add(key)
+
+    def claims_new_account(self, branch_id: Any) -> bool:
+        """Whether a rep's new account (no extId yet) filed under `branch_id` is this
+        company's: the accounts of its SSM_BRANCH, or without a branch, every one when
+        SSM_TAKES_NEW_ACCOUNTS (one company of the tenant). With shared keys a non-owning
+        company takes none: it never writes accounts."""
+        if not self.sync.writes_parties:
+            return False
+        if self.sync.branch:
+            return branch_id is not None and self.branch_id == int(branch_id)
+        return self.sync.takes_new_accounts
+
+    def another_companys_account(self, account_id: Any) -> bool:
+        """Whether an SSM account is known to be another company's: its extId is not this
+        company's (another prefix), or it is a rep's new account another company claims. An
+        account this company pushed or wrote, or one not read yet, is not."""
+        if account_id is None or int(account_id) in self.accounts_by_ssm:
+            return False
+        if int(account_id) in self.written_accounts:
+            return False
+        known = self.inbox_accounts.get(int(account_id))
+        if known is None:
+            return False
+        ext_id, branch = known
+        if ext_id is not None:
+            return self.sync.sage_key(ext_id) is None
+        return not self.claims_new_account(branch)
 
     def sage_ref_of_account(self, account_id: Any) -> str | None:
         """The Sage account code of an SSM account: pushed by Sage, or written by this flow."""
@@ -710,10 +761,16 @@ class ReverseRun:
     def _account(self, v: Version) -> None:
         r, look = v.record, self.lookups
         self.entity = CLIENT_COMPANIES
-        ext_id = clean(r.get("extId"))
         written = look.written_accounts.get(v.ssm_id)
         if r.get("deleted"):
             self.decide(v, "skipped", "deleted in SSM: an SSM delete never reaches Sage")
+            return
+        if not self.sync.writes_parties:
+            self.decide(v, "skipped", ANOTHER_COMPANY + SHARED_NOT_OWNER)
+            return
+        ext_id = self.sync.sage_key(clean(r.get("extId")))
+        if ext_id is None and clean(r.get("extId")) is not None:
+            self.decide(v, "skipped", f"{ANOTHER_COMPANY} (extId {r.get('extId')})")
             return
         if written and ext_id in (None, written[0]):
             key, kind, _state = written
@@ -732,6 +789,9 @@ class ReverseRun:
             return
         if r.get("readOnly"):
             self.decide(v, "skipped", "read-only in SSM without a Sage code: not a rep's record")
+            return
+        if not look.claims_new_account(r.get("branchId")):
+            self.decide(v, "skipped", f"{ANOTHER_COMPANY}: a rep's new account {NEW_ACCOUNTS}")
             return
         status = r.get("statusId")
         status = int(status) if status is not None else None
@@ -825,12 +885,13 @@ class ReverseRun:
     def _acknowledge(self, v: Version, key: str, kind: str, values: dict[str, Any]) -> None:
         """SSM gets the Sage key (and read-only, the admin user) once Sage has the record."""
         r = v.record
+        ext_id = self.sync.ssm_ext_id(key)  # as the push sends it: the company's prefix
         if self.resource == "accounts":
-            changes: dict[str, Any] = {"extId": key, "readOnly": kind == "client"}
+            changes: dict[str, Any] = {"extId": ext_id, "readOnly": kind == "client"}
             if r.get("salesRepId1") is None and self.lookups.admin_user is not None:
                 changes["salesRepId1"] = self.lookups.admin_user  # at creation only (seed 000)
         else:
-            changes = {"extId": key}
+            changes = {"extId": ext_id}
         error_name = self.sync.custom_name(self.settings.error_field)
         if r.get(error_name):
             changes[error_name] = None
@@ -865,9 +926,15 @@ class ReverseRun:
 
     def _contact(self, v: Version) -> None:
         r, look = v.record, self.lookups
-        ext_id = clean(r.get("extId"))
         if r.get("deleted"):
             self.decide(v, "skipped", "deleted in SSM: an SSM delete never reaches Sage")
+            return
+        if not self.sync.writes_parties:
+            self.decide(v, "skipped", ANOTHER_COMPANY + SHARED_NOT_OWNER)
+            return
+        ext_id = self.sync.sage_key(clean(r.get("extId")))
+        if ext_id is None and clean(r.get("extId")) is not None:
+            self.decide(v, "skipped", f"{ANOTHER_COMPANY} (extId {r.get('extId')})")
             return
         if ext_id is not None:
             if str(ext_id) in look.contact_ack:
@@ -876,6 +943,9 @@ class ReverseRun:
                 self.decide(v, "skipped", f"extId {ext_id} is not a Sage contact the push knows")
             return
         account = look.sage_ref_of_account(r.get("accountId"))
+        if account is None and look.another_companys_account(r.get("accountId")):
+            self.decide(v, "skipped", f"{ANOTHER_COMPANY}: its account is another company's")
+            return
         if account is None:
             self.decide(v, "deferred", "its account is not a Sage customer yet")
             return

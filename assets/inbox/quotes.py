@@ -224,6 +224,9 @@ class QuoteRun(ReverseRun):
         if pending is None or status is None or int(status) != pending:
             self.decide(v, "skipped", f"status {status} is not the quote status")
             return
+        if not self._claims(r):
+            self.decide(v, "skipped", "another company's quote: its account is another company's")
+            return
         lines = self._settled_lines(v)
         if not lines:
             self.decide(v, "deferred", "the quote has no lines yet")
@@ -255,6 +258,27 @@ class QuoteRun(ReverseRun):
             return
         assert account is not None  # noqa: S101 - a problem otherwise
         self._post(v, account, lines, [str(c) for c in codes], values)
+
+    def _claims(self, r: dict[str, Any]) -> bool:
+        """Whether this company prices a quote: one on another company's account (another
+        prefix, or a rep's new account another company takes) is left to that company. With
+        shared keys (no prefix) every company knows the account: the owning one prices it."""
+        account, look = _fk(r.get("accountId")), self.lookups
+        if (
+            account is not None
+            and look.sage_ref_of_account(account) is None
+            and int(account) not in look.inbox_accounts
+        ):
+            # Not landed by the accounts feed yet (the quote job runs on its own): one read.
+            for record in self.client.list("accounts", where=w.eq("id", int(account))):
+                branch = _fk(record.get("branchId"))
+                look.inbox_accounts[int(account)] = (
+                    clean(record.get("extId")),
+                    None if branch is None else int(branch),
+                )
+        if look.another_companys_account(account):
+            return False
+        return bool(self.sync.ext_id_prefix) or self.sync.shared_keys_owner
 
     def lookups_written(self, ssm_id: int) -> tuple[str, str] | None:
         with self._con() as con:
@@ -353,9 +377,10 @@ class QuoteRun(ReverseRun):
                 (str(v.ssm_id), "note", f"{len(lines)} SSM lines, {len(quotation.lines)} in Sage")
             )
         error_name = self.sync.custom_name(self.settings.error_field)
+        number = self.sync.ssm_ext_id(key)  # as the push sends it: the company's prefix
         order_changes: dict[str, Any] = {
-            "extId": key,
-            "reference": key,
+            "extId": number,
+            "reference": number,
             # In the order's currency, as the push sends Sage's orders.
             "total": float(quotation.foreign_gross),
             self.sync.custom_name("Z_NetTotal"): float(quotation.foreign_net),

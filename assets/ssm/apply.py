@@ -63,7 +63,7 @@ import duckdb
 from assets.ssm import ledger
 from assets.ssm import plan as planning
 from assets.ssm.contract import ResourceContract
-from assets.ssm.settings import SyncSettings
+from assets.ssm.settings import EXT_ID_LENGTH, SyncSettings
 from assets.ssm.value_lists import lookup
 from resources.ssm import where as w
 from resources.ssm.client import GAVE_UP, NOT_SENT, OUTCOME_UNKNOWN, read_again
@@ -978,6 +978,53 @@ def detect_ssm_deletes(
         recorder.commit(rows=rows, changes=changes, resolved=[r.ext_id for r in rows])
 
 
+_NOT_OWNER = "shared key: the owning company writes it in SSM (SSM_SHARED_KEYS_OWNER=false here)"
+
+
+def _find_shared(
+    client: SSMWriter,
+    contract: ResourceContract,
+    ops: Sequence[planning.PlannedOp],
+    recorder: _Recorder,
+    report: PushReport,
+) -> None:
+    """Shared keys, not the owner: the records this company would create are looked up by
+    extId (one list call per 40) and recorded as SSM holds them, so this company's orders and
+    invoices attach to the owner's records; those SSM does not hold yet wait for the owner's
+    push (deferred, looked up again next run). Nothing is written to SSM."""
+    pending = [(op.ext_id, json.loads(op.payload or "{}")) for op in ops]
+    by_ext_id = {op.ext_id: op for op in ops}
+    waiting: list[planning.PlannedOp] = []
+    for group in _lookup_groups(contract, pending):
+        try:
+            found = _find_live(client, contract, group)
+        except GAVE_UP as exc:
+            report.retry_later += len(group)
+            report.notes.append(f"{contract.name} look-up by extId not answered: {exc.message}")
+            continue
+        rows, changes = [], []
+        for ext_id, _ in group:
+            op, record = by_ext_id[ext_id], found.get(ext_id)
+            if record is None:
+                op.operation, op.reason = planning.DEFERRED, "waits for the owning company's push"
+                waiting.append(op)
+                continue
+            ssm_id = int(record["id"])
+            rows.append(
+                ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, op.content_hash, op.payload, False)
+            )
+            changes.append(
+                ledger.Change(
+                    contract.name, ext_id, ssm_id, "adopt", "ok",
+                    message=f"shared key: the owning company's record, id {ssm_id}",
+                )
+            )  # fmt: skip
+        report.adopted += len(rows)
+        recorder.commit(rows=rows, changes=changes)
+    report.deferred += len(waiting)
+    report.deferred_sample += [(op.ext_id, op.reason) for op in waiting][:10]
+
+
 # --- the push --------------------------------------------------------------------------------
 
 
@@ -1083,6 +1130,15 @@ def _push(
             op.operation = planning.RELEASE
             op.reason = "no longer a rep in Sage; SSM users are never deleted by the connector"
         updates, deletes = [], []
+    # Shared keys, not the owner: accounts and contacts are the owning company's to write.
+    shared_reader = contract.shared and not settings.writes_parties
+    to_find: list[planning.PlannedOp] = []
+    if shared_reader:
+        for op in updates:
+            op.operation, op.reason = planning.REFRESH, _NOT_OWNER
+        for op in deletes:
+            op.operation, op.reason = planning.RELEASE, _NOT_OWNER
+        to_find, creates, updates, deletes = creates, [], [], []
     needs_admin = [
         op.ext_id
         for op in creates
@@ -1109,8 +1165,30 @@ def _push(
     report.skipped = len(skipped)
     report.skipped_sample = [(op.ext_id, op.reason) for op in skipped[: options.failure_sample]]
 
+    if plan.too_long[0]:
+        count, longest = plan.too_long
+        raise ValueError(
+            f"SSM_EXT_ID_PREFIX={settings.ext_id_prefix!r} makes {count} {contract.name} keys "
+            f"longer than SSM's {EXT_ID_LENGTH}-character extId (e.g. {longest!r}): use a "
+            "shorter prefix"
+        )
+    if plan.rekeyed and not settings.rekey_ext_ids and not options.dry_run:
+        _, old, new = plan.rekeyed[0]
+        raise ValueError(
+            f"{len(plan.rekeyed)} {contract.name} are held in SSM under another extId than "
+            f"SSM_EXT_ID_PREFIX={settings.ext_id_prefix!r} gives them (e.g. {old} → {new}): "
+            "the prefix changed on a live tenant; set SSM_EXT_ID_REKEY=true for one run to "
+            "re-key them by update, or set the prefix back"
+        )
+    if shared_reader:
+        report.notes.append(
+            f"shared keys, not the owner (SSM_SHARED_KEYS_OWNER=false): no {contract.name} "
+            "written to SSM; new ones are found by extId once the owning company pushed them"
+        )
     if options.dry_run:
         return "dry run: plan stored in sync.plans, nothing written to SSM"
+    if to_find:
+        _find_shared(client, contract, to_find, recorder, report)
     if adopted is None and creates:
         # Creating without knowing what SSM already holds could make twins.
         report.notes.append(

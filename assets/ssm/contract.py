@@ -72,6 +72,9 @@ class FieldRule:
     `custom`: an `Z_` extra field whose name can be renamed through `SSM_CUSTOM_FIELDS`.
     `user_ext_id` (with `parent="users"`): the value is the matched SSM user's own extId (read
     with the value lists), or the source value when that user has none, instead of its id.
+    `sage_key`: the value is a Sage key as SSM sees it (a record's extId, the account code
+    `/sales` links by, an order number shown as reference): it carries the company's
+    `SSM_EXT_ID_PREFIX` (`plan.payload_sql`, the one place that adds it).
     """
 
     ssm: str
@@ -88,6 +91,7 @@ class FieldRule:
     create_default: str | None = None
     custom: bool = False
     user_ext_id: bool = False
+    sage_key: bool = False
 
     def __post_init__(self) -> None:
         sources = [self.column is not None, self.literal is not None, self.setting is not None]
@@ -95,6 +99,8 @@ class FieldRule:
             raise ValueError(f"field {self.ssm}: exactly one of column, literal, setting")
         if self.user_ext_id and self.parent != "users":
             raise ValueError(f"field {self.ssm}: user_ext_id needs parent='users'")
+        if self.sage_key and (self.column is None or self.parent is not None):
+            raise ValueError(f"field {self.ssm}: sage_key needs a column and no parent")
 
     @property
     def source_text(self) -> str:
@@ -140,6 +146,9 @@ class ResourceContract:
     # resources without one, the fields that identify it
     lookup_fields: tuple[str, ...] = ("extId",)
     notes: str = ""
+    # Shared keys (several companies, no prefix): only the owning company writes these records
+    # in SSM; the others find them by extId and attach their documents to them.
+    shared: bool = False
     # the columns `sql/desired_<name>.sql` returns, in its order, each with the staging/derived
     # columns it is computed from (`${rep_column}`: the setting SAGE_REP_FIELD, as in the SQL)
     desired_columns: tuple[Column, ...] = ()
@@ -217,13 +226,14 @@ def branch_rule(meaning: str) -> FieldRule:
 
 ACCOUNTS = ResourceContract(
     name="accounts",
+    shared=True,
     title="Accounts (customers)",
     ssm_resource="accounts",
     direction=Direction.SAGE_TO_SSM,
     sources=("staging.customer_accounts",),
     key="SALES_LEDGER.ACCOUNT_REF (account code)",
     fields=(
-        FieldRule("extId", "the Sage account code", column="ext_id"),
+        FieldRule("extId", "the Sage account code", column="ext_id", sage_key=True),
         FieldRule("name", "company name", column="name"),
         FieldRule("address1", "address line 1", column="address1"),
         FieldRule("address2", "address line 2", column="address2"),
@@ -339,13 +349,14 @@ ACCOUNTS = ResourceContract(
 
 CONTACTS = ResourceContract(
     name="contacts",
+    shared=True,
     title="Contacts",
     ssm_resource="contacts",
     direction=Direction.BOTH,
     sources=("staging.contacts", "staging.customer_accounts"),
     key="the Sage contact address key (account code + contact number)",
     fields=(
-        FieldRule("extId", "account code and contact number", column="ext_id"),
+        FieldRule("extId", "account code and contact number", column="ext_id", sage_key=True),
         FieldRule("firstName", "first name", column="first_name"),
         FieldRule(
             "lastName", "last name (or the full name when it has one word)", column="last_name"
@@ -409,7 +420,7 @@ PRODUCT_CATEGORIES = ResourceContract(
     sources=("staging.product_categories",),
     key="STOCK.STOCK_CAT (category number)",
     fields=(
-        FieldRule("extId", "the Sage category number", column="ext_id"),
+        FieldRule("extId", "the Sage category number", column="ext_id", sage_key=True),
         FieldRule("descriptionEN", "category name", column="description"),
     ),
     read_only="categories are only written by the connector",
@@ -438,7 +449,7 @@ PRODUCTS = ResourceContract(
     ),
     key="STOCK.STOCK_CODE (stock code)",
     fields=(
-        FieldRule("extId", "the Sage stock code", column="ext_id"),
+        FieldRule("extId", "the Sage stock code", column="ext_id", sage_key=True),
         FieldRule("model", "product name (Sage description)", column="model"),
         FieldRule(
             "categoryId",
@@ -492,7 +503,7 @@ RATES = ResourceContract(
     sources=("staging.price_list_metadata",),
     key="PRICE_LIST.PRICING_REF (price list code)",
     fields=(
-        FieldRule("extId", "the Sage price list code", column="ext_id"),
+        FieldRule("extId", "the Sage price list code", column="ext_id", sage_key=True),
         FieldRule("descriptionEN", "price list name", column="description"),
     ),
     read_only="written by the connector only",
@@ -551,8 +562,8 @@ SALES_ORDERS = ResourceContract(
     ),
     key="SALES_ORDER.ORDER_NUMBER",
     fields=(
-        FieldRule("extId", "the Sage order number", column="ext_id"),
-        FieldRule("reference", "order number as shown to reps", column="reference"),
+        FieldRule("extId", "the Sage order number", column="ext_id", sage_key=True),
+        FieldRule("reference", "order number as shown to reps", column="reference", sage_key=True),
         FieldRule("accountId", "the customer", column="account_ext_id", parent="accounts"),
         FieldRule(
             "salesRepId",
@@ -699,9 +710,11 @@ SALES = ResourceContract(
     ),
     key="INVOICE.INVOICE_NUMBER (invoice or credit note number)",
     fields=(
-        FieldRule("extId", "the Sage invoice / credit note number", column="ext_id"),
+        FieldRule("extId", "the Sage invoice / credit note number", column="ext_id", sage_key=True),
         FieldRule("accountId", "the customer", column="account_ext_id", parent="accounts"),
-        FieldRule("accountExtId", "the customer's account code", column="account_ext_id"),
+        FieldRule(
+            "accountExtId", "the customer's account code", column="account_ext_id", sage_key=True
+        ),
         FieldRule(
             "salesRepExtId",
             "the account's rep, by extId as /sales links users; the admin user's when none",
@@ -1005,6 +1018,23 @@ def render_markdown() -> str:
         "push (records deleted since the previous one), reported, and neither re-created nor",
         "propagated to Sage.",
         "",
+        "Several Sage companies in one tenant: each company's records carry its",
+        "`SSM_EXT_ID_PREFIX` in front of every Sage key SSM sees (`NORTH-ABS001`; the fields",
+        "marked *prefixed* below), so two companies that both have `ABS001` make two SSM",
+        "records and never overwrite each other; users and value lists are the tenant's, shared",
+        "by all companies, and keep their keys. The reverse flow and the quote flow write into",
+        "a company's Sage only the SSM records whose extId carries its prefix (the prefix",
+        "stripped), and skip the others as another company's. A rep's new account is claimed",
+        "by the company whose `SSM_BRANCH` it is filed under, or, without branches, by the one",
+        "company with `SSM_TAKES_NEW_ACCOUNTS=true`; a contact or a quote follows its account.",
+        "With shared keys (no prefix: the same customer is the same SSM account in every",
+        "company) the resources marked *shared* below are written only by the owning company",
+        "(`SSM_SHARED_KEYS_OWNER=true`); a non-owning company never creates, updates or",
+        "deletes them, finds them by extId, and attaches its own documents (orders, invoices)",
+        "to them; it says so once per run in its push report, and takes no rep's new account.",
+        "A changed prefix would re-key every record SSM holds: the push stops with one",
+        "sentence unless `SSM_EXT_ID_REKEY=true`, which updates each record to its new extId.",
+        "",
     ]
     for c in CONTRACTS:
         lines += [f"## {c.name.replace('_', '-')}", "", f"**{c.title}** — `/{c.ssm_resource}`", ""]
@@ -1017,6 +1047,14 @@ def render_markdown() -> str:
         ]
         if c.parents:
             rules.append(("pushed after", ", ".join(c.parents)))
+        if c.shared:
+            rules.append(
+                (
+                    "shared keys",
+                    "*shared*: with no prefix, written only by the company with "
+                    "`SSM_SHARED_KEYS_OWNER=true`; the others find it by extId",
+                )
+            )
         if not c.built:
             rules.append(("status", "planned (not built yet)"))
         if c.notes:
@@ -1052,6 +1090,8 @@ def render_markdown() -> str:
                         if f.parent_optional
                         else " (waits until it is synced)"
                     )
+                if f.sage_key:
+                    rule += "; *prefixed*: carries `SSM_EXT_ID_PREFIX`"
                 if f.keep_when_null:
                     rule += "; a null never overwrites SSM"
                 if f.create_default:

@@ -22,7 +22,7 @@ import duckdb
 
 from assets.ssm import ledger
 from assets.ssm.contract import FieldRule, ResourceContract, When
-from assets.ssm.settings import SyncSettings
+from assets.ssm.settings import EXT_ID_LENGTH, SyncSettings
 from assets.ssm.value_lists import DEFAULT_KEY
 
 CREATE = "create"
@@ -114,6 +114,10 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
                     f"CASE WHEN {source} IS NOT NULL AND {alias}.ssm_id IS NULL "
                     f"THEN '{rule.parent} ' || CAST({source} AS VARCHAR) END"
                 )
+        elif rule.sage_key and settings.ext_id_prefix:
+            # The one place a company's Sage key becomes the extId SSM sees (SSM_EXT_ID_PREFIX);
+            # the ledger stays keyed by the Sage key, parents resolve through SSM ids.
+            value = f"{_sql_literal(settings.ext_id_prefix)} || CAST({source} AS VARCHAR)"
         else:
             value = source
         pairs.append(f"{_sql_literal(ssm_name(rule, settings))}, {value}")
@@ -189,6 +193,10 @@ class Plan:
     synced_before: int  # ledger rows in state synced, the base of the delete share
     counts: Counter[str]
     ops: list[PlannedOp]
+    # updates whose extId moves (SSM holds the record under another prefix): (ext_id, old, new)
+    rekeyed: list[tuple[str, str, str]] = field(default_factory=list)
+    # with a prefix, the records whose extId would be longer than SSM holds: (count, longest)
+    too_long: tuple[int, str | None] = (0, None)
 
     def of(self, operation: str) -> list[PlannedOp]:
         return [op for op in self.ops if op.operation == operation]
@@ -278,6 +286,7 @@ def build_plan(
         """  # noqa: S608
     ).fetchall()
     ops: list[PlannedOp] = []
+    rekeyed: list[tuple[str, str, str]] = []
     for (
         ext_id,
         ssm_id,
@@ -310,6 +319,10 @@ def build_plan(
                 counts[UNCHANGED] += 1
             else:
                 op.reason = "changed in Sage: " + ", ".join(op.changed_fields)
+                old = json.loads(acked or "{}").get("extId")
+                if "extId" in op.body and old:
+                    rekeyed.append((op.ext_id, str(old), str(op.body["extId"])))
+                    op.reason = f"re-keyed: extId {old} → {op.body['extId']}; " + op.reason
         elif operation == DEFERRED:
             op.reason = f"waits for {waiting}"
         elif operation == DELETE:
@@ -336,7 +349,25 @@ def build_plan(
         synced_before=int(synced),
         counts=+counts,
         ops=ops,
+        rekeyed=rekeyed,
+        too_long=_too_long(con, contract, settings),
     )
+
+
+def _too_long(
+    con: duckdb.DuckDBPyConnection, contract: ResourceContract, settings: SyncSettings
+) -> tuple[int, str | None]:
+    """With a prefix: how many desired records would carry an extId longer than SSM holds,
+    and the longest. Without one the keys are Sage's own, as they always were."""
+    if not settings.ext_id_prefix or not any(r.ssm == "extId" for r in contract.fields):
+        return 0, None
+    (count, longest) = con.execute(  # type: ignore[misc]
+        f"""SELECT count(*), arg_max(ext_id, length(ext_id)) FROM (
+                SELECT json_extract_string(payload, '$.extId') AS ext_id
+                FROM plan_{contract.name} WHERE payload IS NOT NULL)
+            WHERE length(ext_id) > {EXT_ID_LENGTH}"""  # noqa: S608
+    ).fetchone()
+    return int(count), longest
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@
 | `SSM_QUOTE_STATUS` | `Quote - pending` | the sales-order status (description) of a rep's quote waiting for Sage's prices; created in SSM if missing |
 | `SSM_QUOTE_PRICED_STATUS` | `Quote - priced` | the status of a quote once Sage has priced it (read-only); created if missing |
 | `SSM_QUOTE_ORDERED_STATUS` | `Order` | the status a priced quote gets when Sage converts it into a sales order; empty: leave the status as it is |
+| `SSM_EXT_ID_PREFIX` | empty | put in front of every `extId` this company's Sage records carry in SSM (`NORTH-` → `NORTH-ABS001`), so several Sage companies share one tenant without meeting; users and value lists keep theirs |
+| `SSM_SHARED_KEYS_OWNER` | `true` | with an empty prefix and several companies (shared keys): `true` on the company that writes the shared accounts and contacts; `false`: this company never creates, updates or deletes them, it finds them by extId and attaches its own documents |
+| `SSM_TAKES_NEW_ACCOUNTS` | `true` | without `SSM_BRANCH`: this company writes reps' new SSM accounts into its Sage (set it on one company only); with `SSM_BRANCH`, the accounts of that branch are this company's |
+| `SSM_EXT_ID_REKEY` | `false` | let a push re-key records SSM holds under another prefix (after `SSM_EXT_ID_PREFIX` changed): each is updated to its new extId; without it such a push stops with one sentence |
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from typing import NamedTuple, TypeVar
 QUOTE_MARKER = "SSM:"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# SSM's extId holds 30 characters (ssm-api-v4.md §"extId"); the prefix leaves room for the key.
+EXT_ID_LENGTH = 30
+PREFIX_LENGTH = 10
 
 
 def _flag(value: str) -> bool:
@@ -83,6 +90,25 @@ def parse_prospect_marker(text: str) -> tuple[str, str]:
     return column, value
 
 
+def check_ext_id_prefix(prefix: str) -> None:
+    """One sentence naming SSM_EXT_ID_PREFIX when the prefix cannot mark SSM extIds: it goes
+    into SQL text and SSM `where` literals (no quote), and SSM keeps 30 characters of extId."""
+    if not prefix:
+        return
+    if not prefix.isprintable() or not prefix.isascii() or prefix != prefix.strip():
+        raise ValueError(
+            f"SSM_EXT_ID_PREFIX={prefix!r} must be printable ASCII without surrounding spaces"
+        )
+    if "'" in prefix:
+        raise ValueError(f"SSM_EXT_ID_PREFIX={prefix!r} must not contain a quote (')")
+    if len(prefix) > PREFIX_LENGTH:
+        raise ValueError(
+            f"SSM_EXT_ID_PREFIX={prefix!r} is {len(prefix)} characters: at most "
+            f"{PREFIX_LENGTH}, so that the Sage keys after it fit SSM's {EXT_ID_LENGTH}-character "
+            "extId (e.g. NORTH-)"
+        )
+
+
 @dataclass(frozen=True)
 class SyncSettings:
     rep_column: str = "analysis_2"
@@ -103,8 +129,16 @@ class SyncSettings:
     quote_status: str = "Quote - pending"
     quote_priced_status: str = "Quote - priced"
     quote_ordered_status: str = "Order"
+    # Several Sage companies in one tenant: the company's mark on the extIds of its records.
+    ext_id_prefix: str = ""
+    # Shared keys (no prefix): False on every company but the one that writes shared parties.
+    shared_keys_owner: bool = True
+    # A rep's new account (no extId) without SSM_BRANCH: True on exactly one company.
+    takes_new_accounts: bool = True
+    rekey_ext_ids: bool = False
 
     def __post_init__(self) -> None:
+        check_ext_id_prefix(self.ext_id_prefix)
         if not _IDENTIFIER.match(self.rep_column):
             raise ValueError(
                 f"SAGE_REP_FIELD={self.rep_column!r} is not a column name; use e.g. analysis_2"
@@ -150,6 +184,28 @@ class SyncSettings:
         names are mostly the ODBC ones; the writer checks the field against `Fields`."""
         return SdoValue(self.prospect_column.upper(), self.prospect_marker.strip())
 
+    @property
+    def writes_parties(self) -> bool:
+        """Whether this company creates, updates and deletes accounts and contacts in SSM: with
+        a prefix they are its own; with shared keys only the owner writes them."""
+        return bool(self.ext_id_prefix) or self.shared_keys_owner
+
+    def ssm_ext_id(self, sage_key: str) -> str:
+        """The extId SSM holds for one of this company's Sage keys."""
+        return f"{self.ext_id_prefix}{sage_key}"
+
+    def sage_key(self, ext_id: object) -> str | None:
+        """The Sage key of an SSM extId when it is this company's (its prefix stripped), None
+        when it carries another company's (or no) prefix. No prefix: every extId as it is."""
+        if ext_id is None:
+            return None
+        text = str(ext_id).strip()
+        if not self.ext_id_prefix:
+            return text or None
+        if not text.startswith(self.ext_id_prefix) or len(text) == len(self.ext_id_prefix):
+            return None
+        return text[len(self.ext_id_prefix) :]
+
     def custom_name(self, default: str) -> str:
         return self.custom_fields.get(default, default)
 
@@ -184,4 +240,8 @@ class SyncSettings:
             quote_status=(env.get("SSM_QUOTE_STATUS") or "Quote - pending").strip(),
             quote_priced_status=(env.get("SSM_QUOTE_PRICED_STATUS") or "Quote - priced").strip(),
             quote_ordered_status=env.get("SSM_QUOTE_ORDERED_STATUS", "Order").strip(),
+            ext_id_prefix=env.get("SSM_EXT_ID_PREFIX", "").strip(),
+            shared_keys_owner=_flag(env.get("SSM_SHARED_KEYS_OWNER") or "true"),
+            takes_new_accounts=_flag(env.get("SSM_TAKES_NEW_ACCOUNTS") or "true"),
+            rekey_ext_ids=_flag(env.get("SSM_EXT_ID_REKEY") or "false"),
         )
