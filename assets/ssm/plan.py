@@ -359,14 +359,16 @@ def _too_long(
 ) -> tuple[int, str | None]:
     """With a prefix: how many desired records would carry an extId longer than SSM holds,
     and the longest. Without one the keys are Sage's own, as they always were."""
-    if not settings.ext_id_prefix or not any(r.ssm == "extId" for r in contract.fields):
+    if not settings.ext_id_prefix or not any(
+        r.ssm == "extId" and r.sage_key for r in contract.fields
+    ):
         return 0, None
-    (count, longest) = con.execute(  # type: ignore[misc]
+    ((count, longest),) = con.execute(
         f"""SELECT count(*), arg_max(ext_id, length(ext_id)) FROM (
                 SELECT json_extract_string(payload, '$.extId') AS ext_id
                 FROM plan_{contract.name} WHERE payload IS NOT NULL)
             WHERE length(ext_id) > {EXT_ID_LENGTH}"""  # noqa: S608
-    ).fetchone()
+    ).fetchall()
     return int(count), longest
 
 
