@@ -355,7 +355,7 @@ class _Scratch:
         sql_table = sql_table or lineage().table(name).sql_table
         assert sql_table is not None
         for read in sql_table.reads:
-            self.types(".".join(upstream_key(read).path))
+            self.types(".".join(upstream_key(read).path[-2:]))  # without the company
         sql = sql or read_sql(sql_table, ROOT / "assets" / schema / "sql")
         return self._create(name, self._bind(sql))
 

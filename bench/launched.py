@@ -450,6 +450,7 @@ class LaunchedDagster:
         schedules: bool = False,
         project_root: Path = PROJECT_ROOT,
         daemon_log_level: str = "info",
+        workspace: str | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.project_root = project_root
@@ -459,6 +460,9 @@ class LaunchedDagster:
         self.daemon_log = self.workdir / "daemon.log"
         self.schedules = schedules
         self.daemon_log_level = daemon_log_level
+        # The workspace's text (default: the project's workspace.yaml); several companies give
+        # the one `python -m pipelines.companies workspace` writes.
+        self._workspace_text = workspace
         self.env: dict[str, str] = {}
         self._given_env = dict(env)
         self.launched: dict[str, float] = {}  # run id -> submission time
@@ -497,9 +501,8 @@ class LaunchedDagster:
         text = (self.project_root / "dagster.yaml").read_text()
         config, instance_env = instance_yaml(text, self.instance_dir)
         (self.home / "dagster.yaml").write_text(config)
-        self.workspace_path.write_text(
-            workspace_yaml((self.project_root / "workspace.yaml").read_text(), self.project_root)
-        )
+        text = self._workspace_text or (self.project_root / "workspace.yaml").read_text()
+        self.workspace_path.write_text(workspace_yaml(text, self.project_root))
         if "DATA_DIR" in self._given_env:
             Path(self._given_env["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -643,13 +646,15 @@ class LaunchedDagster:
             raise LaunchFailed(f"GraphQL error: {result.errors[0]}")
         return result.data
 
-    def _location(self) -> tuple[str, str]:
-        """(code location, repository) of the project's definitions."""
+    def _location(self, wanted: str | None = None) -> tuple[str, str]:
+        """(code location, repository) of the project's definitions: the first location, or
+        the one named (one company's, when there are several)."""
         context = self._workspace.create_request_context()
         for name in context.code_location_names:
-            location = context.get_code_location(name)
-            return name, next(iter(location.get_repositories()))
-        raise LaunchFailed("the workspace has no code location")
+            if wanted is None or name == wanted:
+                location = context.get_code_location(name)
+                return name, next(iter(location.get_repositories()))
+        raise LaunchFailed(f"the workspace has no code location {wanted or ''}".strip())
 
     def stop_schedules(self) -> list[str]:
         """Stop every schedule of the workspace (their stored state overrides default RUNNING)."""
@@ -698,9 +703,10 @@ class LaunchedDagster:
         run_config: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         sample: bool = True,
+        location: str | None = None,
     ) -> str:
         """Submit a run of `job` to the queue as the UI does; its run id (QUEUED or later)."""
-        location, repository = self._location()
+        location, repository = self._location(location)
         params = {
             "selector": {
                 "repositoryLocationName": location,

@@ -17,9 +17,10 @@ process like every suite) runs `run_quotes_suite` on a copy of a demo company:
    until SSM holds the Sage number; the sandbox's request counters from the create to the run's
    end, and the job's own API calls (its assets' metadata).
 2. **During a sync.** A `sage_ssm_sync` is launched; at a random point of its first
-   `sync_window_seconds` the rep creates a quote. The quote job shares the pools `ssm_api` and
-   `sage_write` with the sync, so it waits in the queue until the sync ends: what a rep sees
-   when the 15-minute cycle happens to be running.
+   `sync_window_seconds` the rep creates a quote: what a rep sees when the 15-minute cycle
+   happens to be running. The quote job has its own pool, so it runs beside the sync, sharing
+   SSM's rate with it (the host's pace file), the warehouse (its file lock, step by step) and
+   the Sage session (its lock file).
 3. **In process.** The daemon stopped, the same warehouse and sandbox: a quote, then the job
    `ssm_quotes` executed in this process (`execute_in_process`, ephemeral instance): what the
    job itself costs (its settle wait included), beside what the sensor and the launch add.
@@ -257,13 +258,6 @@ def _one_launched_quote(
     if record is None:
         out.update(quote_phases(started, acked, None, None, None))
         return out
-    if acked is not None and record.start_time is not None and record.start_time > acked:
-        # Priced before this run started: a sync's own quote assets read it first.
-        out.update(quote_phases(started, acked, None, None, None), priced_by="sage_ssm_sync")
-        return out
-    out.update(
-        priced_by=QUOTES_JOB,
-    )
     out.update(
         quote_phases(
             started,

@@ -180,7 +180,7 @@ def run_job(
         run.ssm_writes = int(after["writes"]) - int(before["writes"])
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
-        path = materialization.asset_key.path
+        path = materialization.asset_key.path[-2:]  # without the company
         values = {key: value.value for key, value in materialization.metadata.items()}
         if len(path) == 2 and path[0] == "ssm" and path[1].startswith("push_"):
             run.pushes[path[1].removeprefix("push_")] = values

@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets import company
 from assets.inbox import feed
 from assets.inbox.assets import FEED_KEYS, QUOTES_KEY
 from assets.inbox.quotes import STATUS_LIST, quote_filter
@@ -37,7 +38,7 @@ quotes_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(FEED_KEYS[feed.QUOTE_FEED], QUOTES_KEY),
     description="Quotes reps made in SSM, priced by Sage and posted as Sage quotations, back in "
     "SSM priced and read-only. Launched by the sensor ssm_quotes within seconds of a quote.",
-    run_tags={KIND_TAG: "quotes"},
+    tags={KIND_TAG: "quotes", **company.run_tags()},
 )
 
 
@@ -74,6 +75,8 @@ def _left_for_next_run(instance: dg.DagsterInstance) -> tuple[str, int] | None:
 def ssm_quotes(
     context: dg.SensorEvaluationContext, ssm: SSMResource
 ) -> dg.RunRequest | dg.SkipReason:
+    if (off := company.inactive()) is not None:
+        return dg.SkipReason(off)
     sync = SyncSettings.from_env()
     settings = ReverseSettings.from_env(sync=sync)
     overlap = sensor_overlap(settings)
@@ -119,7 +122,7 @@ def ssm_quotes(
     if not changed:
         return dg.SkipReason("no quote waiting for Sage's prices changed in SSM")
     waiting = context.instance.get_run_records(
-        dg.RunsFilter(job_name=QUOTES_JOB, statuses=NOT_STARTED), limit=1
+        dg.RunsFilter(job_name=QUOTES_JOB, statuses=NOT_STARTED, tags=company.run_tags()), limit=1
     )
     if waiting:
         return dg.SkipReason(

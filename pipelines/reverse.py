@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets import company
 from assets.inbox import feed
 from assets.inbox.assets import QUOTE_ASSETS
 from assets.inbox.rules import ReverseSettings
@@ -35,7 +36,7 @@ reverse_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("inbox") - QUOTE_ASSETS,
     description="What reps created or changed in SSM, written into Sage (Client companies, "
     "prospects, contacts); SSM gets the Sage keys. Launched by the sensor ssm_changes.",
-    run_tags={KIND_TAG: "reverse"},
+    tags={KIND_TAG: "reverse", **company.run_tags()},
 )
 
 
@@ -125,13 +126,15 @@ def poll(
 def ssm_changes(
     context: dg.SensorEvaluationContext, ssm: SSMResource
 ) -> dg.RunRequest | dg.SkipReason:
+    if (off := company.inactive()) is not None:
+        return dg.SkipReason(off)
     settings = ReverseSettings.from_env()
     overlap = sensor_overlap(settings)
     # No cursor yet: changes from the overlap window on (the sync reads everything before).
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     now = datetime.now(UTC).replace(tzinfo=None)
     waiting = context.instance.get_run_records(
-        dg.RunsFilter(job_name=REVERSE_JOB, statuses=NOT_STARTED), limit=1
+        dg.RunsFilter(job_name=REVERSE_JOB, statuses=NOT_STARTED, tags=company.run_tags()), limit=1
     )
     changed: list[str] = []
     # The connector's own SSM user, learnt from the read-only records only it writes: what that

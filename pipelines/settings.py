@@ -158,3 +158,21 @@ def sage_sdo_session_wait_seconds() -> float:
     """SAGE_SDO_SESSION_WAIT_SECONDS: how long a run waits for another run's Sage session
     before its writes wait for the next run."""
     return float(os.environ.get("SAGE_SDO_SESSION_WAIT_SECONDS", "600"))
+
+
+def sync_cron() -> str:
+    """SSM_SYNC_CRON: when the schedule starts a sync (cron, default every 15 minutes). A
+    no-change cycle costs ~20 API calls; each changed record one call per 50 (bulk), at 4
+    requests/s shared by every company of the tenant: keep the interval above the longest sync
+    of all companies together (docs/performance.md)."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    value = os.environ.get("SSM_SYNC_CRON", "").strip() or "*/15 * * * *"
+    if not is_valid_cron_string(value):
+        raise ValueError(f"SSM_SYNC_CRON is {value!r}: give a cron string such as '*/15 * * * *'.")
+    return value
+
+
+def sync_timezone() -> str:
+    """SSM_SYNC_TIMEZONE: the time zone of SSM_SYNC_CRON (default UTC), e.g. Europe/London."""
+    return os.environ.get("SSM_SYNC_TIMEZONE", "").strip() or "UTC"

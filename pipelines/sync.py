@@ -36,6 +36,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from assets import company
 from assets.inbox.assets import QUOTE_ASSETS
 from assets.ssm import ledger
 from assets.ssm.apply import push_resource
@@ -44,6 +45,7 @@ from assets.ssm.contract import PUSHED, REVERSE
 from assets.ssm.plan import desired_table
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
+from pipelines import settings
 from resources.liveness import check_seconds, fail_dead_runs
 from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
@@ -69,21 +71,21 @@ sync_job = dg.define_asset_job(
     selection=SYNC_SELECTION,
     description="Extract Sage, build staging and derived, push what changed to SSM, summarise "
     "(ssm/run_summary). Launch it from the launchpad with no config: a sync.",
-    run_tags={KIND_TAG: "sync"},
+    tags={KIND_TAG: "sync", **company.run_tags()},
 )
 
 push_job = dg.define_asset_job(
     PUSH_JOB,
     selection=dg.AssetSelection.groups("ssm"),
     description="Push the current desired state to SSM (ssm_push_plan for a dry run).",
-    run_tags={KIND_TAG: "push"},
+    tags={KIND_TAG: "push", **company.run_tags()},
 )
 
 
 def pushes_in_flight(instance: dg.DagsterInstance) -> list[dg.RunRecord]:
     """Sync and push runs queued or running, oldest first."""
     records = instance.get_run_records(
-        dg.RunsFilter(job_name=None, statuses=IN_FLIGHT), ascending=True
+        dg.RunsFilter(job_name=None, statuses=IN_FLIGHT, tags=company.run_tags()), ascending=True
     )
     return [r for r in records if r.dagster_run.job_name in PUSHING_JOBS]
 
@@ -99,22 +101,31 @@ def _kind(instance: dg.DagsterInstance) -> str:
     """`first` until a sync has succeeded on this instance (ssm/run_summary corrects it from the
     warehouse when the two disagree)."""
     done = instance.get_run_records(
-        dg.RunsFilter(job_name=SYNC_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+        dg.RunsFilter(
+            job_name=SYNC_JOB, statuses=[dg.DagsterRunStatus.SUCCESS], tags=company.run_tags()
+        ),
+        limit=1,
     )
     return "incremental" if done else "first"
 
 
 @dg.schedule(
     name="sage_ssm_sync_every_15_minutes",
-    cron_schedule="*/15 * * * *",
+    cron_schedule=settings.sync_cron(),
+    execution_timezone=settings.sync_timezone(),
     target=sync_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="The one-way sync every 15 minutes, as the connector promises; a tick is "
-    "skipped, with the reason, while a sync or push is still queued or running.",
+    description=f"The one-way sync on `{settings.sync_cron()}` (SSM_SYNC_CRON; every 15 minutes "
+    "unless set); a tick is skipped, with the reason, while a sync or push is still queued or "
+    "running, or while the company is deactivated.",
 )
 def sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    if (off := company.inactive()) is not None:
+        return dg.SkipReason(off)
     # A sync whose process died must not make every tick skip: free it first.
-    for sentence in fail_dead_runs(context.instance, context.repository_def.job_names):
+    for sentence in fail_dead_runs(
+        context.instance, context.repository_def.job_names, tags=company.run_tags()
+    ):
         context.log.warning(sentence)
     busy = pushes_in_flight(context.instance)
     if busy:
@@ -128,7 +139,7 @@ def sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.S
 def _sage_update_without_push(run: dg.DagsterRun) -> bool:
     """The run loaded `sage` (or rebuilt staging/derived) but did not push it all."""
     selection = run.asset_selection or frozenset()
-    layers = {key.path[0] for key in selection}
+    layers = {key.path[-2] for key in selection}  # <company>/<layer>/<name>
     pushed = {push_key(c) for c in PUSHED} <= selection
     return bool(layers & {"sage", "staging", "derived"}) and not pushed
 
@@ -145,7 +156,7 @@ def _sage_update_without_push(run: dg.DagsterRun) -> bool:
 def free_dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     repository = context.repository_def
     jobs = repository.job_names if repository is not None else []
-    freed = fail_dead_runs(context.instance, jobs)
+    freed = fail_dead_runs(context.instance, jobs, tags=company.run_tags())
     for sentence in freed:
         context.log.warning(sentence)
     return dg.SkipReason(" ".join(freed) if freed else "every started run is alive")
@@ -170,7 +181,7 @@ def request_sync(context: dg.OpExecutionContext) -> None:
     description="Sync now: one click on Launch Run starts sage_ssm_sync (through the sensor "
     "sync_after_sage_update), with no partition to pick. sage_ssm_sync holds partitioned "
     "tables, so the UI asks for a partition when it is launched directly.",
-    tags={KIND_TAG: "request"},
+    tags={KIND_TAG: "request", **company.run_tags()},
 )
 def sync_now() -> None:
     request_sync()
@@ -207,6 +218,8 @@ def _covering_sync(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.RunRe
 def sync_after_sage_update(
     context: dg.RunStatusSensorContext,
 ) -> dg.RunRequest | dg.SkipReason:
+    if (off := company.inactive()) is not None:
+        return dg.SkipReason(off)
     run = context.dagster_run
     requested = run.job_name == SYNC_NOW_JOB
     if not requested and (run.job_name in PUSHING_JOBS or not _sage_update_without_push(run)):
@@ -246,7 +259,7 @@ class DeadLetterRequest(dg.Config):
     all: bool = Field(default=False, description="act on every dead letter (of the entity)")
 
 
-@dg.op(pool="warehouse", description="Re-queue or discard dead letters.")
+@dg.op(pool=company.pool("warehouse"), description="Re-queue or discard dead letters.")
 def manage_dead_letters(
     context: dg.OpExecutionContext, config: DeadLetterRequest, warehouse: WarehouseResource
 ) -> int:
@@ -267,7 +280,7 @@ def manage_dead_letters(
 
 @dg.job(
     description="Re-queue or discard dead letters (run config: action, entity, ext_ids, all).",
-    tags={KIND_TAG: "dead_letters"},
+    tags={KIND_TAG: "dead_letters", **company.run_tags()},
 )
 def ssm_dead_letters() -> None:
     manage_dead_letters()
@@ -281,7 +294,9 @@ class PushPlanRequest(dg.Config):
     )
 
 
-@dg.op(pool="warehouse", description="Plan the pushes without writing SSM (a dry run).")
+@dg.op(
+    pool=company.pool("warehouse"), description="Plan the pushes without writing SSM (a dry run)."
+)
 def plan_ssm_pushes(
     context: dg.OpExecutionContext,
     config: PushPlanRequest,
@@ -321,7 +336,7 @@ def plan_ssm_pushes(
 @dg.job(
     description="Dry run: plan every push from the current desired state (sync.plans) and "
     "record it on the push assets as an observation; nothing is written to SSM.",
-    tags={KIND_TAG: "dry_run"},
+    tags={KIND_TAG: "dry_run", **company.run_tags()},
 )
 def ssm_push_plan() -> None:
     plan_ssm_pushes()

@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -118,13 +118,17 @@ def fail_dead_runs(
     jobs: Collection[str],
     dead_after: float | None = None,
     now: float | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Mark failed the started runs of `jobs` silent for longer than `dead_after` seconds; the
     sentences say which and why (the run's event log says the same)."""
     dead_after = dead_after_seconds() if dead_after is None else dead_after
     now = time.time() if now is None else now
     said = []
-    started = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    # `tags`: one company's runs (several companies share the instance, their job names too)
+    started = instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags=dict(tags or {}))
+    )
     for record in started:
         run = record.dagster_run
         silent = now - last_sign_of_life(record)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
+from assets import company
 from assets.inbox import feed
 from assets.inbox.engine import ReverseReport, ReverseRun, SageWriter, ensure_tables
 from assets.inbox.quotes import HOLD_FIELDS, QuoteRun, ensure_statuses, quote_filter
@@ -37,7 +38,7 @@ from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
 GROUP = "inbox"
-FEED_KEYS = {r: dg.AssetKey([GROUP, f"ssm_{r}"]) for r in feed.FEEDS}
+FEED_KEYS = {r: company.key(GROUP, f"ssm_{r}") for r in feed.FEEDS}
 CUSTOMERS_KEY = REVERSE_WRITES["SALES_LEDGER"]
 CONTACTS_KEY = REVERSE_WRITES["SALES_DEL_ADDR"]
 QUOTES_KEY = REVERSE_WRITES["SALES_ORDER"]
@@ -66,7 +67,7 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=FEED_KEYS[resource],
         group_name=GROUP,
-        pool=QUOTES_POOL if resource == feed.QUOTE_FEED else "ssm_api",
+        pool=company.pool(QUOTES_POOL if resource == feed.QUOTE_FEED else "ssm_api"),
         kinds={"ssm", "duckdb"},
         description=f"{FEED_DESCRIPTIONS[resource]} created, updated or deleted since the "
         f"watermark (with an overlap window), each version once, raw, in inbox.{resource} with "
@@ -201,7 +202,7 @@ def _writer_asset(
         key=key,
         group_name=GROUP,
         deps=deps,
-        pool=QUOTES_POOL if quotes else "sage_write",
+        pool=company.pool(QUOTES_POOL if quotes else "sage_write"),
         kinds={"sage", "duckdb"},
         description=description,
         metadata=_contract_rules(*rules),

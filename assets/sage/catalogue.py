@@ -16,6 +16,7 @@ from functools import cached_property
 
 import dagster as dg
 
+from assets import company
 from resources.sage_schema import CRM_TABLES, SageColumn, table_columns
 
 INCREMENTAL_COLUMN = "RECORD_MODIFY_DATE"
@@ -107,11 +108,11 @@ class SageTable:
 
     @property
     def asset_key(self) -> dg.AssetKey:
-        return dg.AssetKey(["sage", self.name])
+        return company.key("sage", self.name)
 
     @property
     def source_key(self) -> dg.AssetKey:
-        return dg.AssetKey(["sage50", self.table])
+        return company.key("sage50", self.table)
 
     @cached_property
     def columns(self) -> tuple[SageColumn, ...]:

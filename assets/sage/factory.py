@@ -28,6 +28,7 @@ import warnings
 import dagster as dg
 from dagster_shared.utils.warnings import BetaWarning
 
+from assets import company
 from assets.partitions import document_months, month_key
 from assets.sage import warehouse as wh
 from assets.sage.catalogue import BY_TABLE, CATALOGUE, SageTable
@@ -179,10 +180,10 @@ def _report_months(
 
 # Sage tables the reverse flow writes (assets/inbox), and the asset that writes each.
 REVERSE_WRITES = {
-    "SALES_LEDGER": dg.AssetKey(["inbox", "sage_customers"]),
-    "SALES_DEL_ADDR": dg.AssetKey(["inbox", "sage_contacts"]),
-    "SALES_ORDER": dg.AssetKey(["inbox", "sage_quotes"]),
-    "SOP_ITEM": dg.AssetKey(["inbox", "sage_quotes"]),
+    "SALES_LEDGER": company.key("inbox", "sage_customers"),
+    "SALES_DEL_ADDR": company.key("inbox", "sage_contacts"),
+    "SALES_ORDER": company.key("inbox", "sage_quotes"),
+    "SOP_ITEM": company.key("inbox", "sage_quotes"),
 }
 
 
@@ -217,7 +218,7 @@ def build_sage_asset(table: SageTable) -> dg.AssetsDefinition:
         deps=deps,
         partitions_def=document_months if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        pool="warehouse",
+        pool=company.pool("warehouse"),
         kinds={"duckdb"},
         check_specs=check_specs,
         metadata={

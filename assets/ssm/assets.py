@@ -26,6 +26,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from assets import company
 from assets.lineage import desired_metadata, field_sage_sources
 from assets.ssm import ledger, value_lists
 from assets.ssm.apply import PushOptions, PushReport, push_resource
@@ -39,7 +40,7 @@ from resources.ssm.resource import SSMResource
 from resources.warehouse import WarehouseResource
 
 GROUP = "ssm"
-VALUE_LISTS_KEY = dg.AssetKey([GROUP, "value_lists"])
+VALUE_LISTS_KEY = company.key(GROUP, "value_lists")
 # A push older than this is late (the schedule runs every 15 minutes).
 PUSH_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(minutes=60), warn_window=timedelta(minutes=30)
@@ -71,16 +72,16 @@ class SSMPushSettings(dg.ConfigurableResource):
 
 
 def desired_key(contract: ResourceContract) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, f"desired_{contract.name}"])
+    return company.key(GROUP, f"desired_{contract.name}")
 
 
 def push_key(contract: ResourceContract) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, f"push_{contract.name}"])
+    return company.key(GROUP, f"push_{contract.name}")
 
 
 def _source_key(table: str) -> dg.AssetKey:
     schema, name = table.split(".", 1)
-    return dg.AssetKey([schema, name])
+    return company.key(schema, name)
 
 
 def _warehouse(resource: WarehouseResource):  # noqa: ANN202 - a context-manager factory
@@ -117,7 +118,7 @@ def _contract_metadata(contract: ResourceContract) -> dict[str, Any]:
 @dg.asset(
     key=VALUE_LISTS_KEY,
     group_name=GROUP,
-    pool="ssm_api",
+    pool=company.pool("ssm_api"),
     kinds={"duckdb"},
     description="SSM value lists and users, matched against Sage values by the push.",
 )
@@ -170,7 +171,7 @@ def _desired_asset(contract: ResourceContract) -> dg.AssetsDefinition:
     @dg.asset(
         key=desired_key(contract),
         group_name=GROUP,
-        pool="warehouse",
+        pool=company.pool("warehouse"),
         kinds={"duckdb"},
         deps=[_source_key(t) for t in contract.sources],
         description=f"What SSM `/{contract.ssm_resource}` should hold: {contract.title}, "
@@ -236,7 +237,7 @@ def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
     @dg.asset(
         key=push_key(contract),
         group_name=GROUP,
-        pool="ssm_api",
+        pool=company.pool("ssm_api"),
         kinds={"ssm"},
         deps=deps,
         description=f"Push of {contract.title} to SSM `/{contract.ssm_resource}`: only what "
@@ -288,7 +289,7 @@ def _dead_letter_check(contract: ResourceContract) -> dg.AssetChecksDefinition:
         blocking=False,
         # It creates the sync tables when missing (a write), so it queues with the other writers
         # instead of holding a run worker while it waits for the warehouse's file lock.
-        pool="warehouse",
+        pool=company.pool("warehouse"),
     )
     def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import dagster as dg
 import duckdb
 
+from assets import company
 from assets.sage.warehouse import HELD_BACK_TABLE, QUARANTINE_TABLE, ensure_quarantine
 from assets.ssm import ledger
 from assets.ssm.assets import GROUP, push_key
@@ -22,7 +23,7 @@ from assets.ssm.contract import PUSHED, REVERSE
 from assets.ssm.desired import HELD_LAYER
 from resources.warehouse import WarehouseResource
 
-SUMMARY_KEY = dg.AssetKey([GROUP, "run_summary"])
+SUMMARY_KEY = company.key(GROUP, "run_summary")
 KIND_TAG = "sync/kind"
 
 # (column of sync.runs, heading); dead letters come from sync.dead_letters.
@@ -215,7 +216,7 @@ def run_kind(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     key=SUMMARY_KEY,
     group_name=GROUP,
     deps=[push_key(c) for c in PUSHED],
-    pool="warehouse",
+    pool=company.pool("warehouse"),
     kinds={"duckdb"},
     description="What this run's sync did: one row per push (desired, created, updated, "
     "deleted, unchanged, deferred, failed, deletes held back by the breaker, open dead letters, "
@@ -237,6 +238,7 @@ def run_summary(
     needs = attention(rows, quarantine, held)
     total = totals(rows)
     metadata: dict[str, object] = {
+        **({"company": company.name()} if company.name() else {}),
         "pushes": dg.MetadataValue.md(markdown(rows)),
         "attention": dg.MetadataValue.md("\n".join(f"- {line}" for line in needs) or "none"),
         "kind": kind,
@@ -257,7 +259,7 @@ def run_summary(
             metadata=metadata,
         )
     context.log.info(
-        f"sync ({kind}): created {int(total['created'])}, updated {int(total['updated'])}, "
+        f"{company.describe() + ' ' if company.name() else ''}sync ({kind}): created {int(total['created'])}, updated {int(total['updated'])}, "
         f"deleted {int(total['deleted'])}, {int(total['api_calls'])} API calls"
         + (f"; attention: {'; '.join(needs)}" if needs else "")
     )

@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from assets import company
 from assets.sage.warehouse import ensure_quarantine
 
 # Rounding rules, applied once on the way into `staging` (Sage hands out binary doubles).
@@ -88,8 +89,8 @@ def upstream_key(table: str) -> dg.AssetKey:
     """`SALES_LEDGER` -> sage/sales_ledger; `staging.product_items` -> staging/product_items."""
     if "." in table:
         schema, name = table.split(".", 1)
-        return dg.AssetKey([schema, name])
-    return dg.AssetKey(["sage", table.lower()])
+        return company.key(schema, name)
+    return company.key("sage", table.lower())
 
 
 def upstream_column(source: str) -> tuple[dg.AssetKey, str]:
@@ -162,10 +163,10 @@ def build_table_asset(
         description += "\n\n" + "\n".join(f"- {n}" for n in table.notes)
 
     @dg.asset(
-        key=[schema, table.name],
+        key=company.key(schema, table.name),
         group_name=schema,
         deps=[upstream_key(t) for t in table.reads],
-        pool="warehouse",
+        pool=company.pool("warehouse"),
         kinds={"duckdb", "sql"},
         description=description,
         metadata={
@@ -257,7 +258,7 @@ def build_invariant_check(invariant: Invariant) -> dg.AssetChecksDefinition:
         description=invariant.description + held_back_note(invariant),
         blocking=invariant.blocking,
         additional_deps=[upstream_key(t) for t in invariant.reads],
-        pool="warehouse",
+        pool=company.pool("warehouse"),
     )
     def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
@@ -303,7 +304,9 @@ def build_invariants_check(name: str, invariants: Sequence[Invariant]) -> dg.Ass
     }
     by_key = {dg.AssetCheckKey(upstream_key(i.asset), i.name): i for i in invariants}
 
-    @dg.multi_asset_check(name=name, specs=list(specs.values()), can_subset=True, pool="warehouse")
+    @dg.multi_asset_check(
+        name=name, specs=list(specs.values()), can_subset=True, pool=company.pool("warehouse")
+    )
     def _checks(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
     ) -> Iterator[dg.AssetCheckResult]:
