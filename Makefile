@@ -1,5 +1,6 @@
 # Sage 50 <-> Sage Sales Management connector.
 #   make demo   generate the demo Sage 50 company, start the SSM sandbox, run the sync, print what landed
+#   make demo DEMO_COMPANIES=2  two demo companies with the same account codes, one SSM tenant
 #   make test   install everything (uv, Python packages from uv.lock, unixODBC + SQLite ODBC driver), lint, test
 #   make test-demo  run the whole demo as a test (left out of make test for time)
 #   make dev    open the Dagster UI on the same defaults (PORT=3000, HOST=127.0.0.1 to change them)
@@ -81,9 +82,12 @@ demo: install
 instance: install
 	$(RUN) python -m pipelines.instance
 
+# With a companies file (companies.yaml, COMPANIES_FILE, or the one `make demo DEMO_COMPANIES=2`
+# wrote), one code location per company; without one, the project's workspace.yaml.
 dev: install
 	$(RUN) python -m pipelines.demo --prepare
-	$(RUN) dagster dev -w workspace.yaml --host $(HOST) --port $(PORT)
+	$(RUN) python -m pipelines.companies workspace --out data/workspace.yaml
+	$(RUN) dagster dev -w data/workspace.yaml --host $(HOST) --port $(PORT)
 
 bench: uv odbc
 	$(UV) sync --frozen --inexact --extra bench

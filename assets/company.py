@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -69,3 +71,36 @@ def inactive() -> str | None:
             "again (the first sync compares every record with SSM)"
         )
     return None
+
+
+# Deactivated, then active again: the first sync compares every record with SSM (Sage wins on
+# the fields Sage owns, SSM keeps its own), since SSM may have changed while nothing synced and
+# the push's ledger only knows what SSM acknowledged before. A file beside the company's
+# warehouse (whose ledger it concerns) remembers it: the schedule and sensors write it while the
+# company is deactivated, the sync that compared every record removes it.
+COMPARE_TAG = "sync/compare"
+FULL = "full"
+
+
+def _marker(warehouse_path: str) -> Path | None:
+    return None if warehouse_path in ("", ":memory:") else Path(warehouse_path + ".deactivated")
+
+
+def mark_deactivated(warehouse_path: str) -> None:
+    marker = _marker(warehouse_path)
+    if marker is not None and not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(datetime.now(UTC).isoformat(timespec="seconds"), encoding="utf-8")
+
+
+def deactivated_since(warehouse_path: str) -> str | None:
+    marker = _marker(warehouse_path)
+    if marker is None or not marker.exists():
+        return None
+    return marker.read_text(encoding="utf-8").strip() or "unknown"
+
+
+def compared(warehouse_path: str) -> None:
+    marker = _marker(warehouse_path)
+    if marker is not None:
+        marker.unlink(missing_ok=True)

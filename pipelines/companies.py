@@ -113,12 +113,15 @@ def _expand(value: str, where: str) -> str:
 
 
 def companies_file() -> Path | None:
-    """COMPANIES_FILE, else companies.yaml in the project if there is one."""
+    """COMPANIES_FILE, else companies.yaml in the project, else the one `make demo
+    DEMO_COMPANIES=2` wrote in the data folder, if there is one."""
     named = os.environ.get(FILE_VARIABLE, "").strip()
     if named:
         return Path(named)
-    default = PROJECT_ROOT / "companies.yaml"
-    return default if default.is_file() else None
+    for default in (PROJECT_ROOT / "companies.yaml", root_data_dir() / "companies.yaml"):
+        if default.is_file():
+            return default
+    return None
 
 
 def _text_map(raw: Any, where: str) -> dict[str, str]:

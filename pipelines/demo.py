@@ -55,6 +55,7 @@ from pipelines import settings
 from pipelines.instance import open_instance
 
 SYNC_JOB = "sage_ssm_sync"
+QUOTES_JOB = "ssm_quotes"
 LAYERS = ("inbox", "sage", "quarantine", "staging", "derived", "ssm", "sync")
 # the reverse flow's writers (group inbox)
 REVERSE_ASSETS = ("sage_customers", "sage_contacts", "sage_quotes")
@@ -135,10 +136,10 @@ class SyncRun:
     log_path: Path | None = None  # every Dagster event of the run
 
 
-def run_sync(instance: dg.DagsterInstance, label: str) -> SyncRun:
+def run_sync(instance: dg.DagsterInstance, label: str, job: str = SYNC_JOB) -> SyncRun:
     from pipelines.definitions import defs
 
-    return run_job(defs.resolve_job_def(SYNC_JOB), instance, label, settings.data_dir() / "logs")
+    return run_job(defs.resolve_job_def(job), instance, label, settings.data_dir() / "logs")
 
 
 def run_job(
@@ -882,8 +883,8 @@ def ssm_records(visit: RepVisit) -> dict[tuple[str, int], dict[str, Any]]:
     return held
 
 
-def decisions(run_id: str) -> dict[str, list[tuple[int, str, str]]]:
-    """(id, decision, reason) per SSM resource of what the reverse flow decided in `run_id`."""
+def decisions(run_ids: list[str]) -> dict[str, list[tuple[int, str, str]]]:
+    """(id, decision, reason) per SSM resource of what the reverse flow decided in `run_ids`."""
     from assets.inbox import feed
 
     con = duckdb.connect(settings.warehouse_path(), read_only=True)
@@ -891,8 +892,8 @@ def decisions(run_id: str) -> dict[str, list[tuple[int, str, str]]]:
         return {
             resource: con.execute(
                 f"SELECT id, decision, reason FROM {feed.inbox_table(resource)} "  # noqa: S608
-                "WHERE decided_by = ? ORDER BY id, version",
-                [run_id],
+                "WHERE list_contains(?, decided_by) ORDER BY id, version",
+                [run_ids],
             ).fetchall()
             for resource in feed.FEEDS
         }
@@ -900,7 +901,7 @@ def decisions(run_id: str) -> dict[str, list[tuple[int, str, str]]]:
         con.close()
 
 
-def print_rep_report(visit: RepVisit, runs: list[SyncRun], reps_run: SyncRun) -> None:
+def print_rep_report(visit: RepVisit, runs: list[SyncRun], decided_in: list[SyncRun]) -> None:
     """What reached Sage, what came back to SSM, and the reverse flow's figures and decisions."""
     columns, customers, contacts = sage_records(visit)
     print(f"\nwhat reached Sage (the demo company {settings.sage_sdo_data_path()})")
@@ -936,16 +937,17 @@ def print_rep_report(visit: RepVisit, runs: list[SyncRun], reps_run: SyncRun) ->
         )
         for asset in REVERSE_ASSETS
         for run in runs
+        if asset in run.reverse  # the sync never handles quotes, the quote job nothing else
     ]
     for line in _table(("asset", "run", *REVERSE_FIGURES), rows, 2):
         print(line)
 
+    labels = " and ".join(run.label for run in decided_in)
     print(
-        f"\nits decisions in the {reps_run.label} run (inbox.accounts, inbox.contacts, "
-        "inbox.salesorders)"
+        f"\nits decisions in the {labels} runs (inbox.accounts, inbox.contacts, inbox.salesorders)"
     )
     rows = []
-    for resource, decided in decisions(reps_run.run_id).items():
+    for resource, decided in decisions([run.run_id for run in decided_in]).items():
         mine = visit.ids(resource)
         rows += [(f"{resource} {i}", d, r) for i, d, r in decided if i in mine]
         # The records the push wrote are read back too; one line per decision says what of them.
@@ -1059,10 +1061,11 @@ def print_quotes(visit: RepVisit) -> None:
                 print(f"    line {item}: {rules[(number, item)][1]}")
 
 
-def _sync(instance: dg.DagsterInstance, label: str) -> SyncRun:
-    """One sync run, its outcome on the console; a failed run stops the demo."""
-    run = run_sync(instance, label)
-    print(f"{label} sync run {run.run_id} {'succeeded' if run.success else 'FAILED'} in "
+def _sync(instance: dg.DagsterInstance, label: str, job: str = SYNC_JOB) -> SyncRun:
+    """One run of `job` (a sync), its outcome on the console; a failed run stops the demo."""
+    run = run_sync(instance, label, job)
+    what = "sync run" if job == SYNC_JOB else f"{job} run"
+    print(f"{label} {what} {run.run_id} {'succeeded' if run.success else 'FAILED'} in "
           f"{run.seconds:.1f} s")  # fmt: skip
     if not run.success:
         for message in run.failures:
@@ -1079,6 +1082,7 @@ def demo(args: argparse.Namespace) -> None:
     runs: list[SyncRun] = []
     visit: RepVisit | None = None
     reps_run: SyncRun | None = None
+    quotes_run: SyncRun | None = None
     with open_instance() as instance:
         where = Path(instance.root_directory).resolve()
         if args.prepare:
@@ -1091,17 +1095,19 @@ def demo(args: argparse.Namespace) -> None:
             visit = act_as_rep(tag)
             visit.quotes = quote_as_rep(visit, tag)
             print(
-                "the next sync runs the reverse flow first (group inbox): the rep's records are "
-                "written into Sage and the quotes priced and posted as Sage quotations, read back "
-                "by the extract and answered in SSM by the push\n"
+                "the job ssm_quotes prices the quotes in Sage and answers them in SSM (the sensor "
+                "ssm_quotes launches it within seconds of a quote; here it runs in this process), "
+                "then the next sync runs the reverse flow first (group inbox): the rep's records "
+                "are written into Sage, read back by the extract and answered in SSM by the push\n"
             )
+            runs.append(quotes_run := _sync(instance, "quotes", QUOTES_JOB))
             runs.append(reps_run := _sync(instance, "reps"))
         else:
             print(f"\nnot acting as a sales rep: {unavailable}\n")
         runs.append(_sync(instance, "repeat"))
     print_summary(runs)
-    if visit is not None and reps_run is not None:
-        print_rep_report(visit, runs, reps_run)
+    if visit is not None and reps_run is not None and quotes_run is not None:
+        print_rep_report(visit, runs, [quotes_run, reps_run])
         print_quotes(visit)
     print(f"\ndemo done in {time.perf_counter() - started:.1f} s")
     print(f"the runs are in the Dagster instance {where}: `make dev` or `dagster dev` shows them")
@@ -1114,15 +1120,107 @@ def demo(args: argparse.Namespace) -> None:
         )
 
 
+DEMO_COMPANY_NAMES = ("north", "south", "east", "west")
+
+
+def demo_companies_file(count: int) -> Path:
+    """The companies file of `make demo DEMO_COMPANIES=<count>` (kept if already there)."""
+    from pipelines.companies import companies_file
+
+    named = companies_file()
+    if named is not None:
+        return named
+    path = settings.data_dir() / "companies.yaml"
+    names = DEMO_COMPANY_NAMES[:count]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by `make demo DEMO_COMPANIES=...`: demo companies with the same account\n"
+        "# codes, each in its own folder under data/companies/, into one SSM sandbox tenant.\n"
+        "companies:\n" + "".join(f"  {n}: {{}}\n" for n in names),
+        encoding="utf-8",
+    )
+    return path
+
+
+def one_company(name: str, size: str, first: bool) -> None:
+    """`--company <name>`: this process is that company (before the definitions load): its
+    demo company (the same codes as the others', its own names), an initial and a repeat sync."""
+    from pipelines import companies
+
+    companies.activate(name)
+    path = settings.demo_company_path()
+    fresh = not path.exists()
+    ensure_demo_company(size)
+    if fresh and not first:
+        # The same generator and seed, so the same account codes: only the names tell them apart.
+        with contextlib.closing(sqlite3.connect(path)) as con, con:
+            con.execute("UPDATE SALES_LEDGER SET NAME = substr(NAME, 1, 50) || ?", (f" {name}",))
+    with open_instance() as instance:
+        runs = [_sync(instance, f"{name} initial"), _sync(instance, f"{name} repeat")]
+    print_summary(runs)
+
+
+def demo_several(count: int, size: str) -> None:
+    """Several demo companies into one SSM tenant, each synced in its own process, as each is
+    its own code location under `make dev` (asset keys under <company>/)."""
+    from pipelines.companies import load
+
+    started = time.perf_counter()
+    path = demo_companies_file(count)
+    catalogue = load(path)
+    assert catalogue is not None
+    sandbox_pid = ensure_ssm_sandbox()
+    print(f"{len(catalogue.companies)} companies from {path}: {catalogue.names()}")
+    for n, found in enumerate(catalogue.companies):
+        print(f"\n=== company {found.name} ===", flush=True)
+        done = subprocess.run(  # noqa: S603 - this module, fixed arguments
+            [sys.executable, "-m", "pipelines.demo", "--company", found.name, "--size", size]
+            + ([] if n else ["--first"]),
+            env={**os.environ, "COMPANIES_FILE": str(path)},
+            check=False,
+        )
+        if done.returncode != 0:
+            print(f"company {found.name} did not sync: the other companies go on")
+    accounts = _sandbox_get("state?resource=accounts") or {}
+    rows = next(iter(accounts.values()), []) if isinstance(accounts, dict) else []
+    live = [r for r in rows if not r.get("deleted") and r.get("extId")]
+    print("\nSSM accounts per company (extId prefix):")
+    for found in catalogue.companies:
+        prefix = catalogue.environment(found.name)["SSM_EXT_ID_PREFIX"]
+        mine = sorted((r for r in live if str(r["extId"]).startswith(prefix)),
+                      key=lambda r: str(r["extId"]))  # fmt: skip
+        sample = f", e.g. {mine[0]['extId']} {mine[0].get('name')!r}" if mine else ""
+        print(f"  {found.name}: {len(mine)} accounts under {prefix}{sample}")
+    print(f"\ndemo of {len(catalogue.companies)} companies done in "
+          f"{time.perf_counter() - started:.1f} s; `make dev` shows one code location each")  # fmt: skip
+    if sandbox_pid is not None:
+        print(
+            f"the SSM sandbox keeps running (pid {sandbox_pid}); stop it with `kill {sandbox_pid}`"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--prepare", action="store_true", help="only generate, start and check the instance"
     )
     parser.add_argument("--size", default=os.environ.get("DEMO_SIZE", "small"))
+    parser.add_argument(
+        "--companies",
+        type=int,
+        default=int(os.environ.get("DEMO_COMPANIES", "1") or 1),
+        help="several demo companies (same codes) into one SSM tenant (DEMO_COMPANIES)",
+    )
+    parser.add_argument("--company", help=argparse.SUPPRESS)  # one of them, in its own process
+    parser.add_argument("--first", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
-        demo(args)
+        if args.company:
+            one_company(args.company, args.size, args.first)
+        elif args.companies > 1 and not args.prepare:
+            demo_several(min(args.companies, len(DEMO_COMPANY_NAMES)), args.size)
+        else:
+            demo(args)
     except OSError as exc:  # what the demo writes under DATA_DIR: the company, logs, sandbox state
         if exc.filename is None:
             raise

@@ -27,6 +27,7 @@ from assets.inbox.rules import ReverseSettings
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
 from pipelines.reverse import _POLL_CLIENTS, NOT_STARTED, _poll_client, poll, sensor_overlap
+from pipelines.settings import warehouse_path
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
 
@@ -76,6 +77,7 @@ def ssm_quotes(
     context: dg.SensorEvaluationContext, ssm: SSMResource
 ) -> dg.RunRequest | dg.SkipReason:
     if (off := company.inactive()) is not None:
+        company.mark_deactivated(warehouse_path())
         return dg.SkipReason(off)
     sync = SyncSettings.from_env()
     settings = ReverseSettings.from_env(sync=sync)

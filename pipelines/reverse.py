@@ -24,6 +24,7 @@ from assets.inbox import feed
 from assets.inbox.assets import QUOTE_ASSETS
 from assets.inbox.rules import ReverseSettings
 from assets.ssm.summary import KIND_TAG
+from pipelines.settings import warehouse_path
 from resources.ssm.client import SSMClient
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
@@ -127,6 +128,7 @@ def ssm_changes(
     context: dg.SensorEvaluationContext, ssm: SSMResource
 ) -> dg.RunRequest | dg.SkipReason:
     if (off := company.inactive()) is not None:
+        company.mark_deactivated(warehouse_path())
         return dg.SkipReason(off)
     settings = ReverseSettings.from_env()
     overlap = sensor_overlap(settings)

@@ -121,6 +121,7 @@ def _kind(instance: dg.DagsterInstance) -> str:
 )
 def sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     if (off := company.inactive()) is not None:
+        company.mark_deactivated(settings.warehouse_path())
         return dg.SkipReason(off)
     # A sync whose process died must not make every tick skip: free it first.
     for sentence in fail_dead_runs(
@@ -133,7 +134,11 @@ def sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.S
             f"{_describe(busy[0])}: this tick is skipped; the next tick starts a sync once it "
             "is done."
         )
-    return dg.RunRequest(tags={KIND_TAG: _kind(context.instance)})
+    tags = {KIND_TAG: _kind(context.instance)}
+    since = company.deactivated_since(settings.warehouse_path())
+    if since is not None:  # active again: this sync compares every record with SSM
+        tags |= {company.COMPARE_TAG: company.FULL, "sync/deactivated_since": since}
+    return dg.RunRequest(tags=tags)
 
 
 def _sage_update_without_push(run: dg.DagsterRun) -> bool:

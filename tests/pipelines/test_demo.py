@@ -291,7 +291,8 @@ def test_the_demo_prints_the_reverse_flows_figures_and_a_last_run_that_writes_no
     for asset in ("inbox/sage_customers", "inbox/sage_contacts"):
         assert by_run[(asset, "repeat")][0] == by_run[(asset, "repeat")][5] == 0
 
-    decided = {row[0]: row[1:] for row in demo_run.section("its decisions in the reps run")[1:]}
+    section = demo_run.section("its decisions in the quotes and reps runs")
+    decided = {row[0]: row[1:] for row in section[1:]}
     mine = {k: v for k, v in decided.items() if re.fullmatch(r"(accounts|contacts) \d+", k)}
     assert sorted(v[0] for v in mine.values()) == ["created"] * 5
     assert any(v[1].startswith("Sage client ") for v in mine.values())
@@ -356,9 +357,47 @@ def test_the_demos_quotes_come_back_priced_with_the_rule_per_line(demo_run: Demo
             rules_seen.append(cells[-1])
     if "explanation not available" not in rules_seen:
         assert "price_list" in rules_seen  # the first customer's list fired on a listed product
-    # The repeat run wrote nothing for the quotes either (Sage writes counted in the summary).
+    # The quote job posted and acknowledged both; no sync handles a quote.
     figures = demo_run.section("reverse flow per run")
-    repeat = next(row for row in figures if row[:2] == ["inbox/sage_quotes", "repeat"])
-    assert repeat[2] == repeat[7] == "0"
-    reps = next(row for row in figures if row[:2] == ["inbox/sage_quotes", "reps"])
-    assert reps[2:4] == ["2", "2"]  # created, acknowledged in SSM
+    quoted = [row for row in figures if row[0] == "inbox/sage_quotes"]
+    assert [row[1] for row in quoted] == ["quotes"]
+    assert quoted[0][2:4] == ["2", "2"]  # created, acknowledged in SSM
+    assert re.search(r"^quotes ssm_quotes run \S+ succeeded in [\d.]+ s$", demo_run.out, re.M)
+
+
+@pytest.mark.slow
+@pytest.mark.demo
+def test_two_demo_companies_with_the_same_codes_land_side_by_side(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`make demo DEMO_COMPANIES=2`: north and south have the same account codes; SSM holds
+    both, each under its company's extId prefix with its own names, and each company's repeat
+    sync writes nothing."""
+    tmp = tmp_path_factory.mktemp("demo2")
+    home = tmp / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with running_sandbox(tmp) as ssm:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN)}
+        env.update(
+            DATA_DIR=str(tmp / "data"), DAGSTER_HOME=str(home), DEMO_SIZE="tiny",
+            DEMO_COMPANIES="2", SSM_BASE_URL=ssm.base_url, SSM_PUBLIC_KEY=ssm.public_key,
+            SSM_PRIVATE_KEY=ssm.private_key, SSM_REQUESTS_PER_SECOND="200",
+        )  # fmt: skip
+        env.pop("COMPANIES_FILE", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.demo"], cwd=PROJECT_ROOT, env=env,
+            capture_output=True, text=True, timeout=DEMO_TIMEOUT, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        state = httpx.get(ssm.control_url + "/state", params={"resource": "accounts"}).json()
+    out = done.stdout
+    for name in ("north", "south"):
+        assert f"the {name} repeat run found nothing new: 0 writes to SSM, 0 Sage writes" in out
+    accounts = [a for a in next(iter(state.values())) if not a.get("deleted") and a.get("extId")]
+    north = {a["extId"][6:]: a["name"] for a in accounts if a["extId"].startswith("NORTH-")}
+    south = {a["extId"][6:]: a["name"] for a in accounts if a["extId"].startswith("SOUTH-")}
+    assert north and north.keys() == south.keys()  # the same codes, two SSM accounts each
+    assert all(south[c] == north[c][:50] + " south" for c in north)
+    assert (tmp / "data" / "companies" / "north" / "sage50-demo.sqlite").is_file()
+    assert "north: 30 accounts under NORTH-" in out
