@@ -36,6 +36,15 @@ def name() -> str | None:
     return value
 
 
+COUNT_VARIABLE = "SAGE_COMPANIES"
+
+
+def several() -> bool:
+    """Whether the companies file lists more than one company (set with the company's
+    environment): then a rep's new account is claimed by its branch (assets/inbox/engine.py)."""
+    return int(os.environ.get(COUNT_VARIABLE, "1") or 1) > 1
+
+
 def key(*path: str) -> dg.AssetKey:
     company = name()
     return dg.AssetKey([company, *path] if company else list(path))

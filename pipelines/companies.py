@@ -68,6 +68,7 @@ class Company:
         env.setdefault("SSM_PACE_DIR", str(root / "ssm-pace"))
         env[this_company.COMPANY_VARIABLE] = self.name
         env[this_company.ACTIVE_VARIABLE] = "true" if self.active else "false"
+        env[this_company.COUNT_VARIABLE] = "2" if several else "1"
         prefix = self.prefix if self.keys == "prefix" and several else ""
         env["SSM_EXT_ID_PREFIX"] = prefix
         env["SSM_SHARED_KEYS_OWNER"] = "true" if self.owner else "false"

@@ -47,6 +47,7 @@ from typing import Any, Literal, Protocol
 
 import duckdb
 
+from assets import company
 from assets.inbox import feed
 from assets.inbox.rules import (
     CONTACT_FIELDS,
@@ -331,12 +332,13 @@ class Lookups:
 
     def claims_new_account(self, branch_id: Any) -> bool:
         """Whether a rep's new account (no extId yet) filed under `branch_id` is this
-        company's: the accounts of its SSM_BRANCH, or without a branch, every one when
-        SSM_TAKES_NEW_ACCOUNTS (one company of the tenant). With shared keys a non-owning
-        company takes none: it never writes accounts."""
+        company's: with several companies the accounts of its SSM_BRANCH, or without a branch,
+        every one when SSM_TAKES_NEW_ACCOUNTS (one company of the tenant); a single company
+        takes every one, whatever its branch. With shared keys a non-owning company takes none:
+        it never writes accounts."""
         if not self.sync.writes_parties:
             return False
-        if self.sync.branch:
+        if self.sync.branch and company.several():
             return branch_id is not None and self.branch_id == int(branch_id)
         return self.sync.takes_new_accounts
 

@@ -117,6 +117,8 @@ class SSMWriter(Protocol):
 @dataclass(frozen=True)
 class PushOptions:
     dry_run: bool = False
+    # Compare every record with what SSM holds now (a company active again after a pause)
+    full_compare: bool = False
     allow_mass_delete: bool = False
     breaker: planning.DeleteBreaker = field(default_factory=planning.DeleteBreaker)
     failure_sample: int = 10
@@ -518,6 +520,71 @@ def adopt_existing(
                 "ssm_deleted" if _is_deleted(record) else "ok",
                 message=f"already in SSM as id {ssm_id}; adopted instead of created (not "
                 "created by the connector: a Sage delete leaves it live)",
+            )
+        )  # fmt: skip
+    if rows:
+        recorder.commit(rows=rows, changes=changes)
+    return len(rows)
+
+
+def compare_with_ssm(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    settings: SyncSettings,
+    recorder: _Recorder,
+) -> int | None:
+    """A full comparison: what SSM holds now replaces what it last acknowledged in the ledger.
+
+    After a company was deactivated, SSM may have changed while nothing synced (an admin edited
+    a read-only field, a record was deleted), and the ledger only knows what SSM acknowledged
+    before. The resource's SSM records are read once, as on a first push, and each synced
+    record's acknowledged payload becomes SSM's current values of the fields the push sends, so
+    the plan sends every Sage-owned field that differs, and nothing of the fields SSM owns (they
+    are not in the payload). A record SSM now holds as deleted becomes `ssm_deleted`. Returns
+    how many records differed, or None when SSM did not answer the read.
+    """
+    payloads = planning.payload_sql(contract, settings)
+    table = ledger.ledger_table(contract.name)
+    with warehouse() as con:
+        known = con.execute(
+            f"SELECT d.ext_id, d.payload, l.ssm_id, l.payload, l.created_by_connector "  # noqa: S608
+            f"FROM ({payloads}) AS d JOIN {table} AS l ON l.ext_id = d.ext_id "
+            f"WHERE l.state = '{ledger.SYNCED}' AND l.ssm_id IS NOT NULL ORDER BY d.ext_id"
+        ).fetchall()
+    if not known:
+        return 0
+    by_ext_id = contract.lookup_fields == ("extId",)
+    try:
+        records = _read(client, contract.ssm_resource, w.ne("extId", "") if by_ext_id else None)
+    except GAVE_UP:
+        return None
+    by_id = {int(r["id"]): r for r in records if r.get("id") is not None}
+    rows: list[ledger.LedgerRow] = []
+    changes: list[ledger.Change] = []
+    for ext_id, payload, ssm_id, acknowledged, ours in known:
+        record = by_id.get(int(ssm_id))
+        if record is None:
+            continue  # not listed at all: the delete detection says what became of it
+        if _is_deleted(record):
+            rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SSM_DELETED, None, None, ours))
+            changes.append(ledger.Change(contract.name, ext_id, ssm_id, "compare", "ssm_deleted",
+                                         message="deleted in SSM while the company was paused"))  # fmt: skip
+            continue
+        current = {n: _as_written(record[n]) for n in json.loads(payload) if n in record}
+        before = json.loads(acknowledged or "{}")
+        moved = sorted(n for n, v in current.items() if before.get(n) != v)
+        if not moved:
+            continue
+        rows.append(
+            ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, None, json.dumps(current), ours)
+        )
+        changes.append(
+            ledger.Change(
+                contract.name, ext_id, ssm_id, "compare", "ok",
+                changed_fields=moved,
+                message="SSM held other values than it had acknowledged: the plan compares "
+                "with what it holds now",
             )
         )  # fmt: skip
     if rows:
@@ -1091,6 +1158,13 @@ def _push(
         if not contract.match_only:
             adopted = adopt_existing(warehouse, client, contract, settings, recorder)
             report.adopted = adopted or 0
+            if options.full_compare and adopted == 0:
+                differed = compare_with_ssm(warehouse, client, contract, settings, recorder)
+                report.notes.append(
+                    "full comparison with SSM: SSM did not answer, compared with the ledger"
+                    if differed is None
+                    else f"full comparison with SSM: {differed} records held other values"
+                )
             detect_ssm_deletes(warehouse, client, contract, recorder, report)
 
     with warehouse() as con:

@@ -17,6 +17,7 @@ the plan and records it as an observation of each push asset, so a plan never co
 for the freshness policies or the automation conditions.
 """
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -230,6 +231,13 @@ def report_metadata(report: PushReport) -> dict[str, Any]:
     }
 
 
+def full_comparison(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> bool:
+    """Whether this run compares every record with SSM: the company is active again after a
+    pause (assets/company.py), or the run was launched with the tag sync/compare=full."""
+    tagged = context.run.tags.get(company.COMPARE_TAG) == company.FULL
+    return tagged or company.deactivated_since(warehouse.database) is not None
+
+
 def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
     deps = [desired_key(contract), VALUE_LISTS_KEY]
     deps += [push_key(c) for c in PUSHED if c.name in contract.parents]
@@ -252,6 +260,9 @@ def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         ssm_push: SSMPushSettings,
     ) -> dg.MaterializeResult:
+        options = ssm_push.options()
+        if full_comparison(context, warehouse):
+            options = dataclasses.replace(options, full_compare=True)
         with ssm.get_client() as client:
             report = push_resource(
                 _warehouse(warehouse),
@@ -259,7 +270,7 @@ def _push_asset(contract: ResourceContract) -> dg.AssetsDefinition:
                 contract,
                 SyncSettings.from_env(),
                 context.run.run_id,
-                ssm_push.options(),
+                options,
             )
         metadata = report_metadata(report)
         # Neither is a step failure: the pushes after this one still run (a failed step would

@@ -49,7 +49,7 @@ CREATE SCHEMA IF NOT EXISTS ssm;
 CREATE SCHEMA IF NOT EXISTS sync;
 CREATE TABLE IF NOT EXISTS sync.changes (
     run_id VARCHAR, resource VARCHAR, ext_id VARCHAR, ssm_id BIGINT,
-    operation VARCHAR,      -- create | update | delete | resolve | adopt | detect
+    operation VARCHAR,      -- create | update | delete | resolve | adopt | detect | compare
     outcome VARCHAR,        -- ok | failed | unknown | not_sent | ssm_deleted | not_found |
                             -- skipped | held_back (a delete the breaker held back)
     changed_fields VARCHAR, -- JSON list of the fields sent

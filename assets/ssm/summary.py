@@ -253,6 +253,11 @@ def run_summary(
         "push_seconds": dg.MetadataValue.float(round(float(total["seconds"]), 3)),
     }
     blocking = [_attention(r) for r in rows if r.status in ATTENTION]
+    paused_since = company.deactivated_since(warehouse.database)
+    if paused_since is not None:
+        metadata["compared_after_pause"] = paused_since
+        if not blocking:  # every record compared with SSM: the pause is over
+            company.compared(warehouse.database)
     if blocking:
         raise dg.Failure(
             description="Pushes that need attention: " + "; ".join(map(str, blocking)),

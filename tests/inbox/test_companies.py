@@ -36,6 +36,13 @@ from tests.ssm.staging_fixture import make_staging
 
 pytestmark = pytest.mark.xdist_group("reverse")
 
+
+@pytest.fixture(autouse=True)
+def _several_companies(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As the companies file sets it for each company: new accounts are claimed by branch.
+    monkeypatch.setenv("SAGE_COMPANIES", "2")
+
+
 REP = 2
 NORTH = SyncSettings(ext_id_prefix="NORTH-", branch="Main branch")
 SOUTH = SyncSettings(ext_id_prefix="SOUTH-", takes_new_accounts=False)

@@ -239,3 +239,82 @@ def test_three_companies_sync_at_once_each_on_its_own(
     # Two companies pushing at once stayed under the tenant's 4 requests/s together.
     stats = httpx.get(control_url + "/stats").json()
     assert stats["rate_limited"] <= 2, json.dumps(stats)[:2000]
+
+
+# ------------------------------------------------------------------------------ reactivation
+
+
+def _account(ssm_state: list[dict], ssm_id: int) -> dict:
+    return next(a for a in ssm_state if a["id"] == ssm_id)
+
+
+@pytest.mark.xdist_group("companies")
+def test_a_reactivated_company_compares_every_record_sage_wins_ssm_keeps_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deactivate, change data on both sides, reactivate: the first sync compares every record
+    with what SSM holds now. A Sage edit reaches SSM; an SSM edit of a field Sage owns goes back
+    to Sage's value (the ledger alone still believed SSM held the old value, so a plain sync
+    would have sent nothing); an SSM reassignment of a rep-less account's rep stays."""
+    import dagster as dg
+
+    from pipelines import sync
+    from pipelines.definitions import defs
+    from resources.ssm.client import SSMClient
+    from tests.test_end_to_end import _resources
+
+    sage = tmp_path / "sage50-demo.sqlite"
+    generate(sage, size="tiny", seed=1)
+    with running_sandbox(tmp_path) as ssm, dg.instance_for_test() as instance:
+        resources = _resources(tmp_path, sage, ssm)
+        warehouse = str(tmp_path / "warehouse.duckdb")
+        monkeypatch.setenv("WAREHOUSE_PATH", warehouse)
+        job = defs.resolve_job_def(sync.SYNC_JOB)
+        assert job.execute_in_process(instance=instance, resources=resources).success
+        context = dg.build_schedule_context(
+            instance=instance, repository_def=defs.get_repository_def()
+        )
+
+        monkeypatch.setenv(company.ACTIVE_VARIABLE, "false")
+        skipped = sync.sync_schedule(context)
+        assert isinstance(skipped, dg.SkipReason) and "deactivated" in str(skipped.skip_message)
+        assert company.deactivated_since(warehouse) is not None
+
+        import duckdb
+
+        with duckdb.connect(warehouse, read_only=True) as con:
+            ids = dict(con.execute("SELECT ext_id, ssm_id FROM ssm.synced_accounts").fetchall())
+        with sqlite3.connect(sage) as con:
+            refs = [r for (r,) in con.execute("SELECT ACCOUNT_REF FROM SALES_LEDGER ORDER BY 1")]
+            repless = [r for (r,) in con.execute(
+                "SELECT ACCOUNT_REF FROM SALES_LEDGER WHERE coalesce(trim(ANALYSIS_2), '') = '' "
+                "ORDER BY 1")]  # fmt: skip
+            sage_phone = con.execute(
+                "SELECT TELEPHONE FROM SALES_LEDGER WHERE ACCOUNT_REF = ?", (refs[1],)
+            ).fetchone()[0]
+            # in Sage, while paused: a customer renamed
+            con.execute(
+                "UPDATE SALES_LEDGER SET NAME = 'Renamed in Sage', "
+                "RECORD_MODIFY_DATE = datetime('now') WHERE ACCOUNT_REF = ?",
+                (refs[0],),
+            )
+        assert repless, "the tiny company has a customer without a rep"
+        with SSMClient(ssm.base_url, ssm.public_key, ssm.private_key,
+                       requests_per_second=200) as client:  # fmt: skip
+            # in SSM, while paused: an admin edits a Sage-owned field and reassigns a rep
+            client.update("accounts", ids[refs[1]], {"phone": "000 edited in SSM"})
+            client.update("accounts", ids[repless[0]], {"salesRepId1": 2})
+
+        monkeypatch.setenv(company.ACTIVE_VARIABLE, "true")
+        request = sync.sync_schedule(context)
+        assert isinstance(request, dg.RunRequest)
+        assert request.tags[company.COMPARE_TAG] == company.FULL
+        result = job.execute_in_process(instance=instance, resources=resources, tags=request.tags)
+        assert result.success
+        state = _state(ssm.control_url, "accounts")
+
+    assert _account(state, ids[refs[0]])["name"] == "Renamed in Sage"  # Sage's edit
+    assert _account(state, ids[refs[1]])["phone"] == sage_phone  # Sage wins on its field
+    rep = _account(state, ids[repless[0]])["salesRepId1"]
+    assert (rep or {}).get("id", rep) == 2  # SSM keeps the rep it assigned
+    assert company.deactivated_since(warehouse) is None  # the pause is over
