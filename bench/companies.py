@@ -1,0 +1,470 @@
+"""Several Sage companies syncing into one SSM tenant at once (issue 16, "Measured").
+
+`python -m bench.companies PARAMS.json RESULT.json` (started by `python -m bench`, in its own
+process like every suite) runs `run_companies_suite` on copies of one demo company:
+
+- Three companies, `north`, `south` and `east`: the same demo company (same generator and seed,
+  so the same account codes), the names of the second and third suffixed " South" and " East"
+  as tests/pipelines/test_companies.py does. A companies file lists them (keys `prefix`, the
+  default with several companies: extIds `NORTH-…`, `SOUTH-…`, `EAST-…`), each company in its
+  own data folder `<root>/companies/<name>` with the company at `sage50-demo.sqlite`, and one
+  pace file for the tenant (`SSM_PACE_DIR`, the SSM client's SharedPacer): all three share the
+  plan's 4 requests/s.
+- The SSM sandbox as a process at that rate; one `dagster-daemon` on the workspace
+  `python -m pipelines.companies workspace` writes (one code location per company,
+  `bench.launched.LaunchedDagster`, schedules stopped, sensors as deployed).
+- **Initial sync**: the three `sage_ssm_sync` runs launched at once (`location=`). Per company
+  its run's wall time (submission -> end), records created (its run_summary's `created`) and
+  API calls (its run_summary's `api_calls`: the pushes' own calls). Together: records created
+  over the push window (the first push's start to the last push's end, from each push's
+  materialization: its event's time less its `seconds`), against the shared bound, the same
+  definition as `bench.push.initial_push_efficiency` for one company: the least time the rate
+  allows is ceil(created / batch size) calls per company and resource at 4 calls/s. The
+  sandbox's counters (every request, the 429s) and, sampled every second from its control
+  route (outside the counters), the request rate the tenant saw during the push window.
+- **A cycle with nothing changed**: the three syncs launched at once again; per company wall
+  time and API calls, the sandbox's totals.
+- **Correctness guard**: SSM's accounts and products, per company under its prefix, against
+  what its push desired; no extId twice, none outside the three prefixes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+COMPANIES = ("north", "south", "east")
+GUARDED = ("accounts", "products")  # resources whose SSM records map one to one to desired ones
+SAMPLE_SECONDS = 1.0
+RUN_TIMEOUT_SECONDS = 3600.0
+DEMO_FILE = "sage50-demo.sqlite"  # where a company's environment expects the demo company
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def prefix(name: str) -> str:
+    """The extId prefix the companies file gives a company by default."""
+    return f"{name.upper()}-"
+
+
+def requests_between(samples: list[tuple[float, int, int]], start: float, end: float) -> dict:
+    """Requests and 429s the sandbox counted between `start` and `end` (epoch s), from samples
+    (time, total, rate_limited) of its cumulative counters, linearly interpolated."""
+
+    def at(moment: float, column: int) -> float | None:
+        if not samples or moment < samples[0][0] or moment > samples[-1][0]:
+            return None
+        for before, after in zip(samples, samples[1:], strict=False):
+            if before[0] <= moment <= after[0]:
+                span = after[0] - before[0]
+                share = (moment - before[0]) / span if span else 0.0
+                return before[column] + (after[column] - before[column]) * share
+        return float(samples[-1][column])
+
+    first, last = at(start, 1), at(end, 1)
+    limited_first, limited_last = at(start, 2), at(end, 2)
+    seconds = end - start
+    if first is None or last is None or seconds <= 0:
+        return {"requests": None, "rate_limited": None, "requests_per_second": None}
+    assert limited_first is not None and limited_last is not None
+    return {
+        "requests": last - first,
+        "rate_limited": limited_last - limited_first,
+        "requests_per_second": (last - first) / seconds,
+    }
+
+
+def _intervals_seconds(intervals: list[tuple[float, float]], at_least: int) -> float:
+    """Seconds during which at least `at_least` of the intervals overlap."""
+    edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    seconds, open_now, since = 0.0, 0, 0.0
+    for moment, step in edges:
+        if open_now >= at_least:
+            seconds += moment - since
+        open_now += step
+        since = moment
+    return seconds
+
+
+def summarise_companies(
+    runs: Mapping[str, Mapping[str, Any]],
+    batch_sizes: Mapping[str, int],
+    rate: float,
+    samples: list[tuple[float, int, int]] | None = None,
+) -> dict[str, Any]:
+    """Per company and together: wall time, records created, API calls, and the push window's
+    records/s against the shared bound (rate x bulk batch size, records-weighted).
+
+    `runs[name]` holds `status`, `submitted_at`, `ended_at` (epoch s), `created` and
+    `api_calls` (its run_summary) and `pushes`: per resource `created`, `seconds`,
+    `api_calls`, `end` (epoch s of the push's materialization). A push's start is its end less
+    its own seconds, so the window holds the pushes, not the extract before them.
+    """
+    per_company: dict[str, dict[str, Any]] = {}
+    intervals: list[tuple[float, float]] = []
+    least_seconds = 0.0
+    push_calls = 0
+    for name, run in runs.items():
+        submitted, ended = run.get("submitted_at"), run.get("ended_at")
+        own: list[tuple[float, float]] = []
+        company_least = 0.0
+        for resource, push in run.get("pushes", {}).items():
+            created = int(push.get("created") or 0)
+            took = float(push.get("seconds") or 0.0)
+            push_calls += int(push.get("api_calls") or 0)
+            if push.get("end") is not None:
+                own.append((float(push["end"]) - took, float(push["end"])))
+            if created and resource in batch_sizes:
+                company_least += math.ceil(created / batch_sizes[resource]) / rate
+        intervals += own
+        least_seconds += company_least
+        push_seconds = sum(e - s for s, e in own)
+        per_company[name] = {
+            "status": run.get("status"),
+            "wall_seconds": None if submitted is None or ended is None else ended - submitted,
+            "created": int(run.get("created") or 0),
+            "api_calls": int(run.get("api_calls") or 0),
+            "push_seconds": push_seconds,
+            "first_push_start": min((s for s, _ in own), default=None),
+            "last_push_end": max((e for _, e in own), default=None),
+            "least_push_seconds": company_least,
+        }
+    records = sum(c["created"] for c in per_company.values())
+    starts = [c["first_push_start"] for c in per_company.values() if c["first_push_start"]]
+    ends = [c["last_push_end"] for c in per_company.values() if c["last_push_end"]]
+    window = (max(ends) - min(starts)) if starts and ends else None
+    submitted_all = [r["submitted_at"] for r in runs.values() if r.get("submitted_at")]
+    ended_all = [r["ended_at"] for r in runs.values() if r.get("ended_at")]
+    overall = (max(ended_all) - min(submitted_all)) if submitted_all and ended_all else None
+    out: dict[str, Any] = {
+        "companies": per_company,
+        "succeeded": sum(1 for c in per_company.values() if c["status"] == "SUCCESS"),
+        "records_created": records,
+        "api_calls": sum(c["api_calls"] for c in per_company.values()),
+        "push_api_calls": push_calls,
+        "overall_seconds": overall,  # first submission -> last run's end
+        "push_window_seconds": window,  # first push's start -> last push's end
+        "push_window_start": min(starts) if starts else None,
+        "push_window_end": max(ends) if ends else None,
+        # Seconds of the window in which at least two companies were pushing at once.
+        "concurrent_push_seconds": _intervals_seconds(intervals, 2) if intervals else 0.0,
+        "least_push_seconds": least_seconds,
+        "records_per_second": records / window if window and records else None,
+        "records_per_second_overall": records / overall if overall and records else None,
+        # The records-weighted bound: the same records in the least time the shared rate allows.
+        "bound_records_per_second": records / least_seconds if least_seconds else None,
+        "efficiency": least_seconds / window if window and least_seconds else None,
+        "push_requests_per_second": push_calls / window if window else None,
+        "rate": rate,
+    }
+    if samples and window:
+        out["during_pushes"] = requests_between(samples, min(starts), max(ends))
+    return out
+
+
+# ------------------------------------------------------------------------------ set-up
+
+
+def make_companies(source: Path, root: Path, names: tuple[str, ...] = COMPANIES) -> list[Path]:
+    """A copy of `source` per company at `<root>/companies/<name>/sage50-demo.sqlite`; every
+    copy after the first gets its name appended to its customers' names (same codes)."""
+    paths = []
+    for n, name in enumerate(names):
+        path = root / "companies" / name / DEMO_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+        if n:
+            with sqlite3.connect(path) as con:
+                con.execute(
+                    "UPDATE SALES_LEDGER SET NAME = substr(NAME, 1, 50) || ?",
+                    (f" {name.title()}",),
+                )
+            con.close()
+        paths.append(path)
+    return paths
+
+
+def companies_file_text(names: tuple[str, ...] = COMPANIES) -> str:
+    """The companies file: every company with its defaults (prefix keys, active)."""
+    return "companies:\n" + "".join(f"  {name}: {{}}\n" for name in names)
+
+
+class StatsSampler(threading.Thread):
+    """The sandbox's cumulative request and 429 counters every second, from its control route
+    (which the counters do not count)."""
+
+    def __init__(self, control_url: str) -> None:
+        super().__init__(name="stats-sampler", daemon=True)
+        self.control_url = control_url
+        self.samples: list[tuple[float, int, int]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self.stop.is_set():
+                try:
+                    stats = client.get(self.control_url + "/stats").json()
+                    self.samples.append((time.time(), int(stats["total"]), stats["rate_limited"]))
+                except httpx.HTTPError:
+                    pass  # a missed sample only widens the interpolation
+                self.stop.wait(SAMPLE_SECONDS)
+
+    def __enter__(self) -> StatsSampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join(timeout=15)
+
+
+def _stats(control_url: str) -> dict[str, Any]:
+    return httpx.get(control_url + "/stats", timeout=30).json()
+
+
+def _reset_stats(control_url: str) -> None:
+    httpx.delete(control_url + "/stats", timeout=30).raise_for_status()
+
+
+def _state(control_url: str, resource: str) -> list[dict[str, Any]]:
+    answer = httpx.get(control_url + "/state", params={"resource": resource}, timeout=120)
+    answer.raise_for_status()
+    return next(iter(answer.json().values()))
+
+
+# ------------------------------------------------------------------------------ one round
+
+
+def _run_figures(dagster: Any, name: str, run: Any) -> dict[str, Any]:
+    """What `summarise_companies` reads of one company's run."""
+    import dagster as dg
+
+    pushes: dict[str, dict[str, Any]] = {}
+    summary: dict[str, Any] = {}
+    events = dagster.instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    for entry in events:
+        materialization = entry.dagster_event.event_specific_data.materialization
+        path = list(materialization.asset_key.path)
+        if path[:1] == [name]:
+            path = path[1:]
+        metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        if path == ["ssm", "run_summary"]:
+            summary = metadata
+        elif path[:1] == ["ssm"] and path[1].startswith("push_"):
+            pushes[path[1].removeprefix("push_")] = {
+                "created": metadata.get("created"),
+                "desired": metadata.get("desired"),
+                "seconds": metadata.get("seconds"),
+                "api_calls": metadata.get("api_calls"),
+                "end": entry.timestamp,
+            }
+    return {
+        "run_id": run.run_id,
+        "status": run.status,
+        "failed_steps": run.failed_steps,
+        "submitted_at": run.submitted_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "queue_seconds": run.queue_seconds,
+        "phases": run.phases,  # seconds between the run's lifecycle events (bench.launched)
+        "slowest_steps": dict(sorted(run.step_seconds.items(), key=lambda kv: -kv[1])[:5]),
+        "company_tag": run.tags.get("sage/company"),
+        "summary_company": summary.get("company"),
+        "kind": summary.get("kind"),
+        "created": summary.get("created"),
+        "api_calls": summary.get("api_calls"),
+        "write_calls": summary.get("write_calls"),
+        "pushes": pushes,
+    }
+
+
+def _round(
+    dagster: Any, control_url: str, names: tuple[str, ...], batch_sizes: Mapping[str, int],
+    rate: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The companies' syncs launched at once, waited for, summarised with the sandbox's
+    counters over the round."""
+    from bench.launched import SYNC_JOB
+
+    _reset_stats(control_url)
+    with StatsSampler(control_url) as sampler:
+        run_ids = {name: dagster.launch(SYNC_JOB, location=name, sample=False) for name in names}
+        done = {name: dagster.wait(run_id, RUN_TIMEOUT_SECONDS) for name, run_id in run_ids.items()}
+        time.sleep(SAMPLE_SECONDS * 1.5)  # a sample after the last push's end
+    runs = {name: _run_figures(dagster, name, run) for name, run in done.items()}
+    stats = _stats(control_url)
+    summary = summarise_companies(runs, batch_sizes, rate, sampler.samples)
+    summary["sandbox"] = {
+        "requests": stats["total"],
+        "writes": stats["writes"],
+        "rate_limited": stats["rate_limited"],
+        "statuses": stats.get("statuses", {}),
+        "requests_by_kind": stats.get("requests", {}),
+    }
+    summary["runs"] = runs
+    return summary
+
+
+def guard(
+    control_url: str, desired: Mapping[str, Mapping[str, int | None]], resources: tuple[str, ...]
+) -> dict[str, Any]:
+    """SSM's records per company prefix against what each company's push desired; extIds held
+    twice, and extIds under no company's prefix."""
+    out: dict[str, Any] = {"resources": {}}
+    met = True
+    for resource in resources:
+        live = [r for r in _state(control_url, resource) if not r.get("deleted") and r.get("extId")]
+        by_ext = Counter(str(r["extId"]) for r in live)
+        twice = sorted(k for k, n in by_ext.items() if n > 1)
+        per_company = {}
+        for name, wanted in desired.items():
+            held = sum(n for k, n in by_ext.items() if k.startswith(prefix(name)))
+            per_company[name] = {"in_ssm": held, "desired": wanted.get(resource)}
+        outside = sorted(k for k in by_ext if not any(k.startswith(prefix(n)) for n in desired))
+        ok = (
+            not twice
+            and not outside
+            and all(
+                c["desired"] is not None and c["in_ssm"] == c["desired"]
+                for c in per_company.values()
+            )
+        )
+        met = met and ok
+        out["resources"][resource] = {
+            "companies": per_company,
+            "ext_ids_twice": len(twice),
+            "ext_ids_twice_sample": twice[:5],
+            "outside_prefixes": len(outside),
+            "outside_prefixes_sample": outside[:5],
+            "met": ok,
+        }
+    out["met"] = met
+    return out
+
+
+# ------------------------------------------------------------------------------ the suite
+
+
+def run_companies_suite(
+    company: str,
+    workdir: str,
+    rate: float,
+    names: tuple[str, ...] = COMPANIES,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The initial sync of every company at once, then a cycle with nothing changed, and the
+    guard; `company` is copied per company (never modified)."""
+    from bench.launched import _CLEARED, LaunchedDagster, _environment
+    from bench.sync import create_batch_sizes
+    from pipelines import companies
+    from sandbox.ssm.testing import running_sandbox
+
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    root = work / "data"
+    started = time.perf_counter()
+    out: dict[str, Any] = {"rate": rate, "companies": list(names), "prefixes": {}}
+    out["load_average_before"] = list(os.getloadavg())
+    make_companies(Path(company), root, names)
+    catalogue_path = work / "companies.yaml"
+    catalogue_path.write_text(companies_file_text(names))
+    with running_sandbox(work, rate=rate) as ssm:
+        env = {
+            "DATA_DIR": str(root),
+            "COMPANIES_FILE": str(catalogue_path),
+            "SSM_BASE_URL": ssm.base_url,
+            "SSM_PUBLIC_KEY": ssm.public_key,
+            "SSM_PRIVATE_KEY": ssm.private_key,
+            "SSM_REQUESTS_PER_SECOND": f"{rate:g}",
+        }
+        with _environment(env, _CLEARED):
+            catalogue = companies.load(catalogue_path)
+            workspace = companies.workspace_yaml(catalogue)
+            assert catalogue is not None
+            out["prefixes"] = {
+                n: catalogue.environment(n)["SSM_EXT_ID_PREFIX"] for n in names
+            }  # fmt: skip
+        batch_sizes = create_batch_sizes(ssm.base_url)
+        out["batch_sizes"] = batch_sizes
+        with LaunchedDagster(work / "dagster", env, workspace=workspace) as dagster:
+            out["startup_seconds"] = dagster.startup_seconds
+            log(
+                f"daemon up in {dagster.startup_seconds:.0f} s; initial syncs of {', '.join(names)}"
+            )
+            out["initial"] = _round(dagster, ssm.control_url, names, batch_sizes, rate)
+            log(describe_round(out["initial"]))
+            desired = {
+                name: {r: run["pushes"].get(r, {}).get("desired") for r in GUARDED}
+                for name, run in out["initial"]["runs"].items()
+            }
+            out["guard_initial"] = guard(ssm.control_url, desired, GUARDED)
+            log(
+                f"guard after the initial syncs: {'met' if out['guard_initial']['met'] else 'NOT met'}"
+            )
+            out["quiet"] = _round(dagster, ssm.control_url, names, batch_sizes, rate)
+            log(describe_round(out["quiet"]))
+            out["guard"] = guard(ssm.control_url, desired, GUARDED)
+            log(f"guard after the quiet cycle: {'met' if out['guard']['met'] else 'NOT met'}")
+            out["other_runs"] = [
+                {"job": r.job_name, "status": r.status.value, "company": r.tags.get("sage/company")}
+                for r in dagster.foreign_runs()
+            ]
+    out["load_average_after"] = list(os.getloadavg())
+    out["suite_seconds"] = time.perf_counter() - started
+    return out
+
+
+def describe_round(summary: Mapping[str, Any]) -> str:
+    """One log line of a round: per company wall time, records and calls; the push's share."""
+    parts = [
+        f"{name} {_n(c['wall_seconds'])} s, {c['created']:,} created, {c['api_calls']} calls"
+        + ("" if c["status"] == "SUCCESS" else f" ({c['status']})")
+        for name, c in summary["companies"].items()
+    ]
+    text = "; ".join(parts)
+    if summary.get("efficiency") is not None:
+        text += (
+            f"; together {_n(summary['records_per_second'])} records/s over the "
+            f"{_n(summary['push_window_seconds'])} s push window, "
+            f"{summary['efficiency'] * 100:.0f} % of the shared bound"
+        )
+    sandbox = summary.get("sandbox", {})
+    return text + f"; {sandbox.get('requests')} requests, {sandbox.get('rate_limited')} x 429"
+
+
+def _n(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def main() -> None:
+    """`python -m bench.companies PARAMS.json RESULT.json`: the suite in this process."""
+    params_path, result_path = sys.argv[1:3]
+    params = json.loads(Path(params_path).read_text())
+
+    def log(message: str) -> None:
+        print(f"[companies {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    result = run_companies_suite(log=log, **params)
+    Path(result_path).write_text(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    main()
