@@ -25,7 +25,11 @@ All on one generated demo company per size (seed 1), each measurement in its own
 8. quotes as users run them (`bench.quotes`, full bench only, ~40 min on the small company): a
    rep's quote until SSM holds it priced and read-only with its Sage number, through the
    sensor `ssm_quotes` and a launched job `ssm_quotes`, idle and while a `sage_ssm_sync` runs
-   (p50/p95/max over 20 quotes each, the phase split), and in process; API calls per quote.
+   (p50/p95/max over 20 quotes each, the phase split), and in process; API calls per quote;
+9. several companies, one tenant (`bench.companies`, full bench only, ~10-15 min on the small
+   company): three copies of a company in one companies file, their `sage_ssm_sync` launched at
+   once through one daemon into one sandbox at 4 requests/s: records/s of the initial push
+   against the shared bound, the 429s, a cycle with nothing changed, every record once in SSM.
 
 Writes `docs/performance.md` and `bench/results.json` (or both into `--out DIR`).
 `--quick` is the CI smoke size: the tiny company everywhere, one round each, and no sync suite
@@ -59,6 +63,7 @@ REVERSE_IDLE_TICKS = 8  # 4 minutes of the sensor at its default 30 s
 QUOTES = 20  # issue 15: p50 and p95 over 20 quotes, idle and during a sync
 QUOTES_IN_PROCESS = 10
 QUOTE_SYNC_WINDOW_SECONDS = 20.0  # a quote lands within a sync's first 20 s (the inbox steps)
+COMPANY_NAMES = ("north", "south", "east")  # issue 16: 3 companies into one tenant
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Plan:
     reverse_size: str | None  # None: no reverse-flow suite (it waits on a 30 s sensor: ~20 min)
     # None: no quote suite (20 quotes idle and 20 during a sync, through the sensor: ~40 min)
     quotes_size: str | None = None
+    # None: no several-companies suite (three companies' syncs at once: ~10-15 min on small)
+    companies_size: str | None = None
 
 
 QUICK = Plan(
@@ -109,6 +116,7 @@ FULL = Plan(
     reverse_size="tiny",  # the latency is the sensor's and the launch's, not the company's
     # The large company's first sync alone takes ~15 min as launched: the small one here.
     quotes_size="small",
+    companies_size="small",
 )
 
 
@@ -317,6 +325,46 @@ def measure_quotes(size: str, path: Path, work: Path) -> dict[str, Any]:
     return result
 
 
+def measure_companies(size: str, path: Path, work: Path) -> dict[str, Any]:
+    """The several-companies suite in its own process (`python -m bench.companies`)."""
+    log(
+        f"companies {size}: {', '.join(COMPANY_NAMES)} (copies of the {size} company) syncing "
+        f"into one SSM tenant at once at {SSM_RATE:g} requests/s, then a cycle with nothing changed"
+    )
+    folder = work / f"companies-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    params = {
+        "company": str(path),
+        "workdir": str(folder / "work"),
+        "rate": SSM_RATE,
+        "names": list(COMPANY_NAMES),
+    }
+    params_path, result_path, log_path = (
+        folder / "params.json",
+        folder / "result.json",
+        folder / "companies.log",
+    )
+    params_path.write_text(json.dumps(params))
+    started = time.perf_counter()
+    with log_path.open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.companies", str(params_path), str(result_path)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0 or not result_path.is_file():
+        tail = log_path.read_text(errors="replace")[-3000:]
+        log(f"  failed ({done.returncode}), log {log_path}")
+        return {"size": size, "error": tail}
+    result = {**json.loads(result_path.read_text()), "size": size}
+    result["wall_seconds"] = time.perf_counter() - started
+    log(f"  {report.describe_companies(result)}")
+    return result
+
+
 def measure_transport(records: int, work: Path) -> dict[str, Any]:
     log(f"SSM client bulk_create of {records} products and {records} accounts")
     params = {"workdir": str(work / "transport"), "records": records, "rate": SSM_RATE}
@@ -341,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: extract,sync,launched,backfill,push,faults,reverse,quotes",
+        help="comma-separated: extract,sync,launched,backfill,push,faults,reverse,quotes,companies",
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -375,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "faults": {plan.fault_size} if plan.fault_size else set(),
         "reverse": {plan.reverse_size} if plan.reverse_size else set(),
         "quotes": {plan.quotes_size} if plan.quotes_size else set(),
+        "companies": {plan.companies_size} if plan.companies_size else set(),
     }
     sizes = set().union(*(v for phase, v in needed.items() if phase not in skip))
     paths: dict[str, Path] = {}
@@ -402,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         results["reverse"] = measure_reverse(plan.reverse_size, paths[plan.reverse_size], work)
     if "quotes" not in skip and plan.quotes_size:
         results["quotes"] = measure_quotes(plan.quotes_size, paths[plan.quotes_size], work)
+    if "companies" not in skip and plan.companies_size:
+        results["several_companies"] = measure_companies(
+            plan.companies_size, paths[plan.companies_size], work
+        )
     results["bench_seconds"] = time.perf_counter() - started
     results["goals"] = report.goals(results)
     md_path.parent.mkdir(parents=True, exist_ok=True)

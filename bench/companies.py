@@ -60,30 +60,33 @@ def prefix(name: str) -> str:
     return f"{name.upper()}-"
 
 
-def requests_between(samples: list[tuple[float, int, int]], start: float, end: float) -> dict:
-    """Requests and 429s the sandbox counted between `start` and `end` (epoch s), from samples
-    (time, total, rate_limited) of its cumulative counters, linearly interpolated."""
+def requests_between(
+    samples: list[tuple[float, int, int]], start: float, end: float
+) -> dict[str, Any]:
+    """What the sandbox counted between `start` and `end` (epoch s), from samples (time, total,
+    rate_limited) of its cumulative counters: requests linearly interpolated at both ends, the
+    429s (whole answers) between the last sample at or before `start` and the first at or after
+    `end`. None where the samples do not cover the window."""
+    samples = sorted(samples)
+    seconds = end - start
+    if not samples or samples[0][0] > start or samples[-1][0] < end or seconds <= 0:
+        return {"requests": None, "rate_limited": None, "requests_per_second": None}
 
-    def at(moment: float, column: int) -> float | None:
-        if not samples or moment < samples[0][0] or moment > samples[-1][0]:
-            return None
+    def total_at(moment: float) -> float:
         for before, after in zip(samples, samples[1:], strict=False):
             if before[0] <= moment <= after[0]:
                 span = after[0] - before[0]
                 share = (moment - before[0]) / span if span else 0.0
-                return before[column] + (after[column] - before[column]) * share
-        return float(samples[-1][column])
+                return before[1] + (after[1] - before[1]) * share
+        return float(samples[-1][1])
 
-    first, last = at(start, 1), at(end, 1)
-    limited_first, limited_last = at(start, 2), at(end, 2)
-    seconds = end - start
-    if first is None or last is None or seconds <= 0:
-        return {"requests": None, "rate_limited": None, "requests_per_second": None}
-    assert limited_first is not None and limited_last is not None
+    limited_before = max((s for s in samples if s[0] <= start), key=lambda s: s[0])[2]
+    limited_after = min((s for s in samples if s[0] >= end), key=lambda s: s[0])[2]
+    requests = total_at(end) - total_at(start)
     return {
-        "requests": last - first,
-        "rate_limited": limited_last - limited_first,
-        "requests_per_second": (last - first) / seconds,
+        "requests": requests,
+        "rate_limited": limited_after - limited_before,
+        "requests_per_second": requests / seconds,
     }
 
 
@@ -320,41 +323,50 @@ def _round(
     return summary
 
 
-def guard(
-    control_url: str, desired: Mapping[str, Mapping[str, int | None]], resources: tuple[str, ...]
+def check_records(
+    live: Mapping[str, list[Mapping[str, Any]]], desired: Mapping[str, Mapping[str, int | None]]
 ) -> dict[str, Any]:
-    """SSM's records per company prefix against what each company's push desired; extIds held
-    twice, and extIds under no company's prefix."""
+    """SSM's live records (`live[resource]`, each with its extId) per company prefix against
+    what each company's push desired (`desired[company][resource]`); extIds held twice, and
+    extIds under no company's prefix. Met when every company holds exactly what it desired."""
     out: dict[str, Any] = {"resources": {}}
-    met = True
-    for resource in resources:
-        live = [r for r in _state(control_url, resource) if not r.get("deleted") and r.get("extId")]
-        by_ext = Counter(str(r["extId"]) for r in live)
+    for resource, records in live.items():
+        by_ext = Counter(str(r["extId"]) for r in records if r.get("extId"))
         twice = sorted(k for k, n in by_ext.items() if n > 1)
-        per_company = {}
-        for name, wanted in desired.items():
-            held = sum(n for k, n in by_ext.items() if k.startswith(prefix(name)))
-            per_company[name] = {"in_ssm": held, "desired": wanted.get(resource)}
+        per_company = {
+            name: {
+                "in_ssm": sum(n for k, n in by_ext.items() if k.startswith(prefix(name))),
+                "desired": wanted.get(resource),
+            }
+            for name, wanted in desired.items()
+        }
         outside = sorted(k for k in by_ext if not any(k.startswith(prefix(n)) for n in desired))
-        ok = (
-            not twice
-            and not outside
-            and all(
-                c["desired"] is not None and c["in_ssm"] == c["desired"]
-                for c in per_company.values()
-            )
-        )
-        met = met and ok
         out["resources"][resource] = {
             "companies": per_company,
             "ext_ids_twice": len(twice),
             "ext_ids_twice_sample": twice[:5],
             "outside_prefixes": len(outside),
             "outside_prefixes_sample": outside[:5],
-            "met": ok,
+            "met": not twice
+            and not outside
+            and all(
+                c["desired"] is not None and c["in_ssm"] == c["desired"]
+                for c in per_company.values()
+            ),  # fmt: skip
         }
-    out["met"] = met
+    out["met"] = all(r["met"] for r in out["resources"].values())
     return out
+
+
+def guard(
+    control_url: str, desired: Mapping[str, Mapping[str, int | None]], resources: tuple[str, ...]
+) -> dict[str, Any]:
+    """`check_records` on the sandbox's live (not deleted) records of `resources`."""
+    live = {
+        resource: [r for r in _state(control_url, resource) if not r.get("deleted")]
+        for resource in resources
+    }
+    return check_records(live, desired)
 
 
 # ------------------------------------------------------------------------------ the suite
