@@ -656,6 +656,7 @@ def _company_and_sandbox(work: Path, size: str) -> Iterator[tuple[Path, Any]]:
     company = work / "company" / "sage50-demo.sqlite"
     company.parent.mkdir(parents=True, exist_ok=True)
     generate(company, size=size, seed=1)
+    (work / "sandbox").mkdir(parents=True, exist_ok=True)
     with running_sandbox(work / "sandbox") as ssm:
         yield company, ssm
 
