@@ -59,12 +59,32 @@ odbc:
 	  else echo "unixODBC/SQLite ODBC driver missing and cannot apt-get: ODBC tests will skip (fail in CI)"; fi; \
 	fi
 
+# PostgreSQL (Debian's server package) and Chromium, for the production-topology tests
+# (tests/deploy: the test starts its own cluster; Playwright drives /usr/bin/chromium).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing postgresql"; \
+	    $(APT_WAIT) apt_wait apt-get update -qq \
+	    && apt_wait env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL missing and cannot apt-get: the deploy tests will skip (fail in CI)"; fi; \
+	fi
+
+chromium:
+	@if ! [ -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium"; \
+	    $(APT_WAIT) apt_wait apt-get update -qq \
+	    && apt_wait env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium missing and cannot apt-get: the UI test will skip (fail in CI)"; fi; \
+	fi
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
 # The tests include a smoke run of the benchmark (`bench --quick`), so they need the bench extra.
-test: install odbc lint
+test: install odbc postgres chromium lint
 	$(UV) sync --frozen --inexact --extra bench
 	# Two workers: a third on two cores stretched the launched-Dagster tests (the critical path)
 	# from ~360 s to ~500 s and the suite from ~720 s to 775 s.
@@ -97,4 +117,4 @@ bench-quick: uv odbc
 	$(UV) sync --frozen --inexact --extra bench
 	$(RUN) --extra bench python -m bench --quick
 
-.PHONY: help uv install odbc lint test test-demo demo dev instance bench bench-quick
+.PHONY: help uv install odbc postgres chromium lint test test-demo demo dev instance bench bench-quick
