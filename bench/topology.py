@@ -46,7 +46,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.launched import _CLEARED, _die_with_parent, _environment, _terminate, connector_env
+from bench.launched import _CLEARED, _environment, _terminate, connector_env
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -387,8 +387,10 @@ class Topology:
                 env=dict(env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # No preexec_fn: this process holds gRPC threads (its workspace), and running
+                # Python code between fork and exec then crashed the child (SIGSEGV). close()
+                # stops every process, on failures too.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
             )
 
     def _alive(self, name: str) -> None:
