@@ -377,10 +377,13 @@ def run_companies_suite(
     workdir: str,
     rate: float,
     names: tuple[str, ...] = COMPANIES,
+    sensors: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The initial sync of every company at once, then a cycle with nothing changed, and the
-    guard; `company` is copied per company (never modified)."""
+    guard; `company` is copied per company (never modified). `sensors=False` stops every
+    sensor first: the pushes alone on the tenant's rate (the companies' `ssm_changes` and
+    `ssm_quotes` poll the same tenant as deployed)."""
     from bench.launched import _CLEARED, LaunchedDagster, _environment
     from bench.sync import create_batch_sizes
     from pipelines import companies
@@ -390,7 +393,7 @@ def run_companies_suite(
     work.mkdir(parents=True, exist_ok=True)
     root = work / "data"
     started = time.perf_counter()
-    out: dict[str, Any] = {"rate": rate, "companies": list(names), "prefixes": {}}
+    out: dict[str, Any] = {"rate": rate, "companies": list(names), "sensors": sensors}
     out["load_average_before"] = list(os.getloadavg())
     make_companies(Path(company), root, names)
     catalogue_path = work / "companies.yaml"
@@ -415,6 +418,11 @@ def run_companies_suite(
         out["batch_sizes"] = batch_sizes
         with LaunchedDagster(work / "dagster", env, workspace=workspace) as dagster:
             out["startup_seconds"] = dagster.startup_seconds
+            if not sensors:
+                for sensor in dagster.running_sensors():
+                    dagster.instance.stop_sensor(
+                        sensor.get_remote_origin_id(), sensor.selector_id, sensor
+                    )
             log(
                 f"daemon up in {dagster.startup_seconds:.0f} s; initial syncs of {', '.join(names)}"
             )

@@ -1220,8 +1220,13 @@ def companies_section(results: dict[str, Any]) -> list[str]:
         f"as companies {', '.join(f'`{n}`' for n in names)} of one companies file (extId "
         f"prefixes {', '.join(f'`{p}`' for p in c['prefixes'].values())}), each its own code "
         "location (`pipelines.location:<name>`) and data folder, one `dagster-daemon` on the "
-        "workspace `python -m pipelines.companies workspace` writes (schedules stopped, sensors "
-        f"as deployed), the SSM sandbox as a process at the plan's {rate:g} req/s shared by "
+        "workspace `python -m pipelines.companies workspace` writes (schedules stopped, "
+        + (
+            "sensors as deployed"
+            if c.get("sensors", True)
+            else "**sensors stopped**: the pushes alone on the tenant's rate"
+        )
+        + f"), the SSM sandbox as a process at the plan's {rate:g} req/s shared by "
         "every company through one pace file. The companies' `sage_ssm_sync` runs are launched "
         "at once (the UI's mutation, one per location); wall time is submission → end; records "
         "created and API calls are each run's `run_summary` (`created`, `api_calls`: the "
@@ -1258,7 +1263,8 @@ def companies_section(results: dict[str, Any]) -> list[str]:
         "counters sampled every second from its control route, outside the counters; the "
         "window's requests include the companies' sensors and the other steps' reads, the "
         f"pushes' own calls were {_n(i['push_api_calls'])} = "
-        f"{_n(i['push_requests_per_second'], 2)} req/s).",
+        f"{_n(i['push_requests_per_second'], 2)} req/s). The most frequent requests over the "
+        f"round: {_top_requests(i['sandbox'])}.",
         "",
         "**A cycle with nothing changed in any company**, the three syncs launched at once again:",
         "",
@@ -1296,6 +1302,11 @@ def companies_section(results: dict[str, Any]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _top_requests(sandbox: dict[str, Any], count: int = 5) -> str:
+    kinds = sorted(sandbox.get("requests_by_kind", {}).items(), key=lambda kv: -kv[1])[:count]
+    return ", ".join(f"`{kind}` {n:,}" for kind, n in kinds) or "–"
 
 
 def _companies_table(round_: dict[str, Any], with_records: bool) -> list[str]:

@@ -168,7 +168,12 @@ def test_the_companies_share_codes_and_differ_in_names(
 def _suite(limited: int, guard_met: bool) -> dict[str, Any]:
     initial = summarise_companies(INITIAL, BATCH, RATE, SAMPLES)
     initial["runs"] = INITIAL
-    initial["sandbox"] = {"requests": 700, "writes": 90, "rate_limited": limited}
+    initial["sandbox"] = {
+        "requests": 700,
+        "writes": 90,
+        "rate_limited": limited,
+        "requests_by_kind": {"POST /login": 9, "GET /accounts": 400, "POST /sales/bulk": 150},
+    }
     quiet_runs = {n: _run(2000.0, 2040.0, {"accounts": _push(0, 0.5, 2020.0, 1)})
                   for n in INITIAL}  # fmt: skip
     quiet = summarise_companies(quiet_runs, BATCH, RATE)
@@ -212,6 +217,7 @@ def test_goals_and_section() -> None:
     assert "**225 records/s**" in text and "**38 %** of the bound" in text
     assert "| north | SUCCESS | 100 | 2.0 | 3,000 | 21 | 20.0 |" in text
     assert "north 2/2, south 2/2, east 2/2" in text
+    assert "`GET /accounts` 400, `POST /sales/bulk` 150, `POST /login` 9." in text
     assert "6.00, 4.00, 3.00" in text
     rows = "\n".join(report._goals_section(goals))
     assert (
