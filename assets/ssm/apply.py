@@ -510,7 +510,8 @@ def adopt_existing(
             rows.append(ledger.LedgerRow(ext_id, ssm_id, ledger.SSM_DELETED, None, None, False))
         else:
             # No content hash: the plan compares the desired payload with SSM's current values.
-            current = {name: _as_written(record[name]) for name in values if name in record}
+            # A `Z_` field SSM never received is absent from its record: it holds null.
+            current = {name: _as_written(record.get(name)) for name in values}
             rows.append(
                 ledger.LedgerRow(ext_id, ssm_id, ledger.SYNCED, None, json.dumps(current), False)
             )
@@ -627,18 +628,78 @@ def match_users(
     return int(after[0]) - int(before[0])  # type: ignore[index]
 
 
+def _with_emails(
+    creates: list[planning.PlannedOp], settings: SyncSettings
+) -> list[planning.PlannedOp]:
+    """The user creates that can be sent: SSM requires an e-mail, from SSM_USER_EMAIL or the
+    rep's own value; the others are skipped, each with the reason, in the run's report."""
+    ready = []
+    for op in creates:
+        email = settings.new_user_email(
+            op.ext_id, str(op.body.get("name") or ""), str(op.body.get("lastName") or "")
+        )
+        if email is None:
+            op.operation = "skip_no_email"
+            op.reason = (
+                "SSM requires an e-mail of a new user and Sage has none for this rep: set "
+                "SSM_USER_EMAIL (e.g. {first}.{last}@example.com), or create the user in SSM"
+            )
+            continue
+        op.body["email"] = email
+        ready.append(op)
+    return ready
+
+
 def _defaults(con: duckdb.DuckDBPyConnection, settings: SyncSettings) -> dict[str, Any]:
     admin = lookup(con, "users", settings.admin_user)
-    ext_id = con.execute(
-        "SELECT min(item_value) FROM ssm.value_lists "
-        "WHERE list_name = 'users' AND item_field = 'extId' AND id = ?",
-        [admin],
-    ).fetchone()
+
+    def admin_field(name: str) -> str | None:
+        row = con.execute(
+            "SELECT min(item_value) FROM ssm.value_lists "
+            "WHERE list_name = 'users' AND item_field = ? AND id = ?",
+            [name, admin],
+        ).fetchone()
+        return row[0] if row else None
+
     return {
         "admin_user": admin,
-        # /sales links its rep by extId: the admin user's, else the setting as given.
-        "admin_user_ext_id": (ext_id[0] if ext_id else None) or settings.admin_user,
+        # /sales links its rep by extId: the admin user's, else its full name, as a matched rep
+        # without an extId is sent by name (never the setting's text, e.g. its id "1").
+        "admin_user_ext_id": admin_field("extId") or admin_field("fullName"),
     }
+
+
+def ensure_inactive_status(
+    warehouse: Warehouse, client: SSMWriter, contract: ResourceContract, settings: SyncSettings
+) -> str | None:
+    """Create the account status SSM_INACTIVE_STATUS in SSM when an inactive account needs it
+    and SSM has none (as the quote statuses are); a note for the report, else None."""
+    rule = next((f for f in contract.fields if f.instead is not None), None)
+    if rule is None or rule.lookup is None or not settings.inactive_status:
+        return None
+    flag, _ = rule.instead  # type: ignore[misc]
+    name = settings.inactive_status
+    with warehouse() as con:
+        (needed,) = con.execute(  # type: ignore[misc]
+            f'SELECT count(*) FROM {planning.desired_table(contract.name)} WHERE "{flag}"'  # noqa: S608
+        ).fetchone()
+        known = lookup(con, rule.lookup.name, name)
+    if not needed or known is not None:
+        return None
+    (result,) = client.bulk_create(rule.lookup.name, [{"descriptionEN": name, "description": name}])
+    if not result.ok or result.id is None:
+        raise SSMError(
+            f"SSM has no account status {name!r} and did not let the connector create it "
+            f"({result.message}): create it in SSM's settings, name an existing status in "
+            "SSM_INACTIVE_STATUS, or set it empty to keep inactive customers as Clients",
+            resource=rule.lookup.name,
+        )
+    with warehouse() as con:
+        con.execute(
+            "INSERT INTO ssm.value_lists VALUES (?, ?, ?, ?, 'descriptionEN', ?)",
+            [rule.lookup.name, int(result.id), name.strip().lower(), name, name],
+        )
+    return f"created the account status {name!r} in SSM for {needed} inactive accounts"
 
 
 @dataclass
@@ -1166,6 +1227,10 @@ def _push(
                     else f"full comparison with SSM: {differed} records held other values"
                 )
             detect_ssm_deletes(warehouse, client, contract, recorder, report)
+        if settings.writes_parties:
+            created = ensure_inactive_status(warehouse, client, contract, settings)
+            if created:
+                report.notes.append(created)
 
     with warehouse() as con:
         defaults = _defaults(con, settings)
@@ -1198,6 +1263,7 @@ def _push(
             for op in creates:
                 op.operation, op.reason = "skip_unmatched", "no SSM user matches this rep"
             creates = []
+        creates = _with_emails(creates, settings)
         for op in updates:
             op.operation = planning.REFRESH
         for op in deletes:
@@ -1226,6 +1292,7 @@ def _push(
         )
 
     refresh = [op for op in plan.ops if op.operation == planning.REFRESH]
+    parent_gone = plan.of(planning.SKIP_PARENT_DELETED)
     release = [op for op in plan.ops if op.operation == planning.RELEASE]
     report.desired = plan.desired
     report.plan_counts = dict(plan.counts)
@@ -1298,6 +1365,17 @@ def _push(
                 ledger.LedgerRow(op.ext_id, op.ssm_id, ledger.RELEASED, None, None, False)
                 for op in release
             ),
+            *(
+                ledger.LedgerRow(
+                    op.ext_id,
+                    op.ssm_id,
+                    planning.PARENT_DELETED,
+                    None,
+                    op.payload,
+                    op.created_by_connector,
+                )
+                for op in parent_gone
+            ),
         ],
         changes=[
             *(
@@ -1305,6 +1383,12 @@ def _push(
                     contract.name, op.ext_id, op.ssm_id, "delete", "skipped", (), op.reason
                 )
                 for op in release
+            ),
+            *(
+                ledger.Change(
+                    contract.name, op.ext_id, op.ssm_id, "write", "skipped", (), op.reason
+                )
+                for op in parent_gone
             ),
             *(
                 ledger.Change(

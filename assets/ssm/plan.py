@@ -38,6 +38,11 @@ SKIP_SSM_DELETED = "skip_ssm_deleted"
 # Sage or staging): not deleted, SSM keeps its last good values until it is right again.
 SKIP_HELD = "skip_held"
 SKIP_DISCARDED = "skip_discarded"
+# A parent (the account of an invoice or order) was deleted in SSM by a rep: the record cannot
+# be written there. Reported once (this operation), then the ledger row's state
+# PARENT_DELETED keeps it out of every plan until the parent is back in SSM.
+SKIP_PARENT_DELETED = "skip_parent_deleted"
+PARENT_DELETED = "parent_ssm_deleted"
 UNCHANGED = "unchanged"
 REFRESH = "refresh"  # content hash moved but no field SSM sees changed: ledger only
 
@@ -72,13 +77,19 @@ def _setting_value(rule: FieldRule, settings: SyncSettings) -> str:
 
 
 def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
-    """SELECT ext_id, payload (JSON text), waiting_for FROM the desired table, joined."""
+    """SELECT ext_id, payload (JSON text), waiting_for, parent_deleted FROM the desired table,
+    joined. `parent_deleted`: the parents a rep deleted in SSM (ledger `ssm_deleted`)."""
     joins: list[str] = []
     pairs: list[str] = []
     waits: list[str] = []
+    gone_parents: list[str] = []  # parents a rep deleted in SSM
     for i, rule in enumerate(contract.fields):
         if rule.column is not None:
             source = f'd."{rule.column}"'
+            if rule.instead is not None and getattr(settings, rule.instead[1]):
+                flag, setting = rule.instead
+                value = _sql_literal(getattr(settings, setting))
+                source = f'CASE WHEN coalesce(d."{flag}", false) THEN {value} ELSE {source} END'
         elif rule.setting is not None:
             source = _sql_literal(_setting_value(rule, settings))
         else:
@@ -114,6 +125,16 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
                     f"CASE WHEN {source} IS NOT NULL AND {alias}.ssm_id IS NULL "
                     f"THEN '{rule.parent} ' || CAST({source} AS VARCHAR) END"
                 )
+                gone = f"g{i}"
+                joins.append(
+                    f"LEFT JOIN {ledger.ledger_table(rule.parent)} {gone} "
+                    f"ON {gone}.ext_id = CAST({source} AS VARCHAR) "
+                    f"AND {gone}.state = '{ledger.SSM_DELETED}'"
+                )
+                gone_parents.append(
+                    f"CASE WHEN {gone}.ext_id IS NOT NULL "
+                    f"THEN '{rule.parent} ' || CAST({source} AS VARCHAR) END"
+                )
         elif rule.sage_key and settings.ext_id_prefix:
             # The one place a company's Sage key becomes the extId SSM sees (SSM_EXT_ID_PREFIX);
             # the ledger stays keyed by the Sage key, parents resolve through SSM ids.
@@ -122,10 +143,11 @@ def payload_sql(contract: ResourceContract, settings: SyncSettings) -> str:
             value = source
         pairs.append(f"{_sql_literal(ssm_name(rule, settings))}, {value}")
     waiting = f"concat_ws(', ', {', '.join(waits)})" if waits else "''"
+    gone = f"concat_ws(', ', {', '.join(gone_parents)})" if gone_parents else "''"
     return (
         f"SELECT CAST(d.ext_id AS VARCHAR) AS ext_id, "  # noqa: S608
         f"CAST(json_object({', '.join(pairs)}) AS VARCHAR) AS payload, "
-        f"{waiting} AS waiting_for "
+        f"{waiting} AS waiting_for, {gone} AS parent_deleted "
         f"FROM {desired_table(contract.name)} d {' '.join(joins)}"
     )
 
@@ -146,13 +168,16 @@ def classify_sql(contract: ResourceContract, settings: SyncSettings, held: bool 
         h AS ({held_rows})
         SELECT coalesce(d.ext_id, l.ext_id) AS ext_id, l.ssm_id, l.state,
                d.payload, md5(d.payload) AS content_hash, l.payload AS acknowledged,
-               l.created_by_connector, d.waiting_for, h.reason AS held_reason,
+               l.created_by_connector, d.waiting_for, d.parent_deleted,
+               h.reason AS held_reason,
                CASE
                  WHEN d.ext_id IS NULL THEN CASE
                      WHEN l.state = 'synced' AND h.ext_id IS NOT NULL THEN '{SKIP_HELD}'
                      WHEN l.state = 'synced' AND {ours} THEN '{DELETE}'
                      WHEN l.state = 'synced' THEN '{RELEASE}'
                      WHEN l.state = 'pending_create' THEN '{RESOLVE}'
+                     WHEN l.state = '{PARENT_DELETED}' AND l.ssm_id IS NOT NULL AND {ours}
+                         THEN '{DELETE}'
                      ELSE NULL END
                  WHEN l.state = 'pending_create' THEN '{RESOLVE}'
                  WHEN l.state = 'ssm_deleted' THEN '{SKIP_SSM_DELETED}'
@@ -160,8 +185,13 @@ def classify_sql(contract: ResourceContract, settings: SyncSettings, held: bool 
                      THEN '{SKIP_DISCARDED}'
                  WHEN l.state IN ('synced', 'released') AND l.content_hash = md5(d.payload)
                      THEN '{UNCHANGED}'
+                 -- its parent was deleted in SSM: said once, then quiet until it comes back
+                 WHEN d.waiting_for <> '' AND d.parent_deleted <> ''
+                      AND l.state = '{PARENT_DELETED}' THEN NULL
+                 WHEN d.waiting_for <> '' AND d.parent_deleted <> '' THEN '{SKIP_PARENT_DELETED}'
                  WHEN d.waiting_for <> '' THEN '{DEFERRED}'
                  WHEN l.state IS NULL OR l.state = 'deleted' THEN '{CREATE}'
+                 WHEN l.state = '{PARENT_DELETED}' AND l.ssm_id IS NULL THEN '{CREATE}'
                  ELSE '{UPDATE}'
                END AS operation
         FROM d FULL OUTER JOIN l ON d.ext_id = l.ext_id
@@ -279,7 +309,7 @@ def build_plan(
     rows = con.execute(
         f"""
         SELECT ext_id, ssm_id, payload, content_hash, acknowledged, created_by_connector,
-               waiting_for, held_reason, operation
+               waiting_for, parent_deleted, held_reason, operation
         FROM plan_{contract.name}
         WHERE operation IS NOT NULL AND operation <> '{UNCHANGED}'
         ORDER BY ext_id
@@ -295,6 +325,7 @@ def build_plan(
         acked,
         by_us,
         waiting,
+        parent_deleted,
         held_reason,
         operation,
     ) in rows:
@@ -340,6 +371,12 @@ def build_plan(
             op.reason = "deleted in SSM: not re-created, not propagated to Sage"
         elif operation == SKIP_DISCARDED:
             op.reason = "dead letter discarded; waits for a change in Sage"
+        elif operation == SKIP_PARENT_DELETED:
+            op.reason = (
+                f"{parent_deleted} was deleted in SSM: not written (said once, then left out "
+                "of every push until it is back in SSM)"
+            )
+            op.payload = acked  # the ledger keeps what SSM last acknowledged
         elif operation == SKIP_HELD:
             op.reason = f"held back, not deleted; SSM keeps its last good values: {held_reason}"
         ops.append(op)

@@ -19,6 +19,8 @@
 | `SSM_EXT_ID_PREFIX` | empty | put in front of every `extId` this company's Sage records carry in SSM (`NORTH-` → `NORTH-ABS001`), so several Sage companies share one tenant without meeting; users and value lists keep theirs |
 | `SSM_SHARED_KEYS_OWNER` | `true` | with an empty prefix and several companies (shared keys): `true` on the company that writes the shared accounts and contacts; `false`: this company never creates, updates or deletes them, it finds them by extId and attaches its own documents |
 | `SSM_TAKES_NEW_ACCOUNTS` | `true` | without `SSM_BRANCH`: this company writes reps' new SSM accounts into its Sage (set it on one company only); with `SSM_BRANCH`, the accounts of that branch are this company's |
+| `SSM_INACTIVE_STATUS` | `Inactive` | the account status (description) of a closed/inactive Sage customer; created in SSM if missing; empty: it keeps the Client status and only `Z_Inactive` says it |
+| `SSM_USER_EMAIL` | empty | with `SSM_CREATE_USERS=true`: the e-mail SSM requires of a new user, a template over the rep's name: `{first}`, `{last}` (lower-case, letters and digits) and `{rep}` (the rep value, the same): `{first}.{last}@example.com`; empty: a rep whose Sage value is itself an e-mail gets it, the others are skipped with the reason |
 | `SSM_EXT_ID_REKEY` | `false` | let a push re-key records SSM holds under another prefix (after `SSM_EXT_ID_PREFIX` changed): each is updated to its new extId; without it such a push stops with one sentence |
 """
 
@@ -37,6 +39,19 @@ from typing import NamedTuple, TypeVar
 QUOTE_MARKER = "SSM:"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# An e-mail whose local part may hold the placeholders {first}, {last}, {rep}.
+_EMAIL_TEMPLATE = re.compile(
+    r"(?:[A-Za-z0-9._+-]|\{(?:first|last|rep)\})+@[A-Za-z0-9.-]+\.[A-Za-z]+"
+)
+
+
+def _email_part(name: str) -> str:
+    """A name as an e-mail's local part: lower-case letters and digits, words joined by dots."""
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return ".".join(words) or "rep"
+
+
 # SSM's extId holds 30 characters (ssm-api-v4.md §"extId"); the prefix leaves room for the key.
 EXT_ID_LENGTH = 30
 PREFIX_LENGTH = 10
@@ -136,6 +151,10 @@ class SyncSettings:
     # A rep's new account (no extId) without SSM_BRANCH: True on exactly one company.
     takes_new_accounts: bool = True
     rekey_ext_ids: bool = False
+    # A closed/inactive customer's account status in SSM; empty: it stays a Client.
+    inactive_status: str = "Inactive"
+    # The e-mail template of a user the push creates (SSM requires one); empty: none.
+    user_email: str = ""
 
     def __post_init__(self) -> None:
         check_ext_id_prefix(self.ext_id_prefix)
@@ -160,6 +179,19 @@ class SyncSettings:
             raise ValueError(
                 f"SAGE_PROSPECT_MARKER's column {self.prospect_column} is also SAGE_REP_FIELD, "
                 "which holds the rep; mark prospects in another column (e.g. analysis_1)"
+            )
+        if self.user_email and not _EMAIL_TEMPLATE.fullmatch(self.user_email):
+            raise ValueError(
+                f"SSM_USER_EMAIL={self.user_email!r} is not an e-mail template: use e.g. "
+                "{first}.{last}@example.com ({first}, {last}, {rep} are the rep's)"
+            )
+        if self.inactive_status.strip().lower() in {
+            self.client_status.strip().lower(),
+            self.prospect_status.strip().lower(),
+        }:
+            raise ValueError(
+                f"SSM_INACTIVE_STATUS={self.inactive_status!r} is also the client or prospect "
+                "status; name a status of its own (e.g. Inactive), or leave it empty"
             )
         if not self.prospect_status.strip():
             raise ValueError("SSM_PROSPECT_STATUS is empty; name an SSM account status")
@@ -206,6 +238,18 @@ class SyncSettings:
             return None
         return text[len(self.ext_id_prefix) :]
 
+    def new_user_email(self, rep: str, first_name: str, last_name: str) -> str | None:
+        """The e-mail a user created for `rep` gets (SSM requires one): the template's
+        (SSM_USER_EMAIL), else the rep's own value when it is an e-mail; None: no e-mail."""
+        if self.user_email:
+            parts = {
+                "first": _email_part(first_name),
+                "last": _email_part(last_name),
+                "rep": _email_part(rep),
+            }
+            return self.user_email.format(**parts)
+        return rep.strip() if _EMAIL.fullmatch(rep.strip()) else None
+
     def custom_name(self, default: str) -> str:
         return self.custom_fields.get(default, default)
 
@@ -244,4 +288,6 @@ class SyncSettings:
             shared_keys_owner=_flag(env.get("SSM_SHARED_KEYS_OWNER") or "true"),
             takes_new_accounts=_flag(env.get("SSM_TAKES_NEW_ACCOUNTS") or "true"),
             rekey_ext_ids=_flag(env.get("SSM_EXT_ID_REKEY") or "false"),
+            inactive_status=env.get("SSM_INACTIVE_STATUS", "Inactive").strip(),
+            user_email=env.get("SSM_USER_EMAIL", "").strip(),
         )

@@ -150,6 +150,12 @@ PRODUCT_ITEMS = SqlTable(
         col("nominal_code_purchase", f"{ST}.PURCHASE_NOMINAL_CODE"),
         col("inactive_flag", f"{ST}.INACTIVE_FLAG"),
         col("unit_of_sale", f"{ST}.UNIT_OF_SALE"),  # extra
+        col(
+            "web_image_file",
+            f"{ST}.WEB_IMAGE_FILE",
+            description="The product's picture as Sage names it (a file on the Sage machine); "
+            "not in the field map (extra)",
+        ),
         _deleted(ST),
     ),
     notes=("is_stocked is false for items whose stock level Sage ignores (non-stock, service).",),

@@ -95,7 +95,8 @@ def test_the_good_documents_are_desired_and_the_bad_ones_held_back(
         held = con.execute(
             "SELECT resource, row_key, reason FROM quarantine.held_back ORDER BY 1, 2"
         ).fetchall()
-    assert desired == {"sales": 165, "sales_orders": 41, "sales_order_lines": 165}
+    # 167 lines: the issue's 165 and, since issue 19, the two free-text (M) message lines
+    assert desired == {"sales": 165, "sales_orders": 41, "sales_order_lines": 167}
 
     (future,) = manifest["INVOICE:future_date"]  # its header quarantined, its line an orphan
     (negative,) = manifest["INVOICE_ITEM:negative_quantity"]  # "<invoice>/2", quarantined

@@ -50,6 +50,14 @@ SELECT
     CASE WHEN i % 4 = 0 THEN 'EUR' ELSE 'GBP' END AS currency_code,
     CASE WHEN i <= 3 THEN 'TRADE' END AS price_list,
     FALSE AS closed_inactive,
+    -- CUST002: payment due in 30 days, 10 settlement days, 5 % overall discount, discount
+    -- type 1; the euro customers (i % 4 = 0): rate 1.17, VAT code T4 overriding the products'
+    CAST(CASE WHEN i % 2 = 0 THEN 10 ELSE 0 END AS SMALLINT) AS settlement_days,
+    CAST(CASE WHEN i = 2 THEN 5 ELSE 0 END AS DECIMAL(9, 4)) AS overall_discount,
+    CASE WHEN i % 4 = 0 THEN 'T4' ELSE 'T1' END AS default_tax_code,
+    CAST(CASE WHEN i = 2 THEN 1 ELSE 0 END AS SMALLINT) AS discount_type,
+    i % 4 = 0 AS override_tax_code,
+    CAST(CASE WHEN i % 4 = 0 THEN 1.17 ELSE 1 END AS DECIMAL(18, 6)) AS currency_rate,
     NULL::TIMESTAMP AS deleted_at
 FROM range(1, 13) t(i);
 
@@ -82,6 +90,11 @@ SELECT
     'T1' AS tax_code,
     printf('50000000%04d', i) AS barcode,
     CAST(0.5 AS DECIMAL(18, 4)) AS unit_weight,
+    -- costs: average i * 4 + 0.5, last purchase i * 5, after the supplier's discount i * 4.5
+    CAST(i * 4 + 0.5 AS DECIMAL(18, 4)) AS average_cost_price,
+    CAST(i * 5 AS DECIMAL(18, 4)) AS last_purchase_price,
+    CAST(i * 4.5 AS DECIMAL(18, 4)) AS last_discounted_purchase_price,
+    CASE WHEN i = 1 THEN 'widget1.jpg' END AS web_image_file,
     NULL::TIMESTAMP AS deleted_at
 FROM range(1, 11) t(i);
 
@@ -155,19 +168,28 @@ CREATE OR REPLACE TABLE staging.posted_sales_invoices AS
 SELECT 1000 + CAST(i AS INTEGER) AS invoice_number, DATE '2024-05-01' + CAST(i AS INTEGER) AS invoice_date,
        printf('CUST%03d', i) AS account_reference,
        CAST(50 * i AS DECIMAL(18, 2)) AS total_net, CAST(60 * i AS DECIMAL(18, 2)) AS total_gross,
-       DATE '2024-05-31'+ CAST(i AS INTEGER) AS payment_due_date, NULL::TIMESTAMP AS deleted_at
+       DATE '2024-05-31'+ CAST(i AS INTEGER) AS payment_due_date,
+       -- in the document's currency: GBP, as the base (the EUR invoice is added by a test)
+       'GBP' AS currency_code,
+       CAST(50 * i AS DECIMAL(18, 2)) AS total_net_foreign,
+       CAST(60 * i AS DECIMAL(18, 2)) AS total_gross_foreign,
+       NULL::TIMESTAMP AS deleted_at
 FROM range(1, 4) t(i);
 
 CREATE OR REPLACE TABLE staging.unposted_sales_invoices AS
 SELECT 2001 AS invoice_number, DATE '2024-06-01' AS invoice_date, 'CUST005' AS account_reference,
        CAST(10 AS DECIMAL(18, 2)) AS total_net, CAST(12 AS DECIMAL(18, 2)) AS total_gross,
-       DATE '2024-07-01' AS payment_due_date, NULL::TIMESTAMP AS deleted_at;
+       DATE '2024-07-01' AS payment_due_date, 'GBP' AS currency_code,
+       CAST(10 AS DECIMAL(18, 2)) AS total_net_foreign,
+       CAST(12 AS DECIMAL(18, 2)) AS total_gross_foreign, NULL::TIMESTAMP AS deleted_at;
 
 CREATE OR REPLACE TABLE staging.posted_sales_credits AS
 SELECT 3000 + CAST(i AS INTEGER) AS invoice_number_credit_note_no, DATE '2024-06-10' AS credit_date,
        printf('CUST%03d', i) AS account_reference,
        CAST(5 AS DECIMAL(18, 2)) AS total_net, CAST(6 AS DECIMAL(18, 2)) AS total_gross,
-       NULL::DATE AS payment_due_date, NULL::TIMESTAMP AS deleted_at
+       NULL::DATE AS payment_due_date, 'GBP' AS currency_code,
+       CAST(5 AS DECIMAL(18, 2)) AS total_net_foreign,
+       CAST(6 AS DECIMAL(18, 2)) AS total_gross_foreign, NULL::TIMESTAMP AS deleted_at
 FROM range(1, 3) t(i);
 
 -- Audit-trail status of the posted documents: 1001 paid (60 of 60), 1002 part-paid (20 of
@@ -177,15 +199,16 @@ CREATE OR REPLACE TABLE derived.invoice_payment_status AS
 SELECT header_number, source, invoice_number, invoice_number_numeric, type, status,
        CAST(outstanding_amount AS DECIMAL(18, 2)) AS outstanding_amount, payment_due_date,
        CAST(gross_amount AS DECIMAL(18, 2)) AS gross_amount,
-       CAST(amount_paid AS DECIMAL(18, 2)) AS amount_paid
+       CAST(amount_paid AS DECIMAL(18, 2)) AS amount_paid, paid_date
 FROM (VALUES
-    (11, 'audit_trail', '1001', 1001, 'SI', 'paid', 0.00, DATE '2024-06-01', 60.00, 60.00),
+    (11, 'audit_trail', '1001', 1001, 'SI', 'paid', 0.00, DATE '2024-06-01', 60.00, 60.00,
+     DATE '2024-05-20'),
     (12, 'audit_trail', '1002', 1002, 'SI', 'part-paid', 20.00, DATE '2024-06-02', 120.00,
-     100.00),
-    (31, 'audit_trail', '3001', 3001, 'SC', 'paid', 0.00, NULL, 6.00, 6.00),
-    (32, 'audit_trail', '3002', 3002, 'SC', 'unpaid', 6.00, NULL, 6.00, 0.00)
+     100.00, NULL),
+    (31, 'audit_trail', '3001', 3001, 'SC', 'paid', 0.00, NULL, 6.00, 6.00, DATE '2024-06-12'),
+    (32, 'audit_trail', '3002', 3002, 'SC', 'unpaid', 6.00, NULL, 6.00, 0.00, NULL)
 ) AS v(header_number, source, invoice_number, invoice_number_numeric, type, status,
-       outstanding_amount, payment_due_date, gross_amount, amount_paid);
+       outstanding_amount, payment_due_date, gross_amount, amount_paid, paid_date);
 """
 
 

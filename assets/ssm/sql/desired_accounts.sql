@@ -4,6 +4,8 @@
 -- Sage has not converted it: with SAGE_PROSPECT_CONVERSION=first_invoice its first invoice
 -- converts it even if the marker stays. A prospect is pushed with the prospect status and
 -- editable; every other customer is a Client and read-only. Same predicate: held_contacts.sql.
+-- A closed/inactive customer's status is SSM_INACTIVE_STATUS (the contract's `instead`, applied
+-- when the payload is built, since the status is a setting).
 WITH a AS (
     SELECT
         a.*,
@@ -39,5 +41,11 @@ SELECT
     a.price_list,
     a.closed_inactive AS inactive,
     CASE WHEN a.is_prospect THEN ${prospect_status} ELSE ${client_status} END AS status,
-    NOT a.is_prospect AS read_only
+    NOT a.is_prospect AS read_only,
+    a.settlement_days,
+    a.currency_rate,
+    a.overall_discount,
+    a.discount_type,
+    a.default_tax_code,
+    a.override_tax_code
 FROM a

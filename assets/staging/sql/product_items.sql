@@ -23,6 +23,7 @@ SELECT
     st.purchase_nominal_code AS nominal_code_purchase,
     flag(st.inactive_flag) AS inactive_flag,
     st.unit_of_sale,
+    nullif(trim(st.web_image_file), '') AS web_image_file,
     st.deleted_at
 FROM sage.stock AS st
 LEFT JOIN (SELECT * FROM sage.company WHERE deleted_at IS NULL LIMIT 1) AS co ON TRUE
