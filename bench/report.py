@@ -1263,8 +1263,9 @@ def companies_section(results: dict[str, Any]) -> list[str]:
         "counters sampled every second from its control route, outside the counters; the "
         "window's requests include the companies' sensors and the other steps' reads, the "
         f"pushes' own calls were {_n(i['push_api_calls'])} = "
-        f"{_n(i['push_requests_per_second'], 2)} req/s). The most frequent requests over the "
-        f"round: {_top_requests(i['sandbox'])}.",
+        f"{_n(i['push_requests_per_second'], 2)} req/s, where one call per bulk batch needs "
+        f"{_n(round(least * rate))}: the rest are the pushes' reads). The most frequent requests "
+        f"over the round: {_top_requests(i['sandbox'])}.",
         "",
         "**A cycle with nothing changed in any company**, the three syncs launched at once again:",
         "",
@@ -1274,7 +1275,8 @@ def companies_section(results: dict[str, Any]) -> list[str]:
         f"Together: {_n(q['overall_seconds'], 0)} s from the first submission to the last run's "
         f"end, {_n(q['api_calls'])} push calls (run summaries); the sandbox counted "
         f"{_n(q['sandbox']['requests'])} requests over the round ({q['sandbox']['rate_limited']} "
-        "answered 429), the companies' sensors' polls, value lists and logins included.",
+        "answered 429: the runs' reads of SSM, the inbox's feeds, value lists and logins, and "
+        f"the sensors' polls while they run); the most frequent: {_top_requests(q['sandbox'])}.",
         "",
         "**Correctness guard**: SSM's live records with an extId, per company prefix, against "
         "what the company's initial push desired; after the quiet cycle:",
@@ -1304,6 +1306,12 @@ def companies_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _slowest(steps: dict[str, float], count: int = 2) -> str:
+    """`push_sales` 174, … (a step key's last part: the company's prefix dropped)."""
+    top = sorted(steps.items(), key=lambda kv: -kv[1])[:count]
+    return ", ".join(f"`{key.split('__')[-1]}` {seconds:.0f}" for key, seconds in top) or "–"
+
+
 def _top_requests(sandbox: dict[str, Any], count: int = 5) -> str:
     kinds = sorted(sandbox.get("requests_by_kind", {}).items(), key=lambda kv: -kv[1])[:count]
     return ", ".join(f"`{kind}` {n:,}" for kind, n in kinds) or "–"
@@ -1311,7 +1319,7 @@ def _top_requests(sandbox: dict[str, Any], count: int = 5) -> str:
 
 def _companies_table(round_: dict[str, Any], with_records: bool) -> list[str]:
     """One row per company of a round of syncs launched at once."""
-    header = ["company", "status", "wall s", "queue s", "API calls", "push s"]
+    header = ["company", "status", "wall s", "queue s", "API calls", "push s", "slowest steps (s)"]
     if with_records:
         header[4:4] = ["records created"]
     rows = []
@@ -1319,7 +1327,7 @@ def _companies_table(round_: dict[str, Any], with_records: bool) -> list[str]:
         run = round_["runs"][name]
         row = [name, figures["status"], _n(figures["wall_seconds"], 0),
                _n(run.get("queue_seconds"), 1), _n(figures["api_calls"]),
-               _n(figures["push_seconds"], 1)]  # fmt: skip
+               _n(figures["push_seconds"], 1), _slowest(run.get("slowest_steps", {}))]  # fmt: skip
         if with_records:
             row[4:4] = [_n(figures["created"])]
         rows.append(tuple(row))

@@ -35,6 +35,11 @@ def _run(submitted: float, ended: float, pushes: dict[str, dict[str, Any]]) -> d
         "submitted_at": submitted,
         "ended_at": ended,
         "queue_seconds": 2.0,
+        "slowest_steps": {
+            "north__ssm__push_sales": 51.2,
+            "north__ssm__push_accounts": 9.0,
+            "north__sage__invoice": 4.0,
+        },
         "created": sum(p["created"] for p in pushes.values()),
         "api_calls": sum(p["api_calls"] for p in pushes.values()),
         "pushes": pushes,
@@ -215,10 +220,15 @@ def test_goals_and_section() -> None:
     assert "## 9. Several companies, one tenant" in text
     assert "9,001 records created in a push window of 40 s" in text
     assert "**225 records/s**" in text and "**38 %** of the bound" in text
-    assert "| north | SUCCESS | 100 | 2.0 | 3,000 | 21 | 20.0 |" in text
+    assert (
+        "| north | SUCCESS | 100 | 2.0 | 3,000 | 21 | 20.0 | `push_sales` 51, `push_accounts` 9 |"
+        in text
+    )
     assert "north 2/2, south 2/2, east 2/2" in text
     assert "`GET /accounts` 400, `POST /sales/bulk` 150, `POST /login` 9." in text
     assert "6.00, 4.00, 3.00" in text
+    # 62 push calls where 61 batches at 4/s need 61 calls
+    assert "where one call per bulk batch needs 61: the rest are the pushes' reads" in text
     rows = "\n".join(report._goals_section(goals))
     assert (
         "3 companies' initial push ≥ 80 % of 4 req/s × batch | 0.38 | small | **not met**" in rows
