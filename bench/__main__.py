@@ -26,8 +26,9 @@ All on one generated demo company per size (seed 1), each measurement in its own
    rep's quote until SSM holds it priced and read-only with its Sage number, through the
    sensor `ssm_quotes` and a launched job `ssm_quotes`, idle and while a `sage_ssm_sync` runs
    (p50/p95/max over 20 quotes each, the phase split), and in process; API calls per quote;
-9. several companies, one tenant (`bench.companies`, full bench only, ~10-15 min on the small
-   company): three copies of a company in one companies file, their `sage_ssm_sync` launched at
+9. several companies, one tenant (`bench.companies`, full bench only; on the small company ~20
+   min with the sensors stopped, and past an hour with them running as deployed until the
+   companies' `ssm_changes` stop taking the tenant's rate): three copies of a company in one companies file, their `sage_ssm_sync` launched at
    once through one daemon into one sandbox at 4 requests/s: records/s of the initial push
    against the shared bound, the 429s, a cycle with nothing changed, every record once in SSM.
 
@@ -82,7 +83,7 @@ class Plan:
     reverse_size: str | None  # None: no reverse-flow suite (it waits on a 30 s sensor: ~20 min)
     # None: no quote suite (20 quotes idle and 20 during a sync, through the sensor: ~40 min)
     quotes_size: str | None = None
-    # None: no several-companies suite (three companies' syncs at once: ~10-15 min on small)
+    # None: no several-companies suite (three companies' syncs at once: 20 min to over an hour)
     companies_size: str | None = None
 
 
