@@ -45,10 +45,10 @@ TINY_IN_SSM = {
     "accounts": 30,
     "contacts": 41,
     "product_categories": 10,
-    "products": 40,
+    "products": 41,  # + the SSM product of Sage's message code M (free-text lines)
     "product_rates": 77,
     "sales_orders": 41,
-    "sales_order_lines": 165,
+    "sales_order_lines": 167,  # + the two M message lines
     "sales": 165,
 }
 SDO_STOCK_DATA = 4  # DELETED_RECORDS.TABLE_ID of a STOCK row, as Sage writes it

@@ -458,6 +458,15 @@ def resolve_pending(
     return resolution
 
 
+def _own_keys(contract: ResourceContract, settings: SyncSettings) -> str:
+    """The `where` of the records that can be this company's: with an extId prefix, only those
+    under it (a company's first push read every other company's records too: 939 and 1,678
+    calls against 204 for the first of three small companies, bench.companies)."""
+    keyed = any(f.ssm == "extId" and f.sage_key for f in contract.fields)
+    prefix = settings.ext_id_prefix if keyed else ""
+    return w.like("extId", prefix + "%") if prefix else w.ne("extId", "")
+
+
 def adopt_existing(
     warehouse: Warehouse,
     client: SSMWriter,
@@ -489,7 +498,9 @@ def adopt_existing(
     by_ext_id = contract.lookup_fields == ("extId",)
     held: dict[tuple[str, ...], dict[str, Any]] = {}
     try:
-        records = _read(client, contract.ssm_resource, w.ne("extId", "") if by_ext_id else None)
+        records = _read(
+            client, contract.ssm_resource, _own_keys(contract, settings) if by_ext_id else None
+        )
     except GAVE_UP:
         return None
     for record in records:
@@ -557,7 +568,9 @@ def compare_with_ssm(
         return 0
     by_ext_id = contract.lookup_fields == ("extId",)
     try:
-        records = _read(client, contract.ssm_resource, w.ne("extId", "") if by_ext_id else None)
+        records = _read(
+            client, contract.ssm_resource, _own_keys(contract, settings) if by_ext_id else None
+        )
     except GAVE_UP:
         return None
     by_id = {int(r["id"]): r for r in records if r.get("id") is not None}

@@ -6,7 +6,7 @@
 |---|---|
 | `ext_id` | the Sage key |
 | `ssm_id` | the SSM id (NULL while a create is pending) |
-| `state` | `pending_create` (sent, answer not yet recorded), `synced`, `from_ssm` (made in SSM by a rep, written to Sage by the reverse flow, not yet read back by the extract: updated once it is, never deleted before), `deleted` (deleted by the connector), `ssm_deleted` (deleted in SSM by someone else: never re-created silently), `released` (gone from Sage but not created by the connector: left alone) |
+| `state` | `pending_create` (sent, answer not yet recorded), `synced`, `from_ssm` (made in SSM by a rep, written to Sage by the reverse flow, not yet read back by the extract: updated once it is, never deleted before), `deleted` (deleted by the connector), `ssm_deleted` (deleted in SSM by someone else: never re-created silently), `released` (gone from Sage but not created by the connector: left alone), `parent_ssm_deleted` (its parent was deleted in SSM: reported once, left out until it is back) |
 | `content_hash` | md5 of the acknowledged payload, compared with the desired payload's |
 | `payload` | the acknowledged payload (JSON), to know which fields changed |
 | `created_by_connector` | only those records are deleted by default; false for the records the first push adopted (found in SSM under the same key) and for matched users |
