@@ -95,6 +95,19 @@ def _quotes(world: World) -> dict[str, dict]:
     return _run(world, "ssm_quotes")
 
 
+def _quote_job_killed_after_the_post(world: World) -> None:
+    """The job `ssm_quotes` in its own process, killed just after Sage took the quotation."""
+    faults.inject(world.company, "update_then_exit", 0, times=1, record="SopPost")
+    killed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "tests.inbox.test_reverse_flow", "ssm_quotes", str(world.company),
+         str(world.warehouse), world.ssm.base_url, world.ssm.public_key, world.ssm.private_key],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    faults.clear(world.company)
+    assert killed.returncode == faults.KILLED_EXIT_CODE, killed.stderr[-2000:]
+
+
 @pytest.fixture(autouse=True)
 def _no_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSM_QUOTE_SETTLE_SECONDS", "0")  # the test's lines are all in already
@@ -270,15 +283,7 @@ def test_a_run_killed_after_sage_took_the_quote_never_posts_it_twice(world: Worl
     _code, account = _customer(world)
     ((_p, product),) = _products(world, 1)
     order = _quote(world, account, [(product, 6)])
-    faults.inject(world.company, "update_then_exit", 0, times=1, record="SopPost")
-    killed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "tests.inbox.test_reverse_flow", "ssm_quotes", str(world.company),
-         str(world.warehouse), world.ssm.base_url, world.ssm.public_key, world.ssm.private_key],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
-        check=False,
-    )  # fmt: skip
-    faults.clear(world.company)
-    assert killed.returncode == faults.KILLED_EXIT_CODE, killed.stderr[-2000:]
+    _quote_job_killed_after_the_post(world)
     assert len(_quotations(world, order)) == 1  # Sage has it, SSM does not know yet
     assert not world.record("salesorders", order).get("extId")
 
@@ -332,15 +337,7 @@ def test_a_sync_between_post_and_acknowledgement_never_makes_a_second_order(
     _code, account = _customer(world)
     ((_p, product),) = _products(world, 1)
     order = _quote(world, account, [(product, 3)])
-    faults.inject(world.company, "update_then_exit", 0, times=1, record="SopPost")
-    killed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "tests.inbox.test_reverse_flow", "ssm_quotes", str(world.company),
-         str(world.warehouse), world.ssm.base_url, world.ssm.public_key, world.ssm.private_key],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
-        check=False,
-    )  # fmt: skip
-    faults.clear(world.company)
-    assert killed.returncode == faults.KILLED_EXIT_CODE, killed.stderr[-2000:]
+    _quote_job_killed_after_the_post(world)
     ((number, *_),) = _quotations(world, order)
 
     _run(world, "sage_ssm_sync")
