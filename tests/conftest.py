@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -58,3 +59,15 @@ def company(tiny_company_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / COMPANY_FILE
     shutil.copyfile(tiny_company_template, path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_defs_state_storage() -> Iterator[None]:
+    """Dagster keeps the storage of the last instance entered as a context manager in a context
+    variable; an instance closed out of order (a harness's, a nested one) leaves it pointing at
+    a dead instance, and the next test that builds a repository fails with "Attempted to resolve
+    undefined DagsterInstance weakref". Each test starts without it (None is Dagster's default)."""
+    yield
+    from dagster._core.storage.defs_state import base
+
+    base._current_storage.set(None)

@@ -72,7 +72,9 @@ def test_make_dev_serves_the_workspace_where_it_is_told(arguments: list[str], se
     env["PORT"] = "9999"
     done = run(["make", "-n", "dev", *arguments], ROOT, env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1].endswith(f"dagster dev -w workspace.yaml {serves}")
+    # one code location per company when a companies file exists, else the project's workspace
+    assert "python -m pipelines.companies workspace --out data/workspace.yaml" in done.stdout
+    assert done.stdout.splitlines()[-1].endswith(f"dagster dev -w data/workspace.yaml {serves}")
 
 
 def test_a_local_ssm_gets_the_sandbox_keys_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
