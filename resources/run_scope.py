@@ -33,8 +33,12 @@ class RunScope:
         self._active = True
 
     def close(self) -> None:
+        self._active = False
+        self.release()
+
+    def release(self) -> None:
+        """Close what is shared now; the run goes on and the next `shared` opens it again."""
         with self._guard:
-            self._active = False
             stack, self._stack, self._value = self._stack, None, None
         if stack is not None:
             stack.close()

@@ -6,6 +6,11 @@ pushes (pool `ssm_api`), asset checks and sensors open the same file from other 
 dagster-duckdb only retries a refused connect for about 100 s (10 backoffs from 0.1 s, doubling).
 So every connection first takes an OS lock on `<database>.lock` (exclusive to write, shared to
 read) and holds it until the connection closes: the next writer queues behind a long extract.
+
+A run keeps its connection for the whole run (see WarehouseResource), so a short run (a quote,
+a sensor's read) would wait for a whole sync. A process that has to wait announces itself with a
+locked file in `<database>.lock.waiting/`; a run that sees one lets go of the file as soon as its
+current step has closed its cursors, lets the waiter in, and opens the file again on next use.
 The lock is portalocker's, so the same code runs on POSIX (flock) and on Windows (LockFileEx, a
 mandatory byte-range lock: hence a lock file beside the database, never the database itself).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +44,9 @@ _POLL_SECONDS = (0.05, 0.5)
 # dagster-duckdb's retries of a refused connect (0.1 s doubling, ~100 s in all), kept for a
 # process that opens the file without the lock (a duckdb CLI left open).
 _CONNECT_RETRIES = 10
+# How long a run that let go of the file for waiters lets them in before it queues again: a
+# waiter polls the lock every 0.5 s at most and removes its announcement once it holds the lock.
+_GIVE_WAY_SECONDS = 10.0
 
 
 class WarehouseBusyError(Exception):
@@ -84,6 +93,66 @@ def lock_path(database: str) -> Path | None:
     return Path(f"{database}.lock").resolve()
 
 
+def _waiting_room(path: Path) -> Path:
+    return path.with_name(path.name + ".waiting")
+
+
+@contextmanager
+def _announced(path: Path) -> Iterator[None]:
+    """A file in the waiting room, locked for as long as this process waits for `path`: a
+    process that dies while waiting leaves an unlocked file, which `waiters` clears."""
+    room = _waiting_room(path)
+    room.mkdir(parents=True, exist_ok=True)
+    mark = room / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    fd = os.open(mark, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING)
+        yield
+    finally:
+        os.close(fd)  # closing the file drops its lock on every platform
+        mark.unlink(missing_ok=True)
+
+
+def waiters(database: str) -> int:
+    """How many other processes wait for this warehouse's file (stale announcements removed)."""
+    path = lock_path(database)
+    if path is None:
+        return 0
+    try:
+        marks = list(os.scandir(_waiting_room(path)))
+    except FileNotFoundError:
+        return 0
+    mine = f"{os.getpid()}-"
+    live = 0
+    for mark in marks:
+        if mark.name.startswith(mine):
+            continue
+        try:
+            fd = os.open(mark.path, os.O_RDWR)
+        except OSError:  # gone meanwhile, or (Windows) being removed
+            continue
+        try:
+            portalocker.lock(fd, portalocker.LockFlags.SHARED | portalocker.LockFlags.NON_BLOCKING)
+        except portalocker.AlreadyLocked:
+            live += 1
+            os.close(fd)
+            continue
+        os.close(fd)
+        try:  # nobody holds it: its process died while it waited
+            os.unlink(mark.path)
+        except OSError:
+            pass
+    return live
+
+
+def _give_way(database: str) -> None:
+    """Let the processes already waiting take the file first (bounded: a waiter that does not
+    come within _GIVE_WAY_SECONDS is queued behind again)."""
+    deadline = time.monotonic() + _GIVE_WAY_SECONDS
+    while waiters(database) and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS[0])
+
+
 def _busy(database: str, timeout_seconds: float) -> WarehouseBusyError:
     return WarehouseBusyError(
         f"The warehouse {database} stayed locked by another run for {timeout_seconds:g} s: let "
@@ -95,23 +164,35 @@ def _take_lock(fd: int, exclusive: bool, database: str, timeout_seconds: float) 
     """Take the OS lock, polling until `timeout_seconds` have passed."""
     kind = portalocker.LockFlags.EXCLUSIVE if exclusive else portalocker.LockFlags.SHARED
     mode = kind | portalocker.LockFlags.NON_BLOCKING
+    try:
+        portalocker.lock(fd, mode)
+        return
+    except portalocker.AlreadyLocked:
+        pass
+    path = lock_path(database)
+    assert path is not None  # only files have a lock to wait for
     deadline = time.monotonic() + timeout_seconds
     delay = _POLL_SECONDS[0]
-    while True:
-        try:
-            portalocker.lock(fd, mode)
-            return
-        except portalocker.AlreadyLocked:
+    with _announced(path):  # the holder's run lets go at its next step boundary
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _busy(database, timeout_seconds) from None
+                raise _busy(database, timeout_seconds)
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _POLL_SECONDS[1])
+            try:
+                portalocker.lock(fd, mode)
+                return
+            except portalocker.AlreadyLocked:
+                pass
 
 
 @contextmanager
-def warehouse_lock(database: str, *, read_only: bool, timeout_seconds: float) -> Iterator[None]:
-    """Hold `<database>.lock` (shared when `read_only`, else exclusive) for the `with` block."""
+def warehouse_lock(
+    database: str, *, read_only: bool, timeout_seconds: float, give_way: bool = False
+) -> Iterator[None]:
+    """Hold `<database>.lock` (shared when `read_only`, else exclusive) for the `with` block;
+    with `give_way`, first let the processes waiting for it in."""
     path = lock_path(database)
     if path is None:
         yield
@@ -130,6 +211,8 @@ def warehouse_lock(database: str, *, read_only: bool, timeout_seconds: float) ->
                 )
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if give_way:
+                _give_way(database)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 _take_lock(fd, not read_only, database, timeout_seconds)
@@ -172,8 +255,9 @@ class WarehouseResource(DuckDBResource):
     Inside a Dagster run the resource keeps one connection for the whole run: the first
     `get_connection` opens the file (and takes its lock), later ones get a cursor of it, and the
     run's end closes it. A sync asks for a connection about 160 times, and each open and close of
-    the file (with its checkpoint) cost ~30 ms. Outside a run (tests, scripts) every
-    `get_connection` opens and closes its own connection, as before.
+    the file (with its checkpoint) cost ~30 ms. When another process waits for the file, the run
+    closes it once no cursor is in use (between steps) and reopens it after the waiter. Outside a
+    run (tests, scripts) every `get_connection` opens and closes its own connection, as before.
     """
 
     lock_timeout_seconds: float = Field(
@@ -182,6 +266,9 @@ class WarehouseResource(DuckDBResource):
     )
     _run: RunScope = PrivateAttr(default_factory=RunScope)
     _heartbeat: Heartbeat | None = PrivateAttr(default=None)
+    _in_use: int = PrivateAttr(default=0)
+    _use_guard: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _let_go: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._run.open()
@@ -194,10 +281,13 @@ class WarehouseResource(DuckDBResource):
         self._run.close()
 
     @contextmanager
-    def _open(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _open(self, read_only: bool, give_way: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         config = {"custom_user_agent": "dagster", **self.connection_config}
         with warehouse_lock(
-            self.database, read_only=read_only, timeout_seconds=self.lock_timeout_seconds
+            self.database,
+            read_only=read_only,
+            timeout_seconds=self.lock_timeout_seconds,
+            give_way=give_way,
         ):
             con = _connect(self.database, read_only, config)
             try:
@@ -205,18 +295,31 @@ class WarehouseResource(DuckDBResource):
             finally:
                 con.close()
 
+    def _run_connection(self) -> duckdb.DuckDBPyConnection:
+        """The run's connection, reopened (after the waiters) if the run let go of it."""
+        return self._run.shared(lambda: self._open(read_only=False, give_way=self._let_go))
+
     @contextmanager
     def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection that writes (the default) or only reads the warehouse; the file lock is
-        held until the connection closes (in a run: until the run ends)."""
+        held until the connection closes (in a run: until the run ends, or a waiter comes)."""
         if not self._run.active:
             with self._open(read_only) as con:
                 yield con
             return
-        # The run's connection is a writer; a cursor of it is DuckDB's own connection to the same
-        # open database: its own transaction and temp objects, no reopening of the file.
-        cursor = self._run.shared(lambda: self._open(read_only=False)).cursor()
+        with self._use_guard:
+            self._in_use += 1
         try:
-            yield cursor
+            # The run's connection is a writer; a cursor of it is DuckDB's own connection to the
+            # same open database: its own transaction and temp objects, no reopening of the file.
+            cursor = self._run_connection().cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            with self._use_guard:
+                self._in_use -= 1
+                if not self._in_use and waiters(self.database):
+                    self._run.release()
+                    self._let_go = True

@@ -12,11 +12,12 @@ from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import portalocker
 import pytest
 
-from resources.warehouse import WarehouseBusyError, WarehouseResource
+from resources.warehouse import WarehouseBusyError, WarehouseResource, waiters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED, EXCLUSIVE = portalocker.LockFlags.SHARED, portalocker.LockFlags.EXCLUSIVE
@@ -267,3 +268,58 @@ def test_the_module_needs_no_posix_only_call(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def _write_when_let_in(database: str, run_holds: Event, results: Any) -> None:
+    """Another process (a quote's run): open the warehouse while a sync's run holds it."""
+    run_holds.wait(timeout=60)
+    asked = time.monotonic()
+    with WarehouseResource(database=database, lock_timeout_seconds=60).get_connection() as con:
+        con.execute("INSERT INTO writes VALUES ('quote', ?)", [time.time()])
+    results.put(time.monotonic() - asked)
+
+
+def test_a_run_lets_a_waiting_process_in_between_its_steps(tmp_path: Path) -> None:
+    """A run keeps its connection from step to step while nobody waits; once another process
+    waits for the file, the run lets go of it when its step closes its cursor, the waiter gets
+    in, and the run's next step reopens the file after it: the waiter never waits for the run's
+    end."""
+    database = str(tmp_path / "warehouse.duckdb")
+    spawn = multiprocessing.get_context("spawn")
+    run_holds, results = spawn.Event(), spawn.Queue()
+    quote = spawn.Process(target=_write_when_let_in, args=(database, run_holds, results))
+    quote.start()
+    try:
+        with dg.build_resources({"warehouse": WarehouseResource(database=database)}) as run:
+            warehouse = run.warehouse
+            with warehouse.get_connection() as con:
+                con.execute("CREATE TABLE writes (who VARCHAR, written_at DOUBLE)")
+            kept = warehouse._run._value
+            with warehouse.get_connection() as con:  # nobody waits: the same connection
+                assert warehouse._run._value is kept
+                con.execute("INSERT INTO writes VALUES ('sync step 1', ?)", [time.time()])
+                run_holds.set()
+                deadline = time.monotonic() + 60
+                while not waiters(database) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert waiters(database) == 1, "the other process never waited"
+            # The step is over: the run let go of the file, and lets the waiter in first.
+            with warehouse.get_connection() as con:
+                con.execute("INSERT INTO writes VALUES ('sync step 2', ?)", [time.time()])
+                rows = con.execute("SELECT who FROM writes ORDER BY written_at").fetchall()
+            assert _can_lock(Path(database), EXCLUSIVE) is False  # the run holds it again
+        waited = results.get(timeout=60)
+    finally:
+        quote.join(timeout=30)
+    assert [who for (who,) in rows] == ["sync step 1", "quote", "sync step 2"]
+    assert waited < 10, f"the waiter waited {waited:.1f} s"
+    assert waiters(database) == 0 and _can_lock(Path(database), EXCLUSIVE)
+
+
+def test_an_announcement_left_by_a_dead_waiter_is_cleared(tmp_path: Path) -> None:
+    database = str(tmp_path / "warehouse.duckdb")
+    room = Path(f"{database}.lock.waiting")
+    room.mkdir()
+    (room / "999999-dead").touch()  # a waiter killed while it waited: its lock died with it
+    assert waiters(database) == 0
+    assert list(room.iterdir()) == []
