@@ -4,22 +4,32 @@ Every job runs its steps in the run's own process (the in-process executor). The
 follow one another anyway (DuckDB has one writer, the SSM API one rate), and the default
 multiprocess executor started a fresh Python process per step: 101 imports of the project and
 resource set-ups made a 1-minute sync take 26 minutes (docs/architecture.md, "Executor").
+
+A Sage 50 FR company (SAGE_EDITION=fr) reads its export files (pipelines/sage_fr.py) in place
+of the UK `sage` and `staging` layers; its reverse flow and quotes are not built yet.
 """
 
 import dagster as dg
 
 from assets import derived, inbox, sage, ssm, staging
-from pipelines import quotes, reverse, sync
+from pipelines import quotes, reverse, settings, sync
 from pipelines.resources import all_resources
 
-defs = dg.Definitions.merge(
-    sage.defs,
-    staging.defs,
-    derived.defs,
-    ssm.defs,
-    inbox.defs,
-    sync.defs,
-    reverse.defs,
-    quotes.defs,
-    dg.Definitions(resources=all_resources(), executor=dg.in_process_executor),
-)
+
+def build_defs(edition: str) -> dg.Definitions:
+    if edition == "fr":
+        from pipelines import sage_fr
+
+        source = [sage_fr.defs()]
+    else:
+        source = [sage.defs, staging.defs, inbox.defs, reverse.defs, quotes.defs]
+    return dg.Definitions.merge(
+        *source,
+        derived.defs,
+        ssm.defs,
+        sync.defs,
+        dg.Definitions(resources=all_resources(), executor=dg.in_process_executor),
+    )
+
+
+defs = build_defs(settings.sage_edition())

@@ -176,3 +176,30 @@ def sync_cron() -> str:
 def sync_timezone() -> str:
     """SSM_SYNC_TIMEZONE: the time zone of SSM_SYNC_CRON (default UTC), e.g. Europe/London."""
     return os.environ.get("SSM_SYNC_TIMEZONE", "").strip() or "UTC"
+
+
+# Sage 50 FR (ex-Ciel): a company whose edition is `fr` is read from its export files
+# (assets/fr) instead of ODBC; its reverse flow is not built yet.
+EDITIONS = ("uk", "fr")
+
+
+def sage_edition() -> str:
+    """SAGE_EDITION: `uk` (Sage 50 Accounts UK/IE over ODBC, the default) or `fr` (Sage 50 FR
+    through its export files in SAGE_FR_EXPORT_DIR)."""
+    value = os.environ.get("SAGE_EDITION", "").strip().lower() or "uk"
+    if value not in EDITIONS:
+        raise ValueError(f"SAGE_EDITION is {value!r}: set it to uk or fr.")
+    return value
+
+
+def sage_fr_export_dir() -> Path:
+    """SAGE_FR_EXPORT_DIR: where Sage 50 FR writes its exports (default data/sage50-fr/exports,
+    where the demo dossier is written)."""
+    value = os.environ.get("SAGE_FR_EXPORT_DIR", "").strip()
+    return Path(value) if value else data_dir() / "sage50-fr" / "exports"
+
+
+def sage_fr_settle_seconds() -> float:
+    """SAGE_FR_SETTLE_SECONDS: an export file is read once its last write is this old (Sage may
+    still be writing a younger one)."""
+    return float(os.environ.get("SAGE_FR_SETTLE_SECONDS", "10"))
