@@ -273,9 +273,13 @@ def _judge(rows: _Rows, values: list[dict[str, object]]) -> list[list[tuple[str,
     titles = {c.name.upper(): c.title for c in rows.table.file_columns}
     titles |= {c.name.upper(): c.name for c in rows.table.added}
     if values:
+        emails = {c.name.upper() for c in rows.table.file_columns if c.type == "email"}
         for failure in validate_chunk(rows.table, _arrow(rows.table, values)):
             title = titles.get(failure.column, failure.column)
-            problems[failure.row].append((title, failure.reason, failure.value))
+            reason = failure.reason
+            if failure.column in emails and reason.startswith("does not match"):
+                reason = "not an e-mail address"  # the UK rule's words (EMAIL_COLUMNS)
+            problems[failure.row].append((title, reason, failure.value))
     seen: set[str] = set()
     for i, v in enumerate(values):
         key = _key(rows.table, v)
