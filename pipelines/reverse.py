@@ -9,7 +9,10 @@
   writes and the flow's acknowledgements are echoes; a change made under the connector's own
   user waits for the 15-minute sync, which reads everything since its watermark). The job's own
   watermark in the warehouse stays the truth: a change the sensor saw but a failed run did not
-  write is read again by the next run (or the next sync).
+  write is read again by the next run (or the next sync). With several companies on one tenant
+  it reads only what can be its company's (`feed.scope`: its extId prefix, the new records it
+  may take), so other companies' pushes cost it nothing, and a rep's new contact wakes it only
+  when the contact's account is its own (that account read once, then remembered).
 """
 
 import hashlib
@@ -22,9 +25,11 @@ import dagster as dg
 from assets import company
 from assets.inbox import feed
 from assets.inbox.assets import QUOTE_ASSETS
-from assets.inbox.rules import ReverseSettings
+from assets.inbox.rules import ReverseSettings, clean
+from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
 from pipelines.settings import warehouse_path
+from resources.ssm import where as w
 from resources.ssm.client import SSMClient
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
@@ -93,20 +98,29 @@ def poll(
     overlap: timedelta,
     now: datetime,
     where: str | None = None,
+    scope: feed.Scope | None = None,
 ) -> tuple[list[tuple[dict[str, Any], bool]], dict[str, Any]]:
     """One look at a resource's change feed from a sensor's cursor state (no state: from `now`):
-    each record changed since, with whether this version is news, and the state after. One list
-    call when nothing changed; a version seen within the overlap window is not news twice."""
+    each record changed since that can be this company's (`scope`), with whether this version
+    is news, and the state after. One list call when nothing changed; a version seen within the
+    overlap window is not news twice."""
     state = state or {"watermark": _iso(now), "seen": []}
     mark = datetime.fromisoformat(state["watermark"])
     seen = {tuple(s) for s in state.get("seen", [])}
-    newest, read = mark, []
-    for record in client.changed_since(resource, mark, lookback=overlap, where=where):
+    records, newest_read = feed.read_scoped(
+        scope or feed.Scope(),
+        lambda narrowed: list(
+            client.changed_since(resource, mark, lookback=overlap, where=narrowed)
+        ),
+        where,
+    )
+    newest = max(mark, newest_read or mark)  # past what was read, this company's or not
+    read = []
+    for record in records:
         version = feed.version_of(record)
         if version is None:
             continue
         key = (int(record["id"]), _iso(version))
-        newest = max(newest, version)
         read.append((record, key not in seen))
         seen.add(key)
     floor = newest - overlap
@@ -114,6 +128,41 @@ def poll(
         "watermark": _iso(newest),
         "seen": sorted(s for s in seen if datetime.fromisoformat(s[1]) >= floor),
     }
+
+
+KNOWN_ACCOUNTS = 500  # accounts whose company the cursor remembers (new contacts on them)
+
+
+def _branch(client: SSMClient, sync: SyncSettings, state: dict[str, Any]) -> int | None:
+    """SSM_BRANCH's id when it decides which new accounts are this company's: looked up once,
+    remembered in the cursor `state` (None until found: the feed then reads every new
+    account, and the run decides)."""
+    if not (sync.branch and company.several()):
+        return None
+    kept = state.get("branch")
+    if kept and kept[0] == sync.branch:
+        return int(kept[1])
+    found = feed.branch_id(client.list("branches"), sync.branch)
+    if found is not None:
+        state["branch"] = [sync.branch, found]
+    return found
+
+
+def _own_accounts(
+    client: SSMClient, contacts: list[dict[str, Any]], accounts: feed.Scope, state: dict[str, Any]
+) -> set[int]:
+    """Which of the new contacts' accounts are this company's, as the accounts' scope says of
+    the account read (one call for those the cursor `state` does not remember): a rep's new
+    contact on another company's account starts no run here."""
+    known: dict[str, bool] = dict(state.get("accounts_of") or {})
+    ids = {i for i in (feed.fk(r.get("accountId")) for r in contacts) if i is not None}
+    missing = sorted(i for i in ids if str(i) not in known)
+    for start in range(0, len(missing), feed.ACCOUNT_BATCH):
+        chunk = missing[start : start + feed.ACCOUNT_BATCH]
+        for record in client.list("accounts", where=w.in_("id", chunk)):
+            known[str(record["id"])] = accounts.admits(record)
+    state["accounts_of"] = dict(list(known.items())[-KNOWN_ACCOUNTS:])
+    return {i for i in ids if known.get(str(i), True)}  # not found: the run decides
 
 
 @dg.sensor(
@@ -142,16 +191,32 @@ def ssm_changes(
     # The connector's own SSM user, learnt from the read-only records only it writes: what that
     # user changed is an echo of a push, not a rep's work.
     connector_user = cursor.get("connector_user")
-    new_cursor: dict[str, Any] = {}
+    new_cursor: dict[str, Any] = {k: cursor[k] for k in ("branch", "accounts_of") if k in cursor}
+    sync = SyncSettings.from_env()
+    if feed.scope("accounts", sync).skip is not None:
+        return dg.SkipReason(feed.SHARED_NOT_OWNER)  # no call: no change in SSM is its to write
     try:
         client = _poll_client(ssm)
+        branch = _branch(client, sync, new_cursor)
+        new_contacts: list[dict[str, Any]] = []
         for resource in feed.PARTY_FEEDS:
-            read, new_cursor[resource] = poll(client, resource, cursor.get(resource), overlap, now)
+            read, new_cursor[resource] = poll(
+                client, resource, cursor.get(resource), overlap, now,
+                scope=feed.scope(resource, sync, branch),
+            )  # fmt: skip
             for record, new in read:
                 if record.get("readOnly") and _last_actor(record) is not None:
                     connector_user = _last_actor(record)
-                if new and _matters(resource, record, connector_user):
+                if not new or not _matters(resource, record, connector_user):
+                    continue
+                if resource == "contacts" and sync.ext_id_prefix and not clean(record.get("extId")):
+                    new_contacts.append(record)  # whose is its account's
+                else:
                     changed.append(f"{resource} {record['id']}")
+        ours = _own_accounts(client, new_contacts, feed.scope("accounts", sync, branch), new_cursor)
+        changed += [
+            f"contacts {r['id']}" for r in new_contacts if feed.fk(r.get("accountId")) in ours
+        ]
     except SSMError as exc:
         _POLL_CLIENTS.clear()  # a fresh client (and login) next tick
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")

@@ -11,12 +11,21 @@ every write to Sage (or its absence) can be explained afterwards.
 The watermark (`inbox.watermarks`) only moves forward, to the newest version read; the first read
 of a resource has none and reads every record (rep-made companies that predate the connector are
 synced too).
+
+Several companies on one tenant: each company reads only what can be its own (`Scope`), filtered
+by SSM through the `where` of the read: the records under its extId prefix, and the records with
+no extId yet that it may take (a rep's new accounts of its branch, or every one with
+SSM_TAKES_NEW_ACCOUNTS; new contacts and quotes, whose account decides). Another company's pushes
+never reach its inbox, so its reads and API calls do not grow with theirs. A new contact whose
+account this company has never read has that account read once (`resolve_accounts`): the engine
+then knows whose it is. With shared keys every record is the owner's, and a company that does
+not own them reads none.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -24,7 +33,13 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from assets import company
+from assets.inbox.rules import clean
 from assets.ssm.ledger import now
+from assets.ssm.settings import SyncSettings
+from assets.ssm.value_lists import DEFAULT_KEY, lookup, rows_of
+from resources.ssm import where as w
+from resources.ssm.errors import SSMError
 
 PARTY_FEEDS = ("accounts", "contacts")  # companies and contacts: the sensor ssm_changes
 QUOTE_FEED = "salesorders"  # quotes only (one status): the sensor ssm_quotes
@@ -119,6 +134,170 @@ class FeedRead:
     new_versions: int = 0  # of which not seen before
     watermark: datetime | None = None
     api_calls: int = 0
+    accounts_resolved: int = 0  # other companies' accounts read for new contacts on them
+    skipped: str | None = None  # why nothing was read (shared keys, not the owner)
+
+
+# --- whose records -----------------------------------------------------------------------------
+
+NO_EXT_ID = w.has_no_text("extId")
+ACCOUNT_BATCH = 50  # account ids per look-up (`id IN (...)`), one page of SSM's
+SSM_SQL_ERROR = 901  # SSM's code for a where it could not turn into SQL
+
+
+def fk(value: Any) -> int | None:
+    """A foreign key as SSM sends it ({id, value}, an id, or digits) as an int."""
+    value = value.get("id") if isinstance(value, dict) else value
+    return int(value) if str(value or "").strip().isdigit() else None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The records of a feed that can be this company's, as SSM's `where` and as a test of a
+    record read. `prefix` None: every record (one company, or the owner of shared keys).
+    `new`: whether records without an extId are read; `branch`: only those filed under it."""
+
+    prefix: str | None = None
+    new: bool = True
+    branch: int | None = None
+    skip: str | None = None  # why nothing of the feed is this company's: no read at all
+
+    @property
+    def where(self) -> str | None:
+        if self.prefix is None:
+            return None
+        own = w.like("extId", self.prefix + "%")
+        if not self.new:
+            return own
+        new = (
+            NO_EXT_ID
+            if self.branch is None
+            else w.and_(NO_EXT_ID, w.eq("branchId.id", self.branch))
+        )
+        return w.or_(own, new)
+
+    def admits(self, record: dict[str, Any]) -> bool:
+        """The same test after reading: LIKE's wildcards (`_`) and a case-insensitive database
+        select a little more than the prefix; a read SSM filtered nowhere selects everything."""
+        if self.prefix is None:
+            return True
+        ext_id = clean(record.get("extId"))
+        if ext_id is not None:
+            text = str(ext_id)
+            return text.startswith(self.prefix) and len(text) > len(self.prefix)
+        if not self.new:
+            return False
+        return self.branch is None or fk(record.get("branchId")) == self.branch
+
+
+SHARED_NOT_OWNER = (
+    "shared keys and not the owner (SSM_SHARED_KEYS_OWNER=false): the owning company writes "
+    "SSM's accounts, contacts and quotes into its Sage, so this company reads none"
+)
+
+
+def scope(resource: str, sync: SyncSettings, branch: int | None = None) -> Scope:
+    """What of `resource`'s feed this company reads, as the engine decides it
+    (assets/inbox/engine.py: `claims_new_account`, `another_companys_account`): records under
+    its prefix; without an extId, a rep's new account only when this company takes new
+    accounts (by `branch`, the id of SSM_BRANCH, when the companies are several and it is
+    known), a new contact or quote always (its account decides)."""
+    if not sync.writes_parties:
+        return Scope(skip=SHARED_NOT_OWNER)
+    if not sync.ext_id_prefix:
+        return Scope()
+    if resource != "accounts":
+        return Scope(sync.ext_id_prefix)
+    if sync.branch and company.several():
+        return Scope(sync.ext_id_prefix, branch=branch)
+    return Scope(sync.ext_id_prefix, new=sync.takes_new_accounts)
+
+
+def branch_id(items: Iterable[dict[str, Any]], name: str | None) -> int | None:
+    """The id of the branch `name` (id, description; None: the default) among SSM's branches."""
+    key = DEFAULT_KEY if name is None else name.strip().lower()
+    found = [r[1] for r in rows_of("branches", items) if r[2] == key]
+    return min(found) if found else None
+
+
+def stored_branch_id(con: duckdb.DuckDBPyConnection, sync: SyncSettings) -> int | None:
+    """SSM_BRANCH's id from the value lists the sync stored (None before the first sync)."""
+    if not sync.branch:
+        return None
+    try:
+        return lookup(con, "branches", sync.branch)
+    except duckdb.CatalogException:
+        return None
+
+
+def newest_version(records: Iterable[dict[str, Any]]) -> datetime | None:
+    versions = [v for v in map(version_of, records) if v is not None]
+    return max(versions) if versions else None
+
+
+def read_scoped(
+    scoped: Scope, read: Callable[[str | None], list[dict[str, Any]]], where: str | None = None
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """`read(where)` narrowed to `scoped` by SSM, then tested record by record: (the records
+    that can be this company's, the newest version of every record read, for the watermark).
+    Should SSM refuse the narrowed `where` as SQL it cannot run (code 901: `IS NULL` is
+    standard SQL, but no vendor sample shows it), the read goes on without it, filtered after
+    reading."""
+    narrowed = scoped.where
+    if narrowed is None:
+        records = read(where)
+        return records, newest_version(records)
+    try:
+        records = read(narrowed if where is None else w.and_(where, narrowed))
+    except SSMError as exc:
+        if exc.code != SSM_SQL_ERROR:
+            raise
+        records = read(where)
+    return [r for r in records if scoped.admits(r)], newest_version(records)
+
+
+def known_accounts(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The SSM accounts this company has read, pushed or written."""
+    tables = {
+        f"{s}.{t}"
+        for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+    }
+    known: set[int] = set()
+    for table, column in (
+        ("inbox.accounts", "id"),
+        ("ssm.synced_accounts", "ssm_id"),
+        ("inbox.written_accounts", "ssm_id"),
+    ):
+        if table in tables:
+            known.update(
+                int(i)
+                for (i,) in con.execute(
+                    f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"  # noqa: S608
+                ).fetchall()
+            )
+    return known
+
+
+def resolve_accounts(
+    con: duckdb.DuckDBPyConnection,
+    client: ChangeFeed,
+    records: Iterable[dict[str, Any]],
+    run_id: str,
+) -> int:
+    """Land in `inbox.accounts` the accounts of new contacts (no extId) that this company has
+    never read: a company reads only its own accounts, so an unknown account is another
+    company's (or a rep's account made seconds ago), and the engine needs it to tell which.
+    One read per 50 accounts, none when every account is known; the accounts' versions wait
+    for the accounts' reverse run like any other (another company's are skipped there)."""
+    wanted = {fk(r.get("accountId")) for r in records if clean(r.get("extId")) is None}
+    missing = sorted(wanted - known_accounts(con) - {None})
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(missing), ACCOUNT_BATCH):
+        found.extend(
+            client.list("accounts", where=w.in_("id", missing[start : start + ACCOUNT_BATCH]))
+        )
+    land(con, "accounts", found, run_id)
+    return len(found)
 
 
 def fetch(
@@ -213,12 +392,25 @@ def read_feed(
     overlap: timedelta,
     run_id: str,
     where: str | None = None,
+    sync: SyncSettings | None = None,
 ) -> FeedRead:
+    """Read `resource`'s changes since its watermark that `where` selects and that can be this
+    company's (`scope`, from `sync`, else the environment's settings), land them and move the
+    watermark."""
     ensure_tables(con)
+    sync = sync or SyncSettings.from_env()
+    scoped = scope(resource, sync, stored_branch_id(con, sync))
     since = watermark(con, resource)
+    if scoped.skip is not None:
+        return FeedRead(resource=resource, since=since, watermark=since, skipped=scoped.skip)
     calls = client.api_calls
-    records = fetch(client, resource, since, overlap, where)
-    new, newest = land(con, resource, records, run_id)
+    records, newest = read_scoped(
+        scoped, lambda narrowed: fetch(client, resource, since, overlap, narrowed), where
+    )
+    new, _ = land(con, resource, records, run_id)
+    resolved = 0
+    if resource == "contacts" and scoped.prefix is not None:
+        resolved = resolve_accounts(con, client, records, run_id)
     mark = advance(con, resource, newest, run_id)
     return FeedRead(
         resource=resource,
@@ -227,6 +419,7 @@ def read_feed(
         new_versions=new,
         watermark=mark,
         api_calls=client.api_calls - calls,
+        accounts_resolved=resolved,
     )
 
 

@@ -1,7 +1,7 @@
 """Building SSM ``where`` filters safely.
 
 SSM's ``where`` query parameter is a SQL-like expression (``=``, ``<>``, ``>``, ``<``, ``>=``,
-``<=``, ``LIKE``, ``NOT LIKE``, ``IN``, ``NOT IN``, ``AND``, ``OR``, parentheses). String literals
+``<=``, ``LIKE``, ``NOT LIKE``, ``IN``, ``NOT IN``, ``IS NULL``, ``AND``, ``OR``, parentheses). String literals
 are single-quoted; a quote inside a literal is doubled (``O''Brien``), the SQL standard escape.
 Backslashes are ordinary characters in standard SQL and are passed through unchanged.
 Every value that reaches a filter goes through :func:`quote`; every field name is checked
@@ -123,6 +123,19 @@ def le(field: str, value: Literal, *, date_format: str = DEFAULT_DATE_FORMAT) ->
 
 def like(field: str, pattern: str) -> str:
     return f"{field_name(field)} LIKE {quote(pattern)}"
+
+
+def is_null(field: str) -> str:
+    """``field IS NULL``: standard SQL, which the vendor's reference allows ("any SQL string
+    parameter") though no sample shows it (a rep's new record has no extId; SSM's ``=`` and
+    ``LIKE`` never match a null, as in SQL). A caller whose read SSM refuses (code 901) reads
+    without it and filters after reading (assets/inbox/feed.py)."""
+    return f"{field_name(field)} IS NULL"
+
+
+def has_no_text(field: str) -> str:
+    """The field is null or empty: SSM may store a missing text either way."""
+    return or_(is_null(field), eq(field, ""))
 
 
 def in_(field: str, values: Iterable[Literal], *, date_format: str = DEFAULT_DATE_FORMAT) -> str:

@@ -1,5 +1,6 @@
-"""Two Sage companies, one SSM tenant: the reverse flow and the quote flow of each company write
-into its own Sage only the SSM records that are its own.
+"""Two Sage companies, one SSM tenant: each company's change feed and sensor read only the SSM
+records that can be its own, and its reverse flow and quote flow write into its own Sage only
+those.
 
 One sandbox process and two tiny hand-made companies (tests/ssm/staging_fixture.py), pushed
 with the prefixes NORTH- and SOUTH-; North files accounts under the sandbox's main branch (a
@@ -10,14 +11,16 @@ Sage stand-in, so what each would write into its Sage is seen exactly.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import httpx
 import pytest
@@ -28,8 +31,11 @@ from assets.inbox.quotes import QuoteRun, ensure_statuses
 from assets.inbox.rules import ReverseSettings
 from assets.ssm import value_lists
 from assets.ssm.settings import SyncSettings
+from pipelines import reverse
 from resources.sage.writer import FieldInfo
+from resources.ssm import SSMResource
 from resources.ssm.client import SSMClient
+from resources.ssm.errors import SSMError
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
 from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all, warehouse_of
 from tests.ssm.staging_fixture import make_staging
@@ -64,6 +70,7 @@ class RecordingSage:
     created: list[str] = field(default_factory=list)
     edited: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     posted: list[tuple[str, str]] = field(default_factory=list)
+    contacts_created: list[tuple[str, str]] = field(default_factory=list)
 
     def check_fields(
         self, record: Any, names: Iterable[str], settings: Mapping[str, str] | None = None
@@ -93,7 +100,9 @@ class RecordingSage:
         return []
 
     def create_contact(self, ref: str, values: dict[str, Any], marker: tuple[str, str]) -> int:
-        raise AssertionError(f"no contact is written in these tests ({ref})")
+        self.writes += 1
+        self.contacts_created.append((ref, marker[1]))
+        return len(self.contacts_created)
 
     def edit_contact(self, ref: str, number: int, values: dict[str, Any]) -> None:
         raise AssertionError(f"no contact is written in these tests ({ref})")
@@ -192,7 +201,7 @@ def _reverse(tenant: Tenant, company: Company, resource: str) -> ReverseReport:
     with tenant.client() as client:
         with connect() as con:
             value_lists.store(con, value_lists.fetch(client))
-            feed.read_feed(con, client, resource, timedelta(seconds=300), run_id)
+            feed.read_feed(con, client, resource, timedelta(seconds=300), run_id, sync=company.sync)
         common = (connect, client, lambda: company.sage, company.sync, REVERSE, run_id)
         if resource == "salesorders":
             return QuoteRun(*common, lambda number: None).run()
@@ -207,6 +216,24 @@ def _decision(company: Company, resource: str, ssm_id: int) -> tuple[str, str]:
             [ssm_id],
         ).fetchall()
     return decision, reason
+
+
+def _landed(company: Company, resource: str, ssm_id: int) -> int:
+    """Versions of an SSM record in a company's inbox: what its feed read of it."""
+    with duckdb.connect(str(company.warehouse), read_only=True) as con:
+        ((count,),) = con.execute(
+            f"SELECT count(*) FROM inbox.{resource} WHERE id = ?",
+            [ssm_id],  # noqa: S608
+        ).fetchall()
+    return int(count)
+
+
+def _ext_ids(company: Company, resource: str) -> set[str]:
+    with duckdb.connect(str(company.warehouse), read_only=True) as con:
+        rows = con.execute(
+            f"SELECT DISTINCT json_extract_string(record, '$.extId') FROM inbox.{resource}"  # noqa: S608
+        ).fetchall()
+    return {r for (r,) in rows if r}
 
 
 def _dead_letters(company: Company) -> int:
@@ -228,8 +255,9 @@ def test_a_reps_new_account_in_norths_branch_reaches_only_norths_sage(tenant: Te
 
     assert tenant.north.sage.created == ["QUAYSIDE"]
     assert tenant.south.sage.created == [] and tenant.south.sage.edited == []
-    assert _decision(tenant.south, "accounts", account)[1].startswith("another company's record")
-    assert south.skipped >= 1 and south.failed == 0 and _dead_letters(tenant.south) == 0
+    # South takes no new accounts: its feed does not even read North's new one.
+    assert _landed(tenant.south, "accounts", account) == 0
+    assert south.failed == 0 and _dead_letters(tenant.south) == 0
     assert north.created == 1
     # SSM gets the Sage code with North's prefix, as North's push will send it: nothing echoes.
     assert tenant.record("accounts", "NORTH-QUAYSIDE")["id"] == account
@@ -251,9 +279,7 @@ def test_a_reps_edit_of_a_south_prospect_is_written_to_south_only(tenant: Tenant
     _reverse(tenant, tenant.south, "accounts")
 
     assert tenant.north.sage.edited == [] and north.failed == 0
-    assert _decision(tenant.north, "accounts", prospect["id"]) == (
-        "skipped", "another company's record (extId SOUTH-CUST002)",
-    )  # fmt: skip
+    assert _landed(tenant.north, "accounts", prospect["id"]) == 0  # never read by North
     assert tenant.south.sage.edited[edits:] == [
         ("CUST002", {"WEB_ADDRESS": "https://south-two.example"})
     ]
@@ -280,3 +306,153 @@ def test_a_quote_on_a_south_account_is_posted_by_south_only(tenant: Tenant) -> N
     )  # fmt: skip
     assert _dead_letters(tenant.north) == 0
     assert tenant.south.sage.posted == [("CUST001", f"SSM:{order}")]
+
+
+def test_each_companys_feed_reads_only_the_records_under_its_own_prefix(tenant: Tenant) -> None:
+    for company in (tenant.north, tenant.south):
+        _reverse(tenant, company, "contacts")
+    for company, own in ((tenant.north, "NORTH-"), (tenant.south, "SOUTH-")):
+        for resource in ("accounts", "contacts"):
+            ext_ids = _ext_ids(company, resource)
+            assert ext_ids, resource
+            assert all(e.startswith(own) for e in ext_ids), (own, resource, sorted(ext_ids))
+
+
+def test_a_reps_new_contact_on_a_south_account_reaches_only_souths_sage(tenant: Tenant) -> None:
+    account = tenant.record("accounts", "SOUTH-CUST001")["id"]
+    contact = tenant.rep(
+        "POST", "contacts", firstName="Ada", lastName="Quill", accountId=account,
+        salesRepId=REP, branchId=tenant.value_id("branches", "Main branch"),
+        countryId=tenant.value_id("countries", "gb"),
+    )  # fmt: skip
+
+    north = _reverse(tenant, tenant.north, "contacts")
+    south = _reverse(tenant, tenant.south, "contacts")
+
+    # North reads the new contact (no extId: its account decides) and that account once.
+    assert tenant.north.sage.contacts_created == [] and north.failed == 0
+    assert _decision(tenant.north, "contacts", contact) == (
+        "skipped", "another company's record: its account is another company's",
+    )  # fmt: skip
+    assert _landed(tenant.north, "accounts", account) == 1
+    assert [ref for ref, _ in tenant.south.sage.contacts_created] == ["CUST001"]
+    assert south.failed == 0
+
+
+class RefusesIsNull:
+    """An SSM that answers 901 to a `where` with IS NULL (the vendor shows no sample of it)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+        self.api_calls = 0
+        self.wheres: list[str | None] = []
+
+    def read(self, where: str | None) -> list[dict[str, Any]]:
+        self.api_calls += 1
+        self.wheres.append(where)
+        if where is not None and "IS NULL" in where:
+            raise SSMError("SQL not generated correctly", status=400, code=901)
+        return list(self.records)
+
+
+def test_a_read_ssm_refuses_as_sql_goes_on_unfiltered_and_is_filtered_after_reading() -> None:
+    records = [
+        {"id": 1, "extId": "NORTH-A1", "dateCreated": "2026-01-01T10:00:00Z"},
+        {"id": 2, "extId": "SOUTH-A1", "dateCreated": "2026-01-01T11:00:00Z"},
+        {"id": 3, "extId": None, "branchId": {"id": 1}, "dateCreated": "2026-01-01T09:00:00Z"},
+        {"id": 4, "extId": "", "branchId": {"id": 2}, "dateCreated": "2026-01-01T09:00:00Z"},
+        {"id": 5, "extId": "NORTHX-A1", "dateCreated": "2026-01-01T09:00:00Z"},
+    ]
+    ssm = RefusesIsNull(records)
+    scoped = feed.scope("accounts", NORTH, branch=1)
+
+    kept, newest = feed.read_scoped(scoped, ssm.read, where="statusId.id=2")
+
+    assert [r["id"] for r in kept] == [1, 3]  # its prefix, and a new account of its branch
+    assert newest is not None and newest.hour == 11  # past South's record: not read again
+    assert ssm.wheres[0] is not None and "extId LIKE 'NORTH-%'" in ssm.wheres[0]
+    assert ssm.wheres[1] == "statusId.id=2"
+    # Any other error is the caller's to handle (the watermark does not move).
+    with pytest.raises(SSMError):
+        feed.read_scoped(scoped, lambda where: (_ for _ in ()).throw(SSMError("down")), None)
+
+
+def test_shared_keys_a_company_that_does_not_own_them_reads_no_feed() -> None:
+    sharing = SyncSettings(shared_keys_owner=False)
+    assert all(feed.scope(r, sharing).skip for r in feed.FEEDS)
+    assert feed.scope("accounts", SyncSettings()).where is None  # one company: every record
+    assert feed.scope("accounts", SOUTH).where == "extId LIKE 'SOUTH-%'"  # takes no new ones
+
+
+SENSOR_ENV = {
+    "north": {"SSM_EXT_ID_PREFIX": "NORTH-", "SSM_BRANCH": "Main branch"},
+    "south": {"SSM_EXT_ID_PREFIX": "SOUTH-", "SSM_TAKES_NEW_ACCOUNTS": "false"},
+}
+
+
+def test_a_companys_sensor_reads_and_wakes_up_for_its_own_changes_only(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """South pushes 120 accounts, then a rep adds a contact to a South account: North's tick
+    still costs one call per feed and starts no run; South's pages through its own push and
+    starts one for the contact."""
+    resource = SSMResource(
+        base_url=tenant.ssm.base_url, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY,
+        requests_per_second=200,
+    )  # fmt: skip
+    cursors: dict[str, str | None] = {"north": None, "south": None}
+
+    def tick(name: str) -> tuple[dg.SkipReason | dg.RunRequest, int]:
+        with monkeypatch.context() as env:
+            for variable, value in SENSOR_ENV[name].items():
+                env.setenv(variable, value)
+            reverse._POLL_CLIENTS.clear()
+            client = reverse._poll_client(resource)
+            list(client.list("branches"))  # the login, which the code server's client keeps
+            calls = client.api_calls
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursors[name], resources={"ssm": resource}
+            ) as context:
+                result = reverse.ssm_changes(context)
+                cursors[name] = context.cursor
+            return result, client.api_calls - calls
+
+    with dg.instance_for_test() as instance:
+        for name in cursors:
+            tick(name)  # the cursor from now on (the sync reads what came before)
+        assert tick("north")[1] == 2  # idle: accounts and contacts, one call each
+
+        with tenant.client() as connector:  # South's push: its own read-only accounts
+            connector.bulk_create("accounts", [
+                {"name": f"South Bulk {n}", "extId": f"SOUTH-BULK{n:03}", "readOnly": True,
+                 "statusId": 2, "branchId": 1, "salesRepId1": REP}
+                for n in range(120)
+            ])  # fmt: skip
+            state = json.loads(cursors["north"] or "{}")["accounts"]
+            unscoped = connector.api_calls
+            reverse.poll(
+                connector,
+                "accounts",
+                state,
+                timedelta(seconds=30),
+                datetime.fromisoformat(state["watermark"]),
+            )
+            unscoped = connector.api_calls - unscoped
+        north, north_calls = tick("north")
+        south, south_calls = tick("south")
+        assert isinstance(north, dg.SkipReason) and isinstance(south, dg.SkipReason)
+        assert north_calls == 2  # not one page more for South's 120 records
+        assert unscoped >= 3 and south_calls >= 4  # what reading them costs (pages of 50)
+
+        account = tenant.record("accounts", "SOUTH-CUST003")["id"]
+        contact = tenant.rep(
+            "POST", "contacts", firstName="Bo", lastName="Lane", accountId=account,
+            salesRepId=REP, branchId=1,
+        )  # fmt: skip
+        north, north_calls = tick("north")
+        south, _ = tick("south")
+        assert isinstance(north, dg.SkipReason), north  # another company's contact
+        assert north_calls == 3  # and its account, read once
+        assert isinstance(south, dg.RunRequest)
+        assert south.tags["sync/reason"] == f"contacts {contact}"
+        assert tick("north")[1] == 2  # the account is remembered
