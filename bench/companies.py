@@ -30,6 +30,7 @@ process like every suite) runs `run_companies_suite` on copies of one demo compa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -50,6 +51,8 @@ GUARDED = ("accounts", "products")  # resources whose SSM records map one to one
 SAMPLE_SECONDS = 1.0
 RUN_TIMEOUT_SECONDS = 3600.0
 DEMO_FILE = "sage50-demo.sqlite"  # where a company's environment expects the demo company
+FEED_ASSETS = ("ssm_accounts", "ssm_contacts", "ssm_salesorders")
+SENSORS = ("ssm_changes", "ssm_quotes")
 
 
 # ------------------------------------------------------------------------------ figures
@@ -256,6 +259,7 @@ def _run_figures(dagster: Any, name: str, run: Any) -> dict[str, Any]:
     import dagster as dg
 
     pushes: dict[str, dict[str, Any]] = {}
+    feeds: dict[str, dict[str, Any]] = {}
     summary: dict[str, Any] = {}
     events = dagster.instance.all_logs(
         run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
@@ -268,6 +272,11 @@ def _run_figures(dagster: Any, name: str, run: Any) -> dict[str, Any]:
         metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
         if path == ["ssm", "run_summary"]:
             summary = metadata
+        elif path[:1] == ["inbox"] and path[1] in FEED_ASSETS:
+            feeds[path[1].removeprefix("ssm_")] = {
+                "read": metadata.get("read"),
+                "api_calls": metadata.get("api_calls"),
+            }
         elif path[:1] == ["ssm"] and path[1].startswith("push_"):
             pushes[path[1].removeprefix("push_")] = {
                 "created": metadata.get("created"),
@@ -293,6 +302,9 @@ def _run_figures(dagster: Any, name: str, run: Any) -> dict[str, Any]:
         "api_calls": summary.get("api_calls"),
         "write_calls": summary.get("write_calls"),
         "pushes": pushes,
+        # The change feed's reads (inbox/ssm_accounts, ...): what SSM returned, at what cost.
+        "feeds": feeds,
+        "feed_api_calls": sum(int(f.get("api_calls") or 0) for f in feeds.values()),
     }
 
 
@@ -305,13 +317,18 @@ def _round(
     from bench.launched import SYNC_JOB
 
     _reset_stats(control_url)
+    started = time.time()
     with StatsSampler(control_url) as sampler:
         run_ids = {name: dagster.launch(SYNC_JOB, location=name, sample=False) for name in names}
         done = {name: dagster.wait(run_id, RUN_TIMEOUT_SECONDS) for name, run_id in run_ids.items()}
         time.sleep(SAMPLE_SECONDS * 1.5)  # a sample after the last push's end
+    ended = time.time()
     runs = {name: _run_figures(dagster, name, run) for name, run in done.items()}
     stats = _stats(control_url)
     summary = summarise_companies(runs, batch_sizes, rate, sampler.samples)
+    summary["started_at"], summary["ended_at"] = started, ended
+    summary["sensor_ticks"] = sensor_ticks(dagster, started, ended)
+    summary["feed_api_calls"] = sum(r["feed_api_calls"] for r in runs.values())
     summary["sandbox"] = {
         "requests": stats["total"],
         "writes": stats["writes"],
@@ -324,23 +341,27 @@ def _round(
 
 
 def check_records(
-    live: Mapping[str, list[Mapping[str, Any]]], desired: Mapping[str, Mapping[str, int | None]]
+    live: Mapping[str, list[Mapping[str, Any]]],
+    desired: Mapping[str, Mapping[str, int | None]],
+    prefixes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """SSM's live records (`live[resource]`, each with its extId) per company prefix against
     what each company's push desired (`desired[company][resource]`); extIds held twice, and
-    extIds under no company's prefix. Met when every company holds exactly what it desired."""
+    extIds under no company's prefix. Met when every company holds exactly what it desired.
+    `prefixes`: each company's, when not the default (one company alone has none)."""
+    prefixes = prefixes or {name: prefix(name) for name in desired}
     out: dict[str, Any] = {"resources": {}}
     for resource, records in live.items():
         by_ext = Counter(str(r["extId"]) for r in records if r.get("extId"))
         twice = sorted(k for k, n in by_ext.items() if n > 1)
         per_company = {
             name: {
-                "in_ssm": sum(n for k, n in by_ext.items() if k.startswith(prefix(name))),
+                "in_ssm": sum(n for k, n in by_ext.items() if k.startswith(prefixes[name])),
                 "desired": wanted.get(resource),
             }
             for name, wanted in desired.items()
         }
-        outside = sorted(k for k in by_ext if not any(k.startswith(prefix(n)) for n in desired))
+        outside = sorted(k for k in by_ext if not any(k.startswith(prefixes[n]) for n in desired))
         out["resources"][resource] = {
             "companies": per_company,
             "ext_ids_twice": len(twice),
@@ -359,14 +380,86 @@ def check_records(
 
 
 def guard(
-    control_url: str, desired: Mapping[str, Mapping[str, int | None]], resources: tuple[str, ...]
+    control_url: str,
+    desired: Mapping[str, Mapping[str, int | None]],
+    resources: tuple[str, ...],
+    prefixes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`check_records` on the sandbox's live (not deleted) records of `resources`."""
     live = {
         resource: [r for r in _state(control_url, resource) if not r.get("deleted")]
         for resource in resources
     }
-    return check_records(live, desired)
+    return check_records(live, desired, prefixes)
+
+
+# ------------------------------------------------------------------------------ sensors
+
+
+def _location_of(sensor: Any) -> str:
+    return sensor.get_remote_origin().repository_origin.code_location_origin.location_name
+
+
+def sensor_ticks(dagster: Any, start: float, end: float) -> dict[str, dict[str, int]]:
+    """Per company, the ticks each running sensor of `SENSORS` made between `start` and `end`
+    (epoch s) as the daemon ran them, and the runs they requested."""
+    out: dict[str, dict[str, int]] = {}
+    for sensor in dagster.running_sensors():
+        if sensor.name not in SENSORS:
+            continue
+        ticks = dagster.instance.get_ticks(
+            sensor.get_remote_origin_id(), sensor.selector_id, before=end, after=start
+        )
+        own = out.setdefault(_location_of(sensor), {})
+        own[f"{sensor.name}_ticks"] = len(ticks)
+        own[f"{sensor.name}_runs"] = sum(len(t.run_ids) for t in ticks)
+    return out
+
+
+def tick_calls(
+    environments: Mapping[str, Mapping[str, str]], since: float, rate: float
+) -> dict[str, dict[str, Any]]:
+    """Per company, the API calls of one tick of its sensor `ssm_changes` whose window opens at
+    `since` (epoch s): its cursor as a tick at `since` would have left it, so the tick reads
+    every change SSM holds since then (a round's pushes), as one tick right after a push does.
+    Evaluated in this process with the company's environment, the login left out (the code
+    server keeps its poll client between ticks)."""
+    import dagster as dg
+
+    from bench.launched import _CLEARED, _environment
+    from pipelines import reverse
+    from resources.ssm.resource import SSMResource
+
+    mark = dt.datetime.fromtimestamp(since, dt.UTC).replace(tzinfo=None)
+    cursor = {
+        feed: {"watermark": mark.isoformat(timespec="microseconds"), "seen": []}
+        for feed in ("accounts", "contacts")
+    }
+    out: dict[str, dict[str, Any]] = {}
+    with dg.DagsterInstance.ephemeral() as instance:
+        for name, env in environments.items():
+            with _environment(env, _CLEARED):
+                reverse._POLL_CLIENTS.clear()
+                ssm = SSMResource(
+                    base_url=env["SSM_BASE_URL"],
+                    public_key=env["SSM_PUBLIC_KEY"],
+                    private_key=env["SSM_PRIVATE_KEY"],
+                    requests_per_second=rate,
+                    pace_dir=env.get("SSM_PACE_DIR", ""),  # the tenant's rate, as the daemon's
+                )
+                client = reverse._poll_client(ssm)
+                list(client.list("branches"))  # the login, outside the tick's count
+                calls = client.api_calls
+                with dg.build_sensor_context(
+                    instance=instance, cursor=json.dumps(cursor), resources={"ssm": ssm}
+                ) as context:
+                    result = reverse.ssm_changes(context)
+                out[name] = {
+                    "api_calls": client.api_calls - calls,
+                    "outcome": getattr(result, "skip_message", None) or "run requested",
+                }
+                reverse._POLL_CLIENTS.clear()
+    return out
 
 
 # ------------------------------------------------------------------------------ the suite
@@ -411,9 +504,8 @@ def run_companies_suite(
             catalogue = companies.load(catalogue_path)
             workspace = companies.workspace_yaml(catalogue)
             assert catalogue is not None
-            out["prefixes"] = {
-                n: catalogue.environment(n)["SSM_EXT_ID_PREFIX"] for n in names
-            }  # fmt: skip
+            environments = {n: {**env, **catalogue.environment(n)} for n in names}
+            out["prefixes"] = {n: e["SSM_EXT_ID_PREFIX"] for n, e in environments.items()}
         batch_sizes = create_batch_sizes(ssm.base_url)
         out["batch_sizes"] = batch_sizes
         with LaunchedDagster(work / "dagster", env, workspace=workspace) as dagster:
@@ -427,18 +519,20 @@ def run_companies_suite(
                 f"daemon up in {dagster.startup_seconds:.0f} s; initial syncs of {', '.join(names)}"
             )
             out["initial"] = _round(dagster, ssm.control_url, names, batch_sizes, rate)
+            out["initial"]["tick"] = tick_calls(environments, out["initial"]["started_at"], rate)
             log(describe_round(out["initial"]))
             desired = {
                 name: {r: run["pushes"].get(r, {}).get("desired") for r in GUARDED}
                 for name, run in out["initial"]["runs"].items()
             }
-            out["guard_initial"] = guard(ssm.control_url, desired, GUARDED)
+            out["guard_initial"] = guard(ssm.control_url, desired, GUARDED, out["prefixes"])
             log(
                 f"guard after the initial syncs: {'met' if out['guard_initial']['met'] else 'NOT met'}"
             )
             out["quiet"] = _round(dagster, ssm.control_url, names, batch_sizes, rate)
+            out["quiet"]["tick"] = tick_calls(environments, out["quiet"]["started_at"], rate)
             log(describe_round(out["quiet"]))
-            out["guard"] = guard(ssm.control_url, desired, GUARDED)
+            out["guard"] = guard(ssm.control_url, desired, GUARDED, out["prefixes"])
             log(f"guard after the quiet cycle: {'met' if out['guard']['met'] else 'NOT met'}")
             out["other_runs"] = [
                 {"job": r.job_name, "status": r.status.value, "company": r.tags.get("sage/company")}
@@ -464,22 +558,56 @@ def describe_round(summary: Mapping[str, Any]) -> str:
             f"{summary['efficiency'] * 100:.0f} % of the shared bound"
         )
     sandbox = summary.get("sandbox", {})
-    return text + f"; {sandbox.get('requests')} requests, {sandbox.get('rate_limited')} x 429"
+    text += f"; {sandbox.get('requests')} requests, {sandbox.get('rate_limited')} x 429"
+    if summary.get("feed_api_calls") is not None:
+        text += f", {summary['feed_api_calls']} of them the syncs' change-feed reads"
+    ticks = summary.get("sensor_ticks") or {}
+    if ticks:
+        count = sum(t.get("ssm_changes_ticks", 0) for t in ticks.values())
+        runs = sum(t.get("ssm_changes_runs", 0) for t in ticks.values())
+        text += f"; ssm_changes ticked {count} times, {runs} runs requested"
+    if summary.get("tick"):
+        calls = {n: t["api_calls"] for n, t in summary["tick"].items()}
+        text += f"; one ssm_changes tick over the round: {calls} calls"
+    return text
 
 
 def _n(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
+def _log(message: str) -> None:
+    print(f"[companies {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def quick(count: int, work: Path, rate: float = 4.0) -> dict[str, Any]:
+    """The suite on copies of the tiny demo company (seed 1, generated once in `work`), the
+    first `count` of `COMPANIES`, sensors running as deployed: minutes, not the hour of the
+    small company. The load average of the shared machine is in the result, before and after."""
+    from sandbox.sage_demo import generate
+
+    tiny = work / "tiny-seed1.sqlite"
+    if not tiny.is_file():
+        generate(tiny, size="tiny", seed=1)
+    folder = work / f"companies-{count}"
+    shutil.rmtree(folder, ignore_errors=True)
+    return run_companies_suite(
+        str(tiny), str(folder), rate, names=COMPANIES[:count], sensors=True, log=_log
+    )
+
+
 def main() -> None:
-    """`python -m bench.companies PARAMS.json RESULT.json`: the suite in this process."""
-    params_path, result_path = sys.argv[1:3]
-    params = json.loads(Path(params_path).read_text())
-
-    def log(message: str) -> None:
-        print(f"[companies {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-    result = run_companies_suite(log=log, **params)
+    """`python -m bench.companies PARAMS.json RESULT.json`: the suite in this process;
+    `python -m bench.companies --quick N RESULT.json [WORK]`: `quick` with N companies."""
+    if sys.argv[1] == "--quick":
+        count, result_path = int(sys.argv[2]), sys.argv[3]
+        work = Path(sys.argv[4] if len(sys.argv) > 4 else "data/bench-companies-quick")
+        work.mkdir(parents=True, exist_ok=True)
+        result = quick(count, work.resolve())
+    else:
+        params_path, result_path = sys.argv[1:3]
+        params = json.loads(Path(params_path).read_text())
+        result = run_companies_suite(log=_log, **params)
     Path(result_path).write_text(json.dumps(result, default=str))
 
 

@@ -14,6 +14,7 @@ from bench import report
 from bench.companies import (
     check_records,
     companies_file_text,
+    describe_round,
     make_companies,
     requests_between,
     summarise_companies,
@@ -236,3 +237,25 @@ def test_goals_and_section() -> None:
     assert "**not measured**" not in text
     assert report.companies_section({})[2].startswith("Not measured")
     assert report.describe_companies(suite).startswith("initial: 9,001 records in a 40 s")
+
+
+def test_one_company_alone_has_no_prefix_and_the_guard_follows_it() -> None:
+    live = {"accounts": [{"extId": "ABS001"}, {"extId": "ABS002"}]}
+    assert check_records(live, {"north": {"accounts": 2}}, {"north": ""})["met"]
+    assert not check_records(live, {"north": {"accounts": 2}})["met"]  # the default NORTH-
+
+
+def test_a_rounds_line_names_the_feed_reads_the_sensor_ticks_and_one_ticks_calls() -> None:
+    summary = {
+        "companies": {
+            "north": {"wall_seconds": 58.0, "created": 575, "api_calls": 19, "status": "SUCCESS"}
+        },
+        "sandbox": {"requests": 41, "rate_limited": 0},
+        "feed_api_calls": 3,
+        "sensor_ticks": {"north": {"ssm_changes_ticks": 2, "ssm_changes_runs": 0}},
+        "tick": {"north": {"api_calls": 2, "outcome": "nothing a rep can edit changed in SSM"}},
+    }
+    line = describe_round(summary)
+    assert "41 requests, 0 x 429, 3 of them the syncs' change-feed reads" in line
+    assert "ssm_changes ticked 2 times, 0 runs requested" in line
+    assert "one ssm_changes tick over the round: {'north': 2} calls" in line
