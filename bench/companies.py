@@ -26,6 +26,13 @@ process like every suite) runs `run_companies_suite` on copies of one demo compa
   time and API calls, the sandbox's totals.
 - **Correctness guard**: SSM's accounts and products, per company under its prefix, against
   what its push desired; no extId twice, none outside the three prefixes.
+- **The change feed's cost** (issue 16: each company reads only its own records): per round
+  the syncs' change-feed calls (`inbox/ssm_*`'s `api_calls`), the sensors' ticks and the runs
+  they requested, and one `ssm_changes` tick per company whose window opens at the round's
+  start (evaluated in this process with the company's environment, the login left out).
+
+`python -m bench.companies --quick N RESULT.json [WORK]` runs it on N (1 to 3) copies of the
+tiny company: minutes, where three small companies take 20 minutes to over an hour.
 """
 
 from __future__ import annotations
