@@ -1,5 +1,6 @@
-"""A Sage 50 FR company's wiring: its export folder as a resource, and the sensor that starts a
-sync when Sage 50 FR has written a new, complete export file.
+"""A Sage 50 FR company's wiring: its export and import folders as resources, the reverse flow's
+writers (assets/fr/reverse.py), and the sensor that starts a sync when Sage 50 FR has written a
+new, complete export file.
 
 `sage_fr_exports` looks at SAGE_FR_EXPORT_DIR every 30 s. A file counts once it has settled (its
 last write SAGE_FR_SETTLE_SECONDS old, assets/fr/folder.py); one it has not seen settled before
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -20,9 +23,21 @@ from assets import company
 from assets.fr.assets import fr_defs
 from assets.fr.folder import scan, settled
 from assets.fr.layout import default_layout
+from assets.fr.reverse import reverse_assets
 from pipelines import settings
 from pipelines.sync import _describe, pushes_in_flight, sync_job
-from resources.sage_fr import SageFrExportsResource
+from resources.sage_fr import SageFrExportsResource, SageFrImportsResource
+
+
+def sage_fr_import_dir() -> Path:
+    """SAGE_FR_IMPORT_DIR: where the connector writes the import files Sage 50 FR imports
+    (default data/sage50-fr/imports, where the demo's Sage imports from)."""
+    value = os.environ.get("SAGE_FR_IMPORT_DIR", "").strip()
+    return Path(value) if value else settings.data_dir() / "sage50-fr" / "imports"
+
+
+def imports_resource() -> SageFrImportsResource:
+    return SageFrImportsResource(folder=str(sage_fr_import_dir()))
 
 
 def exports_resource() -> SageFrExportsResource:
@@ -71,10 +86,16 @@ def sage_fr_exports(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.S
 
 
 def defs() -> dg.Definitions:
-    """The FR source, its staging, the export folder and the sensor."""
+    """The FR source, its staging, the reverse flow's feeds and import-file writers, the export
+    and import folders and the sensor."""
     return dg.Definitions.merge(
         fr_defs(),
         dg.Definitions(
-            sensors=[sage_fr_exports], resources={"sage_fr_exports": exports_resource()}
+            assets=reverse_assets(default_layout()),
+            sensors=[sage_fr_exports],
+            resources={
+                "sage_fr_exports": exports_resource(),
+                "sage_fr_imports": imports_resource(),
+            },
         ),
     )

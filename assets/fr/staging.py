@@ -26,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import company
 from assets.fr.layout import Layout, default_layout, fold
+from assets.sage.factory import REVERSE_WRITES
 from assets.ssm.settings import SyncSettings
 from assets.staging import SQL_DIR as UK_SQL_DIR
 from assets.staging.catalogue import SECTIONS
@@ -191,8 +192,17 @@ def build_all(con: duckdb.DuckDBPyConnection, layout: Layout, settings: SyncSett
         build_section(con, section.name, layout, settings)
 
 
+# The reverse flow's writers come first: SSM gets a record's Sage code before the push sees the
+# record in an export (assets/fr/reverse.py), as a UK extract waits for them (REVERSE_WRITES).
+AFTER_REVERSE = {
+    "customer_accounts": (REVERSE_WRITES["SALES_LEDGER"],),
+    "contacts": (REVERSE_WRITES["SALES_LEDGER"], REVERSE_WRITES["SALES_DEL_ADDR"]),
+}
+
+
 def _section_asset(section: FrSection, description: str) -> dg.AssetsDefinition:
     source_keys = [company.key("sage_fr", t.split(".", 1)[1]) for t in section.reads]
+    source_keys += AFTER_REVERSE.get(section.name, ())
 
     @dg.asset(
         key=section.asset_key,

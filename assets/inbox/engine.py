@@ -1072,6 +1072,10 @@ class ReverseRun:
             self.report.updated += 1
             self._change(v, "sage_edit", "ok", key, "SSM edit written to Sage",
                          sorted(changed_sage))  # fmt: skip
-        self._acknowledge_push_ledger(key, v.ssm_id, to_sage)
+        # A writer whose edits reach Sage later (Sage 50 FR's import files): the push's ledger
+        # learns SSM's values from the export that shows them; told now, the push would send the
+        # export's older values back over the rep's edit meanwhile.
+        if not getattr(self._writer, "reads_back_later", False):
+            self._acknowledge_push_ledger(key, v.ssm_id, to_sage)
         self._resolve_dead_letter(v)
         self.decide(v, "edited", f"{key}: {', '.join(sorted(to_sage))} from SSM")

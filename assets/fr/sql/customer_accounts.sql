@@ -12,14 +12,17 @@ SELECT
     code AS account_reference,
     coalesce(nom, societe) AS company_name,
     adresse_1 AS address_line_1,
-    adresse_2 AS address_line_2,
-    adresse_3 AS address_line_3,
-    ville AS address_line_4,
+    -- Sage 50 UK's third line is the town (SSM's city); a French address has no county line, so
+    -- its second and third lines share the second, and its Ville is the town.
+    nullif(concat_ws(', ', nullif(trim(adresse_2), ''), nullif(trim(adresse_3), '')), '')
+        AS address_line_2,
+    ville AS address_line_3,
     code_postal AS postcode,
     pays AS country,
     telephone,
     fax,
     email,
+    site_web AS website,
     flag(bloque) AS on_stop,
     nullif(trim(code_tarif), '') AS price_list,
     tva_intracom AS vat_registration_number,
