@@ -96,7 +96,7 @@ test-demo: install
 	$(RUN) pytest -q -m demo tests/pipelines/test_demo.py
 
 demo: install
-	$(RUN) python -m pipelines.demo
+	$(RUN) python -m pipelines.demo $(if $(EDITION),--edition $(EDITION))
 
 # Opening a new SQLite instance from two processes at once can break it: create it first, once.
 instance: install

@@ -1211,11 +1211,21 @@ def main() -> None:
         default=int(os.environ.get("DEMO_COMPANIES", "1") or 1),
         help="several demo companies (same codes) into one SSM tenant (DEMO_COMPANIES)",
     )
+    parser.add_argument(
+        "--edition",
+        default=os.environ.get("EDITION", "uk"),
+        choices=("uk", "fr"),
+        help="fr: the demo Sage 50 FR dossier (pipelines/demo_fr.py)",
+    )
     parser.add_argument("--company", help=argparse.SUPPRESS)  # one of them, in its own process
     parser.add_argument("--first", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
-        if args.company:
+        if args.edition == "fr" and not args.prepare:
+            from pipelines.demo_fr import demo_fr
+
+            demo_fr(args.size)
+        elif args.company:
             one_company(args.company, args.size, args.first)
         elif args.companies > 1 and not args.prepare:
             demo_several(min(args.companies, len(DEMO_COMPANY_NAMES)), args.size)
