@@ -37,16 +37,16 @@ CHANGED_CUSTOMERS = 4  # SALES_LEDGER rows whose telephone changes
 CHANGED_PRODUCTS = 4  # STOCK rows whose description changes
 NEW_CUSTOMER = "NEW001"  # a SALES_LEDGER row inserted in Sage
 # What SSM holds after the first sync of the tiny company (seed 1), pinned: one per SALES_LEDGER
-# row (30), STOCK row (40), STOCK_CAT row (10) and PRICE_LIST (3) of the Sage file; 165 of its 166
-# INVOICE rows, 41 of its 45 orders with their 165 lines and 41 contacts, as the issue 13 trial
-# counted them in the sandbox.
+# row (30), STOCK row (40), STOCK_CAT row (10) and PRICE_LIST (3) of the Sage file, and one rate
+# per customer with special prices (4); 165 of its 166 INVOICE rows, 41 of its 45 orders with
+# their 165 lines and 41 contacts, as the issue 13 trial counted them in the sandbox.
 TINY_IN_SSM = {
-    "rates": 3,
+    "rates": 7,
     "accounts": 30,
     "contacts": 41,
     "product_categories": 10,
     "products": 41,  # + the SSM product of Sage's message code M (free-text lines)
-    "product_rates": 77,
+    "product_rates": 88,  # 77 list prices + 11 special prices (PRICE type S)
     "sales_orders": 41,
     "sales_order_lines": 167,  # + the two M message lines
     "sales": 165,

@@ -858,7 +858,9 @@ def _apply_creates(
 
     def send(batch: Sequence[planning.PlannedOp]) -> _BatchOutcome:
         outcome = _BatchOutcome(contract, "create", report)
-        for result in client.bulk_create(contract.ssm_resource, [op.body for op in batch]):
+        written_at = planning.write_time()
+        bodies = [op.request_body(written_at) for op in batch]
+        for result in client.bulk_create(contract.ssm_resource, bodies):
             op = batch[result.index]
             if result.ok and result.id is not None:
                 row = ledger.LedgerRow(
@@ -969,7 +971,8 @@ def _apply_updates(
     def send(batch: Sequence[planning.PlannedOp]) -> _BatchOutcome:
         outcome = _BatchOutcome(contract, "update", report)
         refused: list[tuple[planning.PlannedOp, Any]] = []
-        items = [(int(op.ssm_id or 0), op.body) for op in batch]
+        written_at = planning.write_time()
+        items = [(int(op.ssm_id or 0), op.request_body(written_at)) for op in batch]
         for result in client.bulk_update(contract.ssm_resource, items):
             op = batch[result.index]
             if result.ok:

@@ -28,6 +28,17 @@ from assets.staging.factory import Column, col
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "sync-contract.md"
 
+# The sync status SSM shows on a Sage-owned record (seed 004: once synchronised, a record is
+# marked as synchronised), on the resources with `synced_at`: renamable like every `Z_` field.
+SYNCED_AT = "Z_SyncedAt"
+SYNCED_AT_MEANING = (
+    "last time the connector wrote this record: the UTC time of the push's create or update "
+    "(ISO 8601, as SSM writes its own dates), sent in the same body, so it costs no call; not "
+    "part of the compared payload, so it never makes a record changed: an unchanged record "
+    "keeps the time of its last write, and a record adopted from SSM that never needed a write "
+    "has none"
+)
+
 
 class Direction(StrEnum):
     SAGE_TO_SSM = "Sage → SSM"
@@ -169,6 +180,8 @@ class ResourceContract:
     # the columns `sql/desired_<name>.sql` returns, in its order, each with the staging/derived
     # columns it is computed from (`${rep_column}`: the setting SAGE_REP_FIELD, as in the SQL)
     desired_columns: tuple[Column, ...] = ()
+    # each create and update carries `SYNCED_AT` (the SSM resource takes `Z_` fields)
+    synced_at: bool = False
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -191,6 +204,11 @@ REP = f"{CA}.${{rep_column}}"  # the customer column that holds the sales rep
 # what makes a customer a prospect: the marker column (SAGE_PROSPECT_MARKER) and, with
 # SAGE_PROSPECT_CONVERSION=first_invoice, its first invoice
 PROSPECT = (f"{CA}.${{prospect_column}}", f"{CA}.last_invoice_date")
+
+
+# What makes a customer's own SSM rate (`SPECIAL:<account code>`): its special prices (PRICE
+# type S) on live products (sql/desired_rates.sql, desired_accounts.sql).
+SPECIAL_PRICES = (f"{CA}.account_reference", "derived.price_lists.price_list_code")
 
 
 def _same(table: str, *names: str) -> tuple[Column, ...]:
@@ -243,11 +261,12 @@ def branch_rule(meaning: str) -> FieldRule:
 
 ACCOUNTS = ResourceContract(
     name="accounts",
+    synced_at=True,
     shared=True,
     title="Accounts (customers)",
     ssm_resource="accounts",
     direction=Direction.SAGE_TO_SSM,
-    sources=("staging.customer_accounts",),
+    sources=("staging.customer_accounts", "derived.price_lists", "staging.product_items"),
     key="SALES_LEDGER.ACCOUNT_REF (account code)",
     fields=(
         FieldRule("extId", "the Sage account code", column="ext_id", sage_key=True),
@@ -356,8 +375,9 @@ ACCOUNTS = ResourceContract(
         ),
         FieldRule(
             "rateId",
-            "the account's price list",
-            column="price_list",
+            "the account's rate: its own rate when it has special prices (`SPECIAL:<account>`, "
+            "see Price lists), else its price list",
+            column="rate",
             parent="rates",
             parent_optional=True,
         ),
@@ -407,11 +427,13 @@ ACCOUNTS = ResourceContract(
             "default_tax_code",
             "override_tax_code",
         ),
+        col("rate", *SPECIAL_PRICES, f"{CA}.price_list"),
     ),
 )
 
 CONTACTS = ResourceContract(
     name="contacts",
+    synced_at=True,
     shared=True,
     title="Contacts",
     ssm_resource="contacts",
@@ -501,6 +523,7 @@ PRODUCT_CATEGORIES = ResourceContract(
 
 PRODUCTS = ResourceContract(
     name="products",
+    synced_at=True,
     title="Products",
     ssm_resource="products",
     direction=Direction.SAGE_TO_SSM,
@@ -610,43 +633,86 @@ PRODUCTS = ResourceContract(
 
 RATES = ResourceContract(
     name="rates",
-    title="Price lists",
+    title="Price lists and customers' special prices",
     ssm_resource="rates",
     direction=Direction.SAGE_TO_SSM,
-    sources=("staging.price_list_metadata",),
-    key="PRICE_LIST.PRICING_REF (price list code)",
+    sources=(
+        "staging.price_list_metadata",
+        "staging.customer_accounts",
+        "derived.price_lists",
+        "staging.product_items",
+    ),
+    key="PRICE_LIST.PRICING_REF (price list code); for a customer with special prices, "
+    "`SPECIAL:` + its account code (at least 9 characters, so never a price list's 8-character "
+    "code)",
     fields=(
-        FieldRule("extId", "the Sage price list code", column="ext_id", sage_key=True),
-        FieldRule("descriptionEN", "price list name", column="description"),
+        FieldRule(
+            "extId",
+            "the Sage price list code, or `SPECIAL:<account code>`",
+            column="ext_id",
+            sage_key=True,
+        ),
+        FieldRule(
+            "descriptionEN",
+            "price list name; a customer's rate: `Special prices <code>: <company name>`",
+            column="description",
+        ),
     ),
     read_only="written by the connector only",
-    delete_policy="deleted in Sage → deleted in SSM (only lists the connector created)",
+    delete_policy="deleted in Sage → deleted in SSM (only rates the connector created); a "
+    "customer's rate goes when it has no special price left (or the customer goes), and its "
+    "account's `rateId` returns to its price list",
     conflict_rule="Sage wins",
+    notes="customer special prices (PRICE type S): one SSM rate per customer that has special "
+    "prices on live products, holding them and, for its other products, its price list's "
+    "prices (when the list is in the customer's currency), and the account's `rateId` points "
+    "at it, so a rep sees in one rate every price Sage gives that customer, in Sage's order (a "
+    "special price, then the price list, then the product's `price`). SSM gives an account one "
+    "rate, so its own rate stands in for its price list, named in `Z_PriceList`. Why not the "
+    "alternatives: a special price cannot go into the customer's price list (other customers "
+    "share it), and SSM has no per-account product price (ssm-api-v4.md §6.1: a product rate "
+    "has a product and a rate only). A customer's rate is created only for customers with "
+    "special prices (4 of 30 in the tiny demo company), not for every customer",
     desired_columns=(
-        col("ext_id", "staging.price_list_metadata.pricing_reference"),
+        col(
+            "ext_id",
+            "staging.price_list_metadata.pricing_reference",
+            *SPECIAL_PRICES,
+        ),
         col(
             "description",
             "staging.price_list_metadata.name",
             "staging.price_list_metadata.pricing_reference",
+            f"{CA}.company_name",
+            *SPECIAL_PRICES,
         ),
     ),
 )
 
 PRODUCT_RATES = ResourceContract(
     name="product_rates",
-    title="Price list prices (product rates)",
+    title="Price list and special prices (product rates)",
     ssm_resource="productRates",
     direction=Direction.SAGE_TO_SSM,
-    sources=("derived.price_lists", "staging.product_items", "staging.price_list_metadata"),
-    key="PRICE.PRICING_REF + PRICE.STOCK_CODE (kept in the ledger; SSM product rates have no "
-    "extId and are found again by product and price list)",
+    sources=(
+        "derived.price_lists",
+        "staging.product_items",
+        "staging.price_list_metadata",
+        "staging.customer_accounts",
+    ),
+    key="the rate's key + PRICE.STOCK_CODE (kept in the ledger; SSM product rates have no "
+    "extId and are found again by product and rate)",
     lookup_fields=("productId", "rateId"),
     fields=(
-        FieldRule("rateId", "the price list", column="rate_ext_id", parent="rates"),
+        FieldRule(
+            "rateId", "the price list, or the customer's rate", column="rate_ext_id", parent="rates"
+        ),
         FieldRule("productId", "the product", column="product_ext_id", parent="products"),
         FieldRule(
             "salePrice",
-            "the list's net selling price as Sage computes it (stored or calculated)",
+            "the net selling price as Sage computes it (stored or calculated): a list's price "
+            "in the list's currency; in a customer's rate, its special price, else its price "
+            "list's, in the customer's currency (a list in another currency is left out)",
             column="sale_price",
         ),
     ),
@@ -655,9 +721,13 @@ PRODUCT_RATES = ResourceContract(
     conflict_rule="Sage wins",
     desired_columns=(
         col(
-            "ext_id", "derived.price_lists.price_list_code", "derived.price_lists.product_reference"
+            "ext_id",
+            "derived.price_lists.price_list_code",
+            "derived.price_lists.product_reference",
+            f"{CA}.account_reference",
+            f"{CA}.price_list",
         ),
-        col("rate_ext_id", "derived.price_lists.price_list_code"),
+        col("rate_ext_id", "derived.price_lists.price_list_code", f"{CA}.price_list"),
         col("product_ext_id", "derived.price_lists.product_reference"),
         col("sale_price", "derived.price_lists.selling_price"),
     ),
@@ -665,6 +735,7 @@ PRODUCT_RATES = ResourceContract(
 
 SALES_ORDERS = ResourceContract(
     name="sales_orders",
+    synced_at=True,
     title="Sales orders",
     ssm_resource="salesorders",
     direction=Direction.SAGE_TO_SSM,
@@ -751,6 +822,7 @@ SALES_ORDERS = ResourceContract(
 
 SALES_ORDER_LINES = ResourceContract(
     name="sales_order_lines",
+    synced_at=True,
     title="Sales order lines",
     ssm_resource="salesordersLines",
     direction=Direction.SAGE_TO_SSM,
@@ -820,6 +892,7 @@ _DOCUMENT_NUMBERS = (
 
 SALES = ResourceContract(
     name="sales",
+    synced_at=True,
     title="Invoices and credit notes",
     ssm_resource="sales",
     direction=Direction.SAGE_TO_SSM,
@@ -1214,9 +1287,10 @@ LEFT_OUT: tuple[LeftOut, ...] = (
     LeftOut(
         "Price Lists (Customer-Specific Prices)",
         "*",
-        "customer special prices (PRICE type S) are computed (`derived.price_lists`) but not "
-        "pushed yet: they need one SSM rate per customer with special prices and the account's "
-        "`rateId`, which competes with its price list (issue 19, open)",
+        "a special price is sent as Sage computes it (`salePrice` in the customer's rate, "
+        "`SPECIAL:<account>`); how Sage computes it (type, calc value, base price), the "
+        "product's description and the currency (the customer's, `Z_Currency` on the account) "
+        "have no field on an SSM product rate, and SSM has no quantity pricing",
     ),
     LeftOut(
         "Price Lists (Product/Named Price Lists)",
@@ -1346,6 +1420,10 @@ def render_markdown() -> str:
         "A changed prefix would re-key every record SSM holds: the push stops with one",
         "sentence unless `SSM_EXT_ID_REKEY=true`, which updates each record to its new extId.",
         "",
+        f"Sync status (seed 004: a synchronised record is marked as synchronised): `{SYNCED_AT}`",
+        "on the records of the resources whose table lists it (those whose SSM resource takes",
+        f"`Z_` fields) is the {SYNCED_AT_MEANING}. Rename it like the other `Z_` fields.",
+        "",
     ]
     for c in CONTRACTS:
         lines += [f"## {c.name.replace('_', '-')}", "", f"**{c.title}** — `/{c.ssm_resource}`", ""]
@@ -1410,6 +1488,12 @@ def render_markdown() -> str:
                 lines.append(
                     f"| `{f.ssm}` | {f.source_text} | {f.owner.value} | {f.when.value} | "
                     f"{_escape(rule)} |"
+                )
+            if c.synced_at:
+                lines.append(
+                    f"| `{SYNCED_AT}` | the time of the write | {Owner.CONNECTOR.value} | "
+                    f"{When.ALWAYS.value}, when the record changed | last time the connector "
+                    "wrote this record (see Sync status above) |"
                 )
         lines.append("")
     lines += [

@@ -16,12 +16,13 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from assets.ssm import ledger
-from assets.ssm.contract import FieldRule, ResourceContract, When
+from assets.ssm.contract import SYNCED_AT, FieldRule, ResourceContract, When
 from assets.ssm.settings import EXT_ID_LENGTH, SyncSettings
 from assets.ssm.value_lists import DEFAULT_KEY
 
@@ -210,10 +211,22 @@ class PlannedOp:
     body: dict[str, Any] = field(default_factory=dict)  # what is sent to SSM
     reason: str = ""
     created_by_connector: bool = True
+    # the SSM name of the sync-time field a write carries (contract.SYNCED_AT), or None
+    synced_at: str | None = None
 
     @property
     def changed_fields(self) -> list[str]:
         return sorted(self.body)
+
+    def request_body(self, written_at: str) -> dict[str, Any]:
+        """What a write sends: the body, and the time of the write in the sync-time field. Kept
+        out of `body` and `payload`: never compared, so it never makes a record changed."""
+        return {**self.body, self.synced_at: written_at} if self.synced_at else self.body
+
+
+def write_time() -> str:
+    """Now, as SSM writes its own dates (ISO 8601 UTC with milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -338,6 +351,8 @@ def build_plan(
             created_by_connector=True if by_us is None else bool(by_us),
         )
         desired_values = json.loads(payload) if payload else {}
+        if operation in (CREATE, UPDATE) and contract.synced_at:
+            op.synced_at = settings.custom_name(SYNCED_AT)
         if operation == CREATE:
             op.body = _create_body(contract, settings, desired_values, defaults)
             op.reason = "new in Sage"

@@ -63,9 +63,10 @@ def test_known_traces() -> None:
     assert {"STOCK.QTY_IN_STOCK", "STOCK.QTY_ALLOCATED"} <= set(
         GRAPH.sage("derived.stock.free_stock")
     )
-    # forward: the account code lands in the account's extId
+    # forward: the account code lands in the account's extId (and a customer's own rate's)
     assert (
-        "| `ACCOUNT_REF` | `customer_accounts.account_reference` | — | `accounts.extId` |" in page
+        "| `ACCOUNT_REF` | `customer_accounts.account_reference` | — | `rates.extId`, "
+        "`rates.descriptionEN`, `accounts.extId`, `accounts.rateId` |" in page
     )
 
 
@@ -183,8 +184,8 @@ def test_derived_descriptions_come_from_the_map_the_catalogue_or_the_source() ->
         "Readable identifier for the discount row"
     )
     # a desired column: the SSM fields it feeds
-    assert describe("ssm.desired_accounts.price_list") == (
-        "SSM `rateId`: the account's price list; SSM `Z_PriceList`: price list reference"
+    assert describe("ssm.desired_products.price").startswith(
+        "SSM `price`: net sales price, without tax; SSM `Z_BasePrice`: base sales price"
     )
 
 

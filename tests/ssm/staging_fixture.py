@@ -2,8 +2,8 @@
 
 Twelve customers (reps: Alice Carter, Ben Hughes, none, and one no SSM user matches), eight
 contacts, three categories, ten products (one untracked, one inactive), one named price list
-with six prices, four orders with eight lines (and a quotation with two lines, never pushed),
-four invoices and two credit notes.
+with six prices and one customer's special price, four orders with eight lines (and a
+quotation with two lines, never pushed), four invoices and two credit notes.
 
 Table and column names and types are the real ones (`assets/staging/catalogue.py`,
 `assets/derived/catalogue.py`, checked by `test_fixture_uses_real_tables_and_columns`); only the
@@ -115,13 +115,16 @@ CREATE OR REPLACE TABLE staging.price_list_metadata AS
 SELECT 'P' AS type, 'TRADE' AS pricing_reference, 'Trade prices' AS name, FALSE AS deleted,
        NULL::TIMESTAMP AS deleted_at;
 
+-- TRADE sells PROD00i at 9 * i; CUST001 (on TRADE) has a special price of 5 for PROD001, so
+-- its own rate SPECIAL:CUST001 holds 5 for PROD001 and TRADE's 18 ... 54 for PROD002-PROD006.
 CREATE OR REPLACE TABLE derived.price_lists AS
 SELECT 'P' AS type, 'TRADE' AS price_list_code, printf('PROD%03d', i) AS product_reference,
+       'GBP' AS currency_code,
        CAST(i * 9 AS DECIMAL(18, 4)) AS selling_price, 'stored' AS price_source,
        NULL::TIMESTAMP AS deleted_at
 FROM range(1, 7) t(i)
-UNION ALL  -- a customer's special price (type S): not an SSM rate
-SELECT 'S', 'CUST001', 'PROD001', CAST(5 AS DECIMAL(18, 4)), 'stored', NULL;
+UNION ALL  -- a customer's special price (type S), in the customer's currency
+SELECT 'S', 'CUST001', 'PROD001', 'GBP', CAST(5 AS DECIMAL(18, 4)), 'stored', NULL;
 
 -- Order i: lines 1 and 2 of net 20 and 30 (below), carriage net 100 * i - 50; tax 20%.
 -- GBP orders: the order-currency totals equal the base ones.

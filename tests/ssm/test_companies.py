@@ -111,8 +111,9 @@ def test_a_prefix_set_on_a_live_tenant_is_refused_unless_rekeying_is_asked_for(
         push_all(company, ssm.base_url)
         writes = ssm_writes(ssm)
         # Rates come first in the push: the run stops there, before anything is re-keyed.
-        with pytest.raises(ValueError, match=r"^1 rates .* than SSM_EXT_ID_PREFIX='EAST-' .*"
-                           r"\(e.g. TRADE → EAST-TRADE\).*SSM_EXT_ID_REKEY=true"):  # fmt: skip
+        with pytest.raises(ValueError, match=r"^2 rates .* than SSM_EXT_ID_PREFIX='EAST-' .*"
+                           r"\(e.g. SPECIAL:CUST001 → EAST-SPECIAL:CUST001\).*"
+                           r"SSM_EXT_ID_REKEY=true"):  # fmt: skip
             push_all(company, ssm.base_url, settings=SyncSettings(ext_id_prefix="EAST-"))
         assert ssm_writes(ssm) == writes
 

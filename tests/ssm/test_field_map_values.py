@@ -28,6 +28,9 @@ from tests.ssm.harness import push_all
 
 DISCOUNTED = "BEA001"  # given a 5 % overall discount in Sage
 PICTURED = "BOOK001"  # given a picture in Sage
+# Customers with special prices (PRICE type S), put on the GBP price list TRADE in Sage: BRI002
+# trades in pounds, QUA002 in euros (so TRADE's prices are not its prices).
+SPECIAL_ON_TRADE = ("BRI002", "QUA002")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ def synced(
         con.execute("UPDATE SALES_LEDGER SET DISCOUNT_RATE = 5 WHERE ACCOUNT_REF = ?", [DISCOUNTED])
         con.execute(
             "UPDATE STOCK SET WEB_IMAGE_FILE = 'book001.jpg' WHERE STOCK_CODE = ?", [PICTURED]
+        )
+        con.executemany(
+            "UPDATE SALES_LEDGER SET PRICING_REF = 'TRADE' WHERE ACCOUNT_REF = ?",
+            [[code] for code in SPECIAL_ON_TRADE],
         )
     warehouse = root / "warehouse.duckdb"
     result = dg.materialize(
@@ -257,3 +264,66 @@ def test_invoices_of_a_repless_account_name_the_admin_user(synced: Synced) -> No
     # the admin user has no extId in the sandbox: its full name, never the setting's "1"
     expected = f"{admin['name']} {admin['lastName']}"
     assert {s["salesRepExtId"] for s in theirs} == {expected}
+
+
+def _rates_by_ext_id(synced: Synced) -> dict[str, dict[str, Any]]:
+    return {str(r["extId"]): r for r in ssm_records(synced.ssm, "rates") if r.get("extId")}
+
+
+def _prices_of(synced: Synced, rate: dict[str, Any]) -> dict[str, Decimal]:
+    """The product rates of an SSM rate: stock code -> sale price."""
+    codes = {p["id"]: p["extId"] for p in ssm_records(synced.ssm, "products")}
+    return {
+        codes[_id(r["productId"])]: _money(r["salePrice"])
+        for r in ssm_records(synced.ssm, "productRates")
+        if _id(r["rateId"]) == rate["id"]
+    }
+
+
+def test_customer_special_prices_in_one_rate_per_customer(synced: Synced) -> None:
+    rates = _rates_by_ext_id(synced)
+    accounts = _by_ext_id(synced, "accounts")
+    special = _sage(
+        synced,
+        "SELECT PRICING_REF, STOCK_CODE, STORED_PRICE FROM PRICE WHERE TYPE = 'S' "
+        "AND coalesce(RECORD_DELETED, 0) = 0",
+    )
+    customers = {code for code, _, _ in special}
+    assert customers == {"ACO001", "BRI002", "QUA002", "STE002"}
+    # one rate per customer with special prices beside the three price lists; its account's
+    # rateId is that rate, the others keep their price list (or none)
+    assert set(rates) == {"TRADE", "WHOLESAL", "EUROPE"} | {f"SPECIAL:{c}" for c in customers}
+    for code, account in accounts.items():
+        own = rates.get(f"SPECIAL:{code}")
+        expected = own or rates.get(account.get("Z_PriceList") or "")
+        assert _id(account.get("rateId")) == (expected["id"] if expected else None), code
+    for code in customers:
+        prices = _prices_of(synced, rates[f"SPECIAL:{code}"])
+        for customer, stock_code, price in special:
+            if customer == code:
+                assert prices[stock_code] == _money(price), (code, stock_code)
+
+    # Hand-worked, BRI002 (pounds, on TRADE): its 5 special prices win over TRADE's (SAFE002
+    # 92.95, not TRADE's 95.39 = 105.99 less 10 %), and TRADE's other 30 products come from
+    # the list (PAPER001 20.69 = 22.99 less 10 %): 35 prices in one rate.
+    bristol = rates["SPECIAL:BRI002"]
+    assert bristol["descriptionEN"] == "Special prices BRI002: Bristol Supplies LLP"
+    assert accounts["BRI002"]["Z_PriceList"] == "TRADE"
+    prices = _prices_of(synced, bristol)
+    assert len(prices) == 35
+    assert {code: prices[code] for code in ("SAFE002", "PC003", "PAPER001")} == {
+        "SAFE002": Decimal("92.95"),
+        "PC003": Decimal("1670.56"),
+        "PAPER001": Decimal("20.69"),
+    }
+    assert _prices_of(synced, rates["TRADE"])["SAFE002"] == Decimal("95.39")
+    # QUA002 trades in euros: TRADE (pounds) is not its price; its two special prices are.
+    assert _prices_of(synced, rates["SPECIAL:QUA002"]) == {
+        "CARR002": Decimal("7.44"),
+        "PC007": Decimal("1539.77"),
+    }
+    # ACO001 has no price list: its two special prices alone.
+    assert _prices_of(synced, rates["SPECIAL:ACO001"]) == {
+        "FURN003": Decimal("166.64"),
+        "BOOK004": Decimal("65.27"),
+    }

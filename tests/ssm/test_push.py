@@ -20,12 +20,12 @@ from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 # Hand-counted from tests/ssm/staging_fixture.py.
 EXPECTED = {
     "users": 0,  # reps are matched, never created (SSM_CREATE_USERS is off)
-    "rates": 1,
+    "rates": 2,  # the list TRADE, and CUST001's own rate (its special price)
     "accounts": 12,
     "contacts": 8,
     "product_categories": 3,
     "products": 10,
-    "product_rates": 6,
+    "product_rates": 12,  # TRADE's 6; CUST001's special price and TRADE's 5 others
     "sales_orders": 4,
     "sales_order_lines": 8,
     "sales": 6,
@@ -51,7 +51,10 @@ def test_initial_sync_then_a_rerun_writes_nothing(warehouse: Path, sandbox: Sand
     assert accounts["CUST004"]["salesRepId1"]["id"] == 1  # "Dora Unmatched"
     assert accounts["CUST004"]["countryId"]["value"] == "Ireland"
     assert accounts["CUST001"]["Z_Balance"] == 100.25
-    assert accounts["CUST001"]["rateId"]["value"] == "Trade prices"
+    # CUST001 has a special price: its own rate; CUST002 is on TRADE alone: the list
+    assert accounts["CUST001"]["rateId"]["value"] == "Special prices CUST001: Customer 1 Ltd"
+    assert accounts["CUST001"]["Z_PriceList"] == "TRADE"
+    assert accounts["CUST002"]["rateId"]["value"] == "Trade prices"
     products = {p["extId"]: p for p in ssm_records(sandbox, "products")}
     assert products["PROD001"]["stock"] == 100  # 101 in stock - 1 allocated
     assert products["PROD009"]["stock"] is None  # not tracked: a dash

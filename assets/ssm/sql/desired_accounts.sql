@@ -6,12 +6,21 @@
 -- editable; every other customer is a Client and read-only. Same predicate: held_contacts.sql.
 -- A closed/inactive customer's status is SSM_INACTIVE_STATUS (the contract's `instead`, applied
 -- when the payload is built, since the status is a setting).
+-- The account's rate: its own when it has special prices on live products (the rate
+-- desired_rates.sql makes of them, same predicate, which holds its price list's other prices
+-- too), else its price list; Z_PriceList keeps the price list either way.
 WITH a AS (
     SELECT
         a.*,
         ${prospects_in_sage}
         AND coalesce(lower(trim(CAST(a.${prospect_column} AS VARCHAR))) = ${prospect_marker}, false)
-        AND NOT (${first_invoice_converts} AND a.last_invoice_date IS NOT NULL) AS is_prospect
+        AND NOT (${first_invoice_converts} AND a.last_invoice_date IS NOT NULL) AS is_prospect,
+        EXISTS (
+            SELECT 1 FROM derived.price_lists AS s
+            JOIN staging.product_items AS p
+                ON p.product_reference = s.product_reference AND p.deleted_at IS NULL
+            WHERE s.type = 'S' AND s.deleted_at IS NULL AND s.price_list_code = a.account_reference
+        ) AS has_special_prices
     FROM staging.customer_accounts AS a
     WHERE a.deleted_at IS NULL
 )
@@ -47,5 +56,7 @@ SELECT
     a.overall_discount,
     a.discount_type,
     a.default_tax_code,
-    a.override_tax_code
+    a.override_tax_code,
+    CASE WHEN a.has_special_prices THEN 'SPECIAL:' || a.account_reference ELSE a.price_list END
+        AS rate
 FROM a
