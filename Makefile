@@ -1,6 +1,7 @@
 # Sage 50 <-> Sage Sales Management connector.
 #   make demo   generate the demo Sage 50 company, start the SSM sandbox, run the sync, print what landed
 #   make demo DEMO_COMPANIES=2  two demo companies with the same account codes, one SSM tenant
+#   make demo EDITION=fr  a Sage 50 FR demo dossier through its export and import files
 #   make test   install everything (uv, Python packages from uv.lock, unixODBC + SQLite ODBC driver), lint, test
 #   make test-demo  run the whole demo as a test (left out of make test for time)
 #   make dev    open the Dagster UI on the same defaults (PORT=3000, HOST=127.0.0.1 to change them)
