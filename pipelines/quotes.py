@@ -23,10 +23,18 @@ from assets import company
 from assets.inbox import feed
 from assets.inbox.assets import FEED_KEYS, QUOTES_KEY
 from assets.inbox.quotes import STATUS_LIST, quote_filter
-from assets.inbox.rules import ReverseSettings
+from assets.inbox.rules import ReverseSettings, clean
 from assets.ssm.settings import SyncSettings
 from assets.ssm.summary import KIND_TAG
-from pipelines.reverse import _POLL_CLIENTS, NOT_STARTED, _poll_client, poll, sensor_overlap
+from pipelines.reverse import (
+    _POLL_CLIENTS,
+    NOT_STARTED,
+    _poll_client,
+    company_branch,
+    own_accounts,
+    poll,
+    sensor_overlap,
+)
 from pipelines.settings import warehouse_path
 from resources.ssm.errors import SSMError
 from resources.ssm.resource import SSMResource
@@ -81,6 +89,8 @@ def ssm_quotes(
         return dg.SkipReason(off)
     sync = SyncSettings.from_env()
     settings = ReverseSettings.from_env(sync=sync)
+    if feed.scope(feed.QUOTE_FEED, sync).skip is not None:
+        return dg.SkipReason(feed.SHARED_NOT_OWNER)  # no call: the owning company writes them
     overlap = sensor_overlap(settings)
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -91,11 +101,22 @@ def ssm_quotes(
             return dg.SkipReason(
                 f"no SSM order status {sync.quote_status!r} yet: the next sync creates it"
             )
+        kept: dict[str, Any] = {k: cursor[k] for k in ("branch", "accounts_of") if k in cursor}
+        branch = company_branch(client, sync, kept)
         read, state = poll(client, feed.QUOTE_FEED, cursor.get("feed"), overlap, now,
-                           where=quote_filter(status))  # fmt: skip
+                           where=quote_filter(status),
+                           scope=feed.scope(feed.QUOTE_FEED, sync, branch))  # fmt: skip
         # Every new version matters: the connector never writes a quote still in the quote
         # status, except the reason of a refused one (the run then decides it unchanged).
-        changed = [f"quote {record['id']}" for record, new in read if new]
+        fresh = [record for record, new in read if new]
+        # A rep's new quote has no extId yet: with several companies its account says whose.
+        new_quotes = [r for r in fresh if sync.ext_id_prefix and not clean(r.get("extId"))]
+        ours = own_accounts(client, new_quotes, feed.scope("accounts", sync, branch), kept)
+        changed = [
+            f"quote {r['id']}"
+            for r in fresh
+            if r not in new_quotes or feed.fk(r.get("accountId")) in ours
+        ]
     except SSMError as exc:
         _POLL_CLIENTS.clear()
         return dg.SkipReason(f"SSM did not answer the poll: {exc}")
@@ -113,6 +134,7 @@ def ssm_quotes(
     context.update_cursor(
         json.dumps(
             {
+                **kept,
                 "feed": state,
                 "status_name": sync.quote_status,
                 "status_id": status,

@@ -133,7 +133,7 @@ def poll(
 KNOWN_ACCOUNTS = 500  # accounts whose company the cursor remembers (new contacts on them)
 
 
-def _branch(client: SSMClient, sync: SyncSettings, state: dict[str, Any]) -> int | None:
+def company_branch(client: SSMClient, sync: SyncSettings, state: dict[str, Any]) -> int | None:
     """SSM_BRANCH's id when it decides which new accounts are this company's: looked up once,
     remembered in the cursor `state` (None until found: the feed then reads every new
     account, and the run decides)."""
@@ -148,12 +148,12 @@ def _branch(client: SSMClient, sync: SyncSettings, state: dict[str, Any]) -> int
     return found
 
 
-def _own_accounts(
+def own_accounts(
     client: SSMClient, contacts: list[dict[str, Any]], accounts: feed.Scope, state: dict[str, Any]
 ) -> set[int]:
-    """Which of the new contacts' accounts are this company's, as the accounts' scope says of
-    the account read (one call for those the cursor `state` does not remember): a rep's new
-    contact on another company's account starts no run here."""
+    """Which of the new contacts' (or quotes') accounts are this company's, as the accounts'
+    scope says of the account read (one call for those the cursor `state` does not remember): a
+    rep's new contact or quote on another company's account starts no run here."""
     known: dict[str, bool] = dict(state.get("accounts_of") or {})
     ids = {i for i in (feed.fk(r.get("accountId")) for r in contacts) if i is not None}
     missing = sorted(i for i in ids if str(i) not in known)
@@ -197,7 +197,7 @@ def ssm_changes(
         return dg.SkipReason(feed.SHARED_NOT_OWNER)  # no call: no change in SSM is its to write
     try:
         client = _poll_client(ssm)
-        branch = _branch(client, sync, new_cursor)
+        branch = company_branch(client, sync, new_cursor)
         new_contacts: list[dict[str, Any]] = []
         for resource in feed.PARTY_FEEDS:
             read, new_cursor[resource] = poll(
@@ -213,7 +213,7 @@ def ssm_changes(
                     new_contacts.append(record)  # whose is its account's
                 else:
                     changed.append(f"{resource} {record['id']}")
-        ours = _own_accounts(client, new_contacts, feed.scope("accounts", sync, branch), new_cursor)
+        ours = own_accounts(client, new_contacts, feed.scope("accounts", sync, branch), new_cursor)
         changed += [
             f"contacts {r['id']}" for r in new_contacts if feed.fk(r.get("accountId")) in ours
         ]

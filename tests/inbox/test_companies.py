@@ -31,7 +31,7 @@ from assets.inbox.quotes import QuoteRun, ensure_statuses
 from assets.inbox.rules import ReverseSettings
 from assets.ssm import value_lists
 from assets.ssm.settings import SyncSettings
-from pipelines import reverse
+from pipelines import quotes, reverse
 from resources.sage.writer import FieldInfo
 from resources.ssm import SSMResource
 from resources.ssm.client import SSMClient
@@ -456,3 +456,50 @@ def test_a_companys_sensor_reads_and_wakes_up_for_its_own_changes_only(
         assert isinstance(south, dg.RunRequest)
         assert south.tags["sync/reason"] == f"contacts {contact}"
         assert tick("north")[1] == 2  # the account is remembered
+
+
+def test_a_companys_quote_sensor_wakes_up_for_its_own_quotes_only(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rep's quote on a South account: North's `ssm_quotes` tick reads the quote's account
+    once and starts no run; South's starts one; North's next tick is one call again."""
+    resource = SSMResource(
+        base_url=tenant.ssm.base_url, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY,
+        requests_per_second=200,
+    )  # fmt: skip
+    cursors: dict[str, str | None] = {"north": None, "south": None}
+
+    def tick(name: str) -> tuple[dg.SkipReason | dg.RunRequest, int]:
+        with monkeypatch.context() as env:
+            for variable, value in SENSOR_ENV[name].items():
+                env.setenv(variable, value)
+            reverse._POLL_CLIENTS.clear()
+            client = reverse._poll_client(resource)
+            list(client.list("branches"))  # the login, which the code server's client keeps
+            calls = client.api_calls
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursors[name], resources={"ssm": resource}
+            ) as context:
+                result = quotes.ssm_quotes(context)
+                cursors[name] = context.cursor
+            return result, client.api_calls - calls
+
+    with dg.instance_for_test() as instance:
+        for name in cursors:
+            tick(name)  # the cursor from now on, the quote status and the branch remembered
+        assert tick("north")[1] == 1  # idle: one call
+
+        order = tenant.rep(
+            "POST", "salesorders", reference="Rep quote", branchId=1, salesRepId=REP,
+            accountId=tenant.record("accounts", "SOUTH-CUST003")["id"],
+            statusId=tenant.value_id("salesorderStatuses", NORTH.quote_status),
+        )  # fmt: skip
+        north, north_calls = tick("north")
+        south, _ = tick("south")
+        assert isinstance(north, dg.SkipReason), north  # another company's quote
+        assert north_calls == 2  # and its account, read once
+        assert isinstance(south, dg.RunRequest), south
+        assert south.tags["sync/reason"] == f"quote {order}"
+        tenant.rep("PUT", "salesorders", order, reference="Rep quote, edited")
+        north, north_calls = tick("north")
+        assert isinstance(north, dg.SkipReason) and north_calls == 1  # the account remembered
