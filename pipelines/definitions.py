@@ -6,8 +6,8 @@ multiprocess executor started a fresh Python process per step: 101 imports of th
 resource set-ups made a 1-minute sync take 26 minutes (docs/architecture.md, "Executor").
 
 A Sage 50 FR company (SAGE_EDITION=fr) reads its export files (pipelines/sage_fr.py) in place
-of the UK `sage` and `staging` layers, and writes its reverse flow as import files; its quotes
-(devis) are not built yet.
+of the UK `sage` and `staging` layers, and writes its reverse flow, quotes (devis) included, as
+import files.
 """
 
 import dagster as dg
@@ -21,7 +21,7 @@ def build_defs(edition: str) -> dg.Definitions:
     if edition == "fr":
         from pipelines import sage_fr
 
-        source = [sage_fr.defs(), reverse.defs]  # no quotes (devis) yet
+        source = [sage_fr.defs(), reverse.defs, quotes.defs]
     else:
         source = [sage.defs, staging.defs, inbox.defs, reverse.defs, quotes.defs]
     return dg.Definitions.merge(

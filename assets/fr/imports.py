@@ -49,6 +49,8 @@ LEDGER = f"{warehouse.SCHEMA}.imports"
 QUEUED, CONSUMED, SEEN, REFUSED = "queued", "consumed", "seen", "refused"
 WAITING = (QUEUED, CONSUMED)
 MODIFIED = "RECORD_MODIFY_DATE"  # what the engine asks of a customer for its last change
+ACCOUNT_KINDS = ("clients", "prospects")
+DEVIS = "devis"
 ROLES = ("$rep", "$ssm_id", "$prospect", "$account", "$full_name")
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -56,7 +58,7 @@ Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 DDL = f"""
 CREATE TABLE IF NOT EXISTS {LEDGER} (
     file_name VARCHAR NOT NULL, row_number INTEGER NOT NULL,
-    kind VARCHAR NOT NULL,            -- clients | prospects | contacts
+    kind VARCHAR NOT NULL,            -- clients | prospects | contacts | devis
     operation VARCHAR NOT NULL,       -- create | edit
     record_key VARCHAR NOT NULL,      -- the client code, or <code>/<nom>/<prénom> for a contact
     ssm_marker VARCHAR,               -- SSM:<id> of a create (its idempotency key)
@@ -82,15 +84,28 @@ class ImportKind:
     description: str
     table: FrTable  # the export table whose columns the file uses
     fields: Mapping[str, tuple[str, ...]]  # handed-over field or role -> columns (() = not written)
+    # A document kind (devis): its L rows' table and fields, and the E row's fixed values.
+    line_table: FrTable | None = None
+    line_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    constants: Mapping[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> FileColumn:
         return next(c for c in self.table.file_columns if c.name == name)
 
     @property
     def written(self) -> tuple[FileColumn, ...]:
-        """The columns a file of this kind has, in the export's order."""
-        names = {c for columns in self.fields.values() for c in columns}
+        """The columns a file of this kind has (its E rows' for a document), in the export's
+        order."""
+        names = {c for columns in self.fields.values() for c in columns} | set(self.constants)
         return tuple(c for c in self.table.file_columns if c.name in names)
+
+    @property
+    def written_lines(self) -> tuple[FileColumn, ...]:
+        """A document's L columns, in the export's order (none for other kinds)."""
+        if self.line_table is None:
+            return ()
+        names = {c for columns in self.line_fields.values() for c in columns}
+        return tuple(c for c in self.line_table.file_columns if c.name in names)
 
 
 @dataclass(frozen=True)
@@ -127,22 +142,22 @@ def load_imports(layout: Layout, path: Path | None = None) -> ImportLayout:
             raise LayoutError(
                 f"{where}: `export` must name a kind of {layout.path.name}."
             ) from None
-        known = {c.name for c in table.file_columns}
-        fields: dict[str, tuple[str, ...]] = {}
-        for handed, columns in (spec.get("fields") or {}).items():
-            columns = () if columns is None else (columns,) if isinstance(columns, str) else columns
-            if str(handed).startswith("$") and handed not in ROLES:
-                raise LayoutError(f"{where}: {handed} is not a role ({', '.join(ROLES)}).")
-            unknown = [c for c in columns if c not in known]
-            if unknown:
-                raise LayoutError(
-                    f"{where}: {handed} goes to {unknown}, which the export of {spec['export']} "
-                    f"({layout.path.name}) does not declare."
-                )
-            fields[str(handed)] = tuple(columns)
+        fields = _fields(where, spec, "fields", table, layout)
         if not fields:
             raise LayoutError(f"{where}: `fields` must map what the reverse flow hands over.")
-        kinds[str(name)] = ImportKind(str(name), str(spec.get("description", name)), table, fields)
+        line_table, line_fields = None, {}
+        if spec.get("line_fields"):
+            tables = layout.kind(str(spec["export"])).tables
+            if len(tables) < 2:
+                raise LayoutError(f"{where}: `line_fields` needs an export with E and L rows.")
+            line_table = tables[1]
+            line_fields = _fields(where, spec, "line_fields", line_table, layout)
+        constants = {str(k): str(v) for k, v in (spec.get("constants") or {}).items()}
+        unknown = sorted(set(constants) - {c.name for c in table.file_columns})
+        if unknown:
+            raise LayoutError(f"{where}: `constants` names columns the export lacks: {unknown}.")
+        kinds[str(name)] = ImportKind(str(name), str(spec.get("description", name)), table,
+                                      fields, line_table, line_fields, constants)  # fmt: skip
     if not {"clients", "prospects", "contacts"} <= kinds.keys():
         raise LayoutError(f"{path} needs the kinds clients, prospects and contacts.")
     return ImportLayout(
@@ -154,6 +169,26 @@ def load_imports(layout: Layout, path: Path | None = None) -> ImportLayout:
         prefix=str(raw.get("prefix", "Import SSM ")),
         kinds=kinds,
     )
+
+
+def _fields(
+    where: str, spec: Mapping[str, Any], section: str, table: FrTable, layout: Layout
+) -> dict[str, tuple[str, ...]]:
+    """A kind's `fields` (or `line_fields`): handed-over name or role -> the columns of `table`."""
+    known = {c.name for c in table.file_columns}
+    fields: dict[str, tuple[str, ...]] = {}
+    for handed, columns in (spec.get(section) or {}).items():
+        columns = () if columns is None else (columns,) if isinstance(columns, str) else columns
+        if str(handed).startswith("$") and handed not in ROLES:
+            raise LayoutError(f"{where}: {handed} is not a role ({', '.join(ROLES)}).")
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise LayoutError(
+                f"{where}: {handed} goes to {unknown}, which the export of {spec['export']} "
+                f"({layout.path.name}) does not declare."
+            )
+        fields[str(handed)] = tuple(columns)
+    return fields
 
 
 @cache
@@ -335,7 +370,11 @@ class FrImportWriter:
         self, con: duckdb.DuckDBPyConnection, row: _Row, consumed: dt.datetime | None
     ) -> tuple[str, str | None] | None:
         """seen, refused, or None (still waiting)."""
-        for table in self._tables(row.kind):
+        if row.kind == DEVIS:
+            for _number, live, deleted_at in self.devis_pieces(con, row.marker or ""):
+                if live or (deleted_at is not None and deleted_at > row.written_at):
+                    return SEEN, None
+        for table in self._tables(row.kind) if row.kind != DEVIS else ():
             for found in self._export_rows(con, table, row):
                 live, deleted_at = found[0], found[1]
                 values = dict(zip(self._columns(table), found[2:], strict=True))
@@ -353,7 +392,7 @@ class FrImportWriter:
                     return SEEN, None
         if consumed is None:
             return None
-        kinds = ["contacts"] if row.kind == "contacts" else ["clients", "prospects"]
+        kinds = {"contacts": ["contacts"], DEVIS: ["pieces"]}.get(row.kind, list(ACCOUNT_KINDS))
         (newest,) = con.execute(
             f"SELECT max(modified_ns) FROM {warehouse.LEDGER} "  # noqa: S608
             "WHERE status = 'loaded' AND kind IN (SELECT unnest(?::VARCHAR[]))",
@@ -367,6 +406,24 @@ class FrImportWriter:
             f"Sage 50 FR consumed {row.file_name!r} and its next export {what}: see Sage's "
             "import report"
         )
+
+    def devis_pieces(
+        self, con: duckdb.DuckDBPyConnection, marker: str
+    ) -> list[tuple[str, bool, dt.datetime | None]]:
+        """(numéro, live, deleted_at) of the devis of the pieces export whose Réf. commande
+        holds `marker` (the layout's document types that become quotes)."""
+        kind = self.imports.kinds.get(DEVIS)
+        if kind is None or not marker:
+            return []
+        column = self._marker_column(DEVIS) or "ref_commande"
+        quotes = {fold(t.title) for t in self.layout.document_types if t.becomes == "quote"}
+        rows = con.execute(
+            f"SELECT numero, type_piece, {q(column)}, deleted_at IS NULL, deleted_at "  # noqa: S608
+            f"FROM {kind.table.warehouse_name} WHERE contains({q(column)}, ?)",
+            [marker],
+        ).fetchall()
+        return [(n, bool(live), deleted) for n, kind_, kept, live, deleted in rows
+                if fold(kind_ or "") in quotes and marker in str(kept).split()]  # fmt: skip
 
     def _columns(self, table: FrTable) -> list[str]:
         return [c.name for c in table.file_columns]
@@ -447,7 +504,9 @@ class FrImportWriter:
         codes = set()
         for kind in ("clients", "prospects"):
             codes |= {r["code"] for r in self._export(self.imports.kinds[kind].table, "TRUE", [])}
-        return codes | {r.key for r in self.rows() if r.kind != "contacts" and r.state != REFUSED}
+        return codes | {
+            r.key for r in self.rows() if r.kind in ACCOUNT_KINDS and r.state != REFUSED
+        }
 
     def customer(self, ref: str, fields: Iterable[str]) -> dict[str, Any] | None:
         found = self._account_kind(ref)
@@ -475,7 +534,7 @@ class FrImportWriter:
 
     def find_customer_by(self, field_name: str, value: str) -> str | None:
         mine = [r for r in self.rows()
-                if r.kind != "contacts" and r.operation == "create" and r.marker == value]  # fmt: skip
+                if r.kind in ACCOUNT_KINDS and r.operation == "create" and r.marker == value]  # fmt: skip
         if any(r.state == SEEN for r in mine):
             return next(r.key for r in mine if r.state == SEEN)
         waiting = [r for r in mine if r.state in WAITING]
@@ -542,7 +601,7 @@ class FrImportWriter:
     def create_customer(self, ref: str, values: Mapping[str, Any], marker: tuple[str, str]) -> str:
         _field, token = marker
         label = f"customer {ref}"
-        mine = [r for r in self.rows() if r.kind != "contacts" and r.marker == token]
+        mine = [r for r in self.rows() if r.kind in ACCOUNT_KINDS and r.marker == token]
         if any(r.state == SEEN and r.key == ref for r in mine):
             return "existing"
         waiting = [r for r in mine if r.state in WAITING]
@@ -656,12 +715,7 @@ class FrImportWriter:
         stamp = _now()
         for kind, rows in by_kind.items():
             path = self._free_name(kind, stamp)
-            columns = self.imports.kinds[kind].written
-            data = encode_rows(
-                [[c.title for c in columns],
-                 *([r.values.get(c.name) or "" for c in columns] for r in rows)],
-                self.imports,
-            )  # fmt: skip
+            data = encode_rows(self._file_rows(self.imports.kinds[kind], rows), self.imports)
             with self.connect() as con:
                 con.execute(DDL)
                 con.executemany(
@@ -675,6 +729,21 @@ class FrImportWriter:
             partial.rename(path) if not path.exists() else None
             self.published.append(path)
         self._ledger = None
+
+    @staticmethod
+    def _file_rows(kind: ImportKind, rows: list[_Row]) -> list[list[str]]:
+        """A file's lines: the titles, then a row per record; for a document the E and L title
+        lines, then each document's E row followed by its L rows (as the pieces export)."""
+        columns = kind.written
+        if kind.line_table is None:
+            return [[c.title for c in columns],
+                    *([r.values.get(c.name) or "" for c in columns] for r in rows)]  # fmt: skip
+        lines = kind.written_lines
+        out = [["E", *(c.title for c in columns)], ["L", *(c.title for c in lines)]]
+        for r in rows:
+            out.append(["E", *(r.values["E"].get(c.name) or "" for c in columns)])
+            out += [["L", *(ln.get(c.name) or "" for c in lines)] for ln in r.values["L"]]
+        return out
 
     def _free_name(self, kind: str, stamp: dt.datetime) -> Path:
         """A name no file of the folder has (Sage may not have imported an older one yet)."""

@@ -4,7 +4,10 @@ one engine (assets/inbox/engine.py), with the import-file writer (imports.py) in
 The writers run after the export folder is read (so an export that shows an imported record
 acknowledges it in the same run) and before the FR staging of accounts and contacts (so SSM gets
 a new record's Sage code before the push sees the record in the export: never twice in SSM).
-Quotes (devis) are not written to Sage 50 FR yet.
+Quotes go to Sage 50 FR as devis (assets/fr/devis.py) through the UK quote flow: the writer runs
+in the quote job (`ssm_quotes`: a rep's new quote is in an import file within seconds) and in
+the sync, after the export folder is read and before the staging of sales orders, so the sync
+that reads the export showing the priced devis returns it to SSM before its push.
 """
 
 from contextlib import ExitStack
@@ -13,18 +16,23 @@ from typing import Literal
 import dagster as dg
 
 from assets import company
+from assets.fr.devis import FrQuoteWriter, read_devis
 from assets.fr.imports import FrImportWriter
 from assets.fr.layout import Layout
+from assets.inbox import feed
 from assets.inbox.assets import (
     ASSETS,
     CONTACTS_KEY,
     CUSTOMERS_KEY,
     FEED_KEYS,
     GROUP,
+    QUOTES_KEY,
+    QUOTES_POOL,
     _contract_rules,
     report_metadata,
 )
 from assets.inbox.engine import ReverseRun, ensure_tables
+from assets.inbox.quotes import QuoteRun
 from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS, ReverseSettings
 from assets.ssm.assets import VALUE_LISTS_KEY, _warehouse
 from assets.ssm.settings import SyncSettings
@@ -43,14 +51,16 @@ def _writer(
     def start() -> FrImportWriter:
         marker = sync.prospect_marker_sdo
         writer = stack.enter_context(
-            FrImportWriter(
+            (FrQuoteWriter if resource == feed.QUOTE_FEED else FrImportWriter)(
                 connect, imports.path, rep_field=settings.rep_field,
                 ssm_id_field=settings.ssm_id_field, prospect_field=marker.field,
                 prospect_value=marker.value, run_id=run_id,
             )
         )  # fmt: skip
         opened.append(writer)
-        if resource == "accounts":
+        if isinstance(writer, FrQuoteWriter):
+            writer.check_quote_fields()
+        elif resource == "accounts":
             writer.check_fields(
                 "SalesRecord",
                 [*(f.sage for f in CUSTOMER_FIELDS), settings.rep_field, settings.ssm_id_field],
@@ -65,14 +75,16 @@ def _writer(
 
 
 def _writer_asset(
-    key: dg.AssetKey, resource: Literal["accounts", "contacts"], deps: list[dg.AssetKey],
-    description: str, rules: tuple[str, ...],
+    key: dg.AssetKey, resource: Literal["accounts", "contacts", "salesorders"],
+    deps: list[dg.AssetKey], description: str, rules: tuple[str, ...],
 ) -> dg.AssetsDefinition:  # fmt: skip
+    quotes = resource == feed.QUOTE_FEED
+
     @dg.asset(
         key=key,
         group_name=GROUP,
         deps=deps,
-        pool=company.pool("sage_write"),
+        pool=company.pool(QUOTES_POOL if quotes else "sage_write"),
         kinds={"sage", "duckdb"},
         description=description,
         metadata={**_contract_rules(*rules), "edition": "fr"},
@@ -92,8 +104,14 @@ def _writer_asset(
                 ensure_tables(con)
             start = _writer(resource, settings, sync, sage_fr_imports, stack, connect,
                             context.run.run_id, opened)  # fmt: skip
-            report = ReverseRun(connect, client, start, sync, settings, context.run.run_id,
-                                resource).run()  # fmt: skip
+            run_id = context.run.run_id
+            if quotes:  # the UK quote flow; the devis read back from the last export
+                report = QuoteRun(connect, client, start, sync, settings, run_id,
+                                  lambda number: read_devis(connect, number, sync)).run()  # fmt: skip
+            else:
+                report = ReverseRun(connect, client, start, sync, settings, run_id,
+                                    resource).run()  # fmt: skip
+            waiting = sum(w.waiting_devis() for w in opened if isinstance(w, FrQuoteWriter))
         # the stack closed the writer: its batch files are published
         files = [p.name for w in opened for p in w.published]
         context.log.info(
@@ -102,9 +120,15 @@ def _writer_asset(
             f"an export showed them, {report.retry_later} waiting for Sage's import, "
             f"{report.failed} dead letters"
         )
+        metadata = report_metadata(report)
+        if quotes:
+            # A devis waiting for Sage is no retry for the quote sensor (pipelines/quotes.py,
+            # at most one run a minute): the sync that reads Sage's next export settles it.
+            metadata["retry_later"] = max(0, report.retry_later - waiting)
+            metadata["waiting_for_sage"] = waiting
         return dg.MaterializeResult(
             metadata={
-                **report_metadata(report),
+                **metadata,
                 "import_files": dg.MetadataValue.json(files),
                 "import_folder": str(sage_fr_imports.path),
             }  # fmt: skip
@@ -114,9 +138,10 @@ def _writer_asset(
 
 
 def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
-    """The SSM change feeds of accounts and contacts, and their Sage 50 FR writers."""
+    """The SSM change feeds of accounts, contacts and quotes, and their Sage 50 FR writers."""
     exports = [company.key("sage_fr", t.name) for t in layout.tables]
-    feeds = [a for a in ASSETS if a.key in (FEED_KEYS["accounts"], FEED_KEYS["contacts"])]
+    kept = (FEED_KEYS["accounts"], FEED_KEYS["contacts"], FEED_KEYS[feed.QUOTE_FEED])
+    feeds = [a for a in ASSETS if a.key in kept]
     customers = _writer_asset(
         CUSTOMERS_KEY,
         "accounts",
@@ -137,4 +162,14 @@ def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
         "contact's key once an export shows it.",
         ("ssm_contacts",),
     )
-    return [*feeds, customers, contacts]
+    devis = _writer_asset(
+        QUOTES_KEY,
+        feed.QUOTE_FEED,
+        [FEED_KEYS[feed.QUOTE_FEED], *exports],
+        "Quotes reps made in SSM written as devis into the Sage 50 FR devis import file (client, "
+        "date, articles, quantities, SSM:<id> in Réf. commande); Sage prices them on import, and "
+        "the export that shows the devis returns it to SSM priced, read-only, with its number. "
+        "Exactly once: a devis in a file Sage has not shown back is not written again.",
+        ("quotations",),
+    )
+    return [*feeds, customers, contacts, devis]

@@ -6,7 +6,8 @@ the next export would write.
 first, as the declared import layout says Sage reads it (assets/fr/imports.yaml): a client or
 prospect whose code is new is created (a row without a code gets the next free code: Sage's own
 numbering), one whose code exists is updated, a contact is created or updated by its client code,
-nom and prénom. Each file is then moved into `imported/` (what the demo's import does with a file
+nom and prénom; a devis is numbered (the next DE number) and priced, see `price_devis`. Each
+file is then moved into `imported/` (what the demo's import does with a file
 it imported) and the export files are written again, whole, beside and renamed into place.
 
 python -m sandbox.sage_fr import [IMPORT_DIR] [EXPORT_DIR]
@@ -19,11 +20,12 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from assets.fr.imports import ImportLayout, load_imports
 from assets.fr.layout import Layout, default_layout, fold
-from sandbox.sage_fr.dossier import FILES, date_fr, encode
+from sandbox.sage_fr.dossier import FILES, date_fr, encode, french, money
 
 IMPORTED = "imported"
 CODE_PREFIX = {"clients": "CL", "prospects": "PR"}
@@ -92,6 +94,88 @@ class Imported:
     files: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)  # "clients CL00009", "contacts CL00009/…"
     updated: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # Sage's import report: "<what>: <why>"
+
+
+# --- devis: the pieces export, its E and L rows ---------------------------------------------------
+
+
+@dataclass
+class Pieces:
+    """The pieces export as rows of text: its E and L title lines, then the documents."""
+
+    records: list[list[str]]
+
+    def titles(self, row_type: str) -> list[str]:
+        return next(r[1:] for r in self.records if r[0] == row_type)
+
+    def documents(self) -> list[dict[str, str]]:
+        head = self.titles("E")
+        return [dict(zip(head, r[1:], strict=False)) for r in self.records[2:] if r[0] == "E"]
+
+    def append(self, head: dict[str, str], lines: list[dict[str, str]]) -> None:
+        self.records.append(["E", *(head.get(t, "") for t in self.titles("E"))])
+        self.records += [["L", *(ln.get(t, "") for t in self.titles("L"))] for ln in lines]
+
+
+def read_pieces(folder: Path, layout: Layout | None = None) -> Pieces:
+    layout = layout or default_layout()
+    data = (folder / FILES["pieces"]).read_bytes()
+    return Pieces(_parse(data, layout.encoding, layout.delimiter, layout.quote))
+
+
+def write_pieces(folder: Path, pieces: Pieces, layout: Layout | None = None) -> None:
+    layout = layout or default_layout()
+    path = folder / FILES["pieces"]
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(encode(pieces.records, layout))
+    partial.replace(path)
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal((text or "0").replace(" ", "").replace(",", ".").rstrip("%") or "0")
+
+
+def price_devis(
+    head: dict[str, str], lines: list[dict[str, str]], clients: Export, articles: Export,
+    pieces: Pieces,
+) -> tuple[dict[str, str], list[dict[str, str]]]:  # fmt: skip
+    """The stand-in's pricing of an imported devis (real Sage 50 FR applies its own tarifs: price
+    categories, quantity tariffs, promotions): each line at the article's Prix de vente HT less
+    the client's Taux de remise, Montant HT rounded per line to the cent, the article's Taux TVA
+    and its TVA rounded per line; totals their sums. Raises ValueError with Sage's reason."""
+    client = clients.find(Code=head.get("Code client", ""))
+    if client is None:
+        raise ValueError(f"client {head.get('Code client')!r} inconnu")
+    remise = _decimal(client.get("Taux de remise", ""))
+    priced, net_total, tax_total = [], Decimal("0.00"), Decimal("0.00")
+    for n, line in enumerate(lines, 1):
+        article = articles.find(**{"Code article": line.get("Code article", "")})
+        if article is None:
+            raise ValueError(f"ligne {n} : article {line.get('Code article')!r} inconnu")
+        quantity = _decimal(line.get("Quantité", ""))
+        if quantity <= 0:
+            raise ValueError(f"ligne {n} : quantité {line.get('Quantité')!r}")
+        price, rate = _decimal(article["Prix de vente HT"]), _decimal(article["Taux TVA"])
+        net = money(quantity * price * (100 - remise) / 100)
+        net_total += net
+        tax_total += money(net * rate / 100)
+        priced.append({
+            "Code article": article["Code article"], "Désignation": article["Désignation"],
+            "Quantité": french(quantity), "PU HT": french(money(price)),
+            "Remise (%)": french(remise), "Montant HT": french(net),
+            "Taux TVA": article["Taux TVA"], "Code dépôt": article.get("Code dépôt", ""),
+        })  # fmt: skip
+    numbers = [int(m.group(1)) for d in pieces.documents()
+               if (m := re.fullmatch(r"DE(\d+)", d.get("N° pièce", "")))]  # fmt: skip
+    done = {
+        **head, "Type de pièce": "Devis", "N° pièce": f"DE{max(numbers, default=0) + 1:05d}",
+        "Nom client": client.get("Nom", ""), "Total HT": french(net_total),
+        "Total TVA": french(tax_total), "Total TTC": french(net_total + tax_total),
+        "Frais de port HT": "0,00", "TVA port": "0,00", "Validée": "Non", "Comptabilisée": "Non",
+        "Soldée": "Non", "Statut devis": "En cours", "Devise": "EUR",
+    }  # fmt: skip
+    return done, priced
 
 
 def import_files(
@@ -108,10 +192,19 @@ def import_files(
         return done
     exports = {k: read_export(export_dir, k, layout) for k in ("clients", "prospects", "contacts")}
     today = date_fr(dt.date.today())
+    pieces: Pieces | None = None
     for path in files:
         kind = imports.kind_of(path.name)
         assert kind is not None
         records = _parse(path.read_bytes(), imports.encoding, imports.delimiter, imports.quote)
+        if kind.line_table is not None:  # devis: E rows, each followed by its L rows
+            pieces = pieces or read_pieces(export_dir, layout)
+            _import_devis(records, exports["clients"], read_export(export_dir, "articles", layout),
+                          pieces, done)  # fmt: skip
+            (import_dir / IMPORTED).mkdir(exist_ok=True)
+            path.replace(import_dir / IMPORTED / path.name)
+            done.files.append(path.name)
+            continue
         titles = records[0]
         for record in records[1:]:
             values = dict(zip(titles, record, strict=False))
@@ -146,7 +239,32 @@ def import_files(
         done.files.append(path.name)
     for export in exports.values():
         write_export(export_dir, export, layout)
+    if pieces is not None:
+        write_pieces(export_dir, pieces, layout)
     return done
+
+
+def _import_devis(
+    records: list[list[str]], clients: Export, articles: Export, pieces: Pieces, done: Imported
+) -> None:
+    """Each devis of an import file priced and added to the pieces export, or refused whole."""
+    head_titles = next(r[1:] for r in records if r[0] == "E")
+    line_titles = next(r[1:] for r in records if r[0] == "L")
+    documents: list[tuple[dict[str, str], list[dict[str, str]]]] = []
+    for record in records[2:]:
+        if record[0] == "E":
+            documents.append((dict(zip(head_titles, record[1:], strict=False)), []))
+        elif record[0] == "L" and documents:
+            documents[-1][1].append(dict(zip(line_titles, record[1:], strict=False)))
+    for head, lines in documents:
+        reference = head.get("Réf. commande", "")
+        try:
+            priced_head, priced_lines = price_devis(head, lines, clients, articles, pieces)
+        except ValueError as exc:
+            done.refused.append(f"devis {reference}: {exc}")
+            continue
+        pieces.append(priced_head, priced_lines)
+        done.created.append(f"pieces {priced_head['N° pièce']}")
 
 
 # --- what a person does in Sage 50 FR ------------------------------------------------------------

@@ -12,116 +12,13 @@ has not consumed is never written again, and a record in it never twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import dagster as dg
-import duckdb
-import httpx
 import pytest
 
-from assets.ssm.assets import SSMPushSettings
-from pipelines.definitions import build_defs
-from resources.sage_fr import SageFrExportsResource, SageFrImportsResource
-from resources.ssm import SSMResource
-from resources.warehouse import WarehouseResource
-from sandbox.sage_fr import generate
 from sandbox.sage_fr import sage as fr_sage
-from sandbox.ssm.testing import SandboxProcess, running_sandbox
+from tests.fr.conftest import REP, Dossier
 from tests.ssm.conftest import ssm_records
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
-REP = 2  # the sandbox's first sales rep (user 1 is the API's admin user)
-DEFS = build_defs("fr")
-# What a sync runs for accounts and contacts, in its order (the whole job once, in the fixture).
-CYCLE = dg.AssetSelection.assets(
-    *(k for k in DEFS.resolve_all_asset_keys() if k.path[0] == "sage_fr"),
-    "inbox/ssm_accounts", "inbox/ssm_contacts", "inbox/sage_customers", "inbox/sage_contacts",
-    "staging/customer_accounts", "staging/contacts", "ssm/value_lists", "ssm/desired_accounts",
-    "ssm/desired_contacts", "ssm/push_accounts", "ssm/push_contacts",
-)  # fmt: skip
-
-
-@dataclass
-class Dossier:
-    exports: Path
-    imports: Path
-    warehouse: Path
-    ssm: SandboxProcess
-    instance: dg.DagsterInstance
-
-    def sync(self, whole: bool = False) -> dict[str, dict[str, Any]]:
-        """The sync job (`whole`), or its assets that carry accounts and contacts (seconds)."""
-        resources = {
-            "warehouse": WarehouseResource(database=str(self.warehouse)),
-            "sage_fr_exports": SageFrExportsResource(folder=str(self.exports), settle_seconds=0),
-            "sage_fr_imports": SageFrImportsResource(folder=str(self.imports)),
-            "ssm": SSMResource(base_url=self.ssm.base_url, public_key=self.ssm.public_key,
-                               private_key=self.ssm.private_key, requests_per_second=200),
-        }  # fmt: skip
-        if whole:
-            result = DEFS.resolve_job_def("sage_ssm_sync").execute_in_process(
-                resources=resources, instance=self.instance, raise_on_error=False
-            )
-        else:
-            result = dg.materialize(
-                list(DEFS.assets or []), selection=CYCLE,
-                # one delete of the small dossier's 12 accounts is past the delete breaker's 5 %
-                resources={**resources, "ssm_push": SSMPushSettings(allow_mass_delete=True)},
-                instance=self.instance, raise_on_error=False,
-            )  # fmt: skip
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        out = {}
-        for event in result.get_asset_materialization_events():
-            m = event.event_specific_data.materialization  # type: ignore[union-attr]
-            out[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
-        return out
-
-    def rep(self, method: str, resource: str, record_id: int | None = None, **body: Any) -> int:
-        url = f"{self.ssm.control_url}/act-as/{REP}/{resource}"
-        if record_id is not None:
-            url += f"/{record_id}"
-        answer = httpx.request(method, url, json=body or None, timeout=10)
-        assert answer.is_success, answer.text
-        return int(answer.json().get("id") or record_id or 0)
-
-    def record(self, resource: str, record_id: int) -> dict[str, Any]:
-        return next(r for r in ssm_records(self.ssm, resource) if r["id"] == record_id)
-
-    def value_id(self, list_name: str, key: str) -> int:
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            (found,) = con.execute(
-                "SELECT min(id) FROM ssm.value_lists WHERE list_name = ? AND key = ?",
-                [list_name, key.lower()],
-            ).fetchone()  # type: ignore[misc]
-        return int(found)
-
-    def user_name(self, user_id: int) -> str:
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            (label,) = con.execute(
-                "SELECT any_value(label) FROM ssm.value_lists WHERE list_name = 'users' AND id = ?",
-                [user_id],
-            ).fetchone()  # type: ignore[misc]
-        return str(label)
-
-    def waiting(self) -> dict[str, bytes]:
-        """The import files Sage has not consumed: name -> bytes."""
-        return {p.name: p.read_bytes() for p in sorted(self.imports.glob("*.txt"))}
-
-    def sage_import(self) -> fr_sage.Imported:
-        return fr_sage.import_files(self.imports, self.exports)
-
-
-@pytest.fixture
-def dossier(tmp_path: Path) -> Iterator[Dossier]:
-    generate(tmp_path / "exports", "small", seed=1)
-    with running_sandbox(tmp_path, rate=200) as ssm, dg.DagsterInstance.ephemeral() as instance:
-        found = Dossier(tmp_path / "exports", tmp_path / "imports", tmp_path / "wh.duckdb", ssm,
-                        instance)  # fmt: skip
-        found.sync(whole=True)
-        yield found
 
 
 def _rows(data: bytes) -> list[list[str]]:
