@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -390,20 +390,23 @@ SENSOR_ENV = {
 }
 
 
-def test_a_companys_sensor_reads_and_wakes_up_for_its_own_changes_only(
-    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """South pushes 120 accounts, then a rep adds a contact to a South account: North's tick
-    still costs one call per feed and starts no run; South's pages through its own push and
-    starts one for the contact."""
-    resource = SSMResource(
-        base_url=tenant.ssm.base_url, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY,
-        requests_per_second=200,
-    )  # fmt: skip
-    cursors: dict[str, str | None] = {"north": None, "south": None}
+@dataclass
+class Ticker:
+    """`tick(company)`: one evaluation of `sensor` as that company (its environment, its cursor,
+    kept between ticks) and the API calls it made."""
 
-    def tick(name: str) -> tuple[dg.SkipReason | dg.RunRequest, int]:
-        with monkeypatch.context() as env:
+    sensor: Callable[[dg.SensorEvaluationContext], Any]
+    tenant: Tenant
+    instance: dg.DagsterInstance
+    monkeypatch: pytest.MonkeyPatch
+    cursors: dict[str, str | None] = field(default_factory=lambda: {"north": None, "south": None})
+
+    def __call__(self, name: str) -> tuple[dg.SkipReason | dg.RunRequest, int]:
+        resource = SSMResource(
+            base_url=self.tenant.ssm.base_url, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY,
+            requests_per_second=200,
+        )  # fmt: skip
+        with self.monkeypatch.context() as env:
             for variable, value in SENSOR_ENV[name].items():
                 env.setenv(variable, value)
             reverse._POLL_CLIENTS.clear()
@@ -411,14 +414,22 @@ def test_a_companys_sensor_reads_and_wakes_up_for_its_own_changes_only(
             list(client.list("branches"))  # the login, which the code server's client keeps
             calls = client.api_calls
             with dg.build_sensor_context(
-                instance=instance, cursor=cursors[name], resources={"ssm": resource}
+                instance=self.instance, cursor=self.cursors[name], resources={"ssm": resource}
             ) as context:
-                result = reverse.ssm_changes(context)
-                cursors[name] = context.cursor
+                result = self.sensor(context)
+                self.cursors[name] = context.cursor
             return result, client.api_calls - calls
 
+
+def test_a_companys_sensor_reads_and_wakes_up_for_its_own_changes_only(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """South pushes 120 accounts, then a rep adds a contact to a South account: North's tick
+    still costs one call per feed and starts no run; South's pages through its own push and
+    starts one for the contact."""
     with dg.instance_for_test() as instance:
-        for name in cursors:
+        tick = Ticker(reverse.ssm_changes, tenant, instance, monkeypatch)
+        for name in tick.cursors:
             tick(name)  # the cursor from now on (the sync reads what came before)
         assert tick("north")[1] == 2  # idle: accounts and contacts, one call each
 
@@ -428,7 +439,7 @@ def test_a_companys_sensor_reads_and_wakes_up_for_its_own_changes_only(
                  "statusId": 2, "branchId": 1, "salesRepId1": REP}
                 for n in range(120)
             ])  # fmt: skip
-            state = json.loads(cursors["north"] or "{}")["accounts"]
+            state = json.loads(tick.cursors["north"] or "{}")["accounts"]
             unscoped = connector.api_calls
             reverse.poll(
                 connector,
@@ -463,29 +474,9 @@ def test_a_companys_quote_sensor_wakes_up_for_its_own_quotes_only(
 ) -> None:
     """A rep's quote on a South account: North's `ssm_quotes` tick reads the quote's account
     once and starts no run; South's starts one; North's next tick is one call again."""
-    resource = SSMResource(
-        base_url=tenant.ssm.base_url, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY,
-        requests_per_second=200,
-    )  # fmt: skip
-    cursors: dict[str, str | None] = {"north": None, "south": None}
-
-    def tick(name: str) -> tuple[dg.SkipReason | dg.RunRequest, int]:
-        with monkeypatch.context() as env:
-            for variable, value in SENSOR_ENV[name].items():
-                env.setenv(variable, value)
-            reverse._POLL_CLIENTS.clear()
-            client = reverse._poll_client(resource)
-            list(client.list("branches"))  # the login, which the code server's client keeps
-            calls = client.api_calls
-            with dg.build_sensor_context(
-                instance=instance, cursor=cursors[name], resources={"ssm": resource}
-            ) as context:
-                result = quotes.ssm_quotes(context)
-                cursors[name] = context.cursor
-            return result, client.api_calls - calls
-
     with dg.instance_for_test() as instance:
-        for name in cursors:
+        tick = Ticker(quotes.ssm_quotes, tenant, instance, monkeypatch)
+        for name in tick.cursors:
             tick(name)  # the cursor from now on, the quote status and the branch remembered
         assert tick("north")[1] == 1  # idle: one call
 
