@@ -5,10 +5,13 @@
    extId prefix `FR-` (SSM_EXT_ID_PREFIX) unless one is set, so the tenant can hold the UK demo
    company beside it, and its warehouse is its own (data/sage50-fr/warehouse.duckdb);
 3. sync (SAGE_EDITION=fr): the export files into staging, derived and SSM;
-4. act as a sales rep in SSM: a prospect, a Client company with a contact, a contact on a client;
-5. sync: the reverse flow writes them as import files into SAGE_FR_IMPORT_DIR; then play Sage
-   50 FR (sandbox/sage_fr/sage.py): import the files, export again; sync, and again for the new
-   client's contact (it waits for its client's code), until SSM holds every Sage code;
+4. act as a sales rep in SSM: a prospect, a Client company with a contact, a contact on a client,
+   and a quote on that client (two articles and quantities), which the quote job `ssm_quotes`
+   writes at once as a devis import file;
+5. sync: the reverse flow writes the rest as import files into SAGE_FR_IMPORT_DIR; then play Sage
+   50 FR (sandbox/sage_fr/sage.py): import the files (the devis priced), export again; sync, and
+   again for the new client's contact (it waits for its client's code), until SSM holds every
+   Sage code and the quote comes back priced and read-only with its devis number;
 6. a last sync with nothing new, then what landed: the runs, the import files and what Sage made
    of them, and the rep's records in SSM with their Sage codes.
 """
@@ -73,7 +76,33 @@ def _rep_visit(root: str, tag: str) -> dict[str, int]:
             "firstName": "Gaël", "lastName": f"Roux {tag}", "accountId": client,
             "branchId": branch, "salesRepId": rep,
         })  # fmt: skip
+    if client is not None:
+        visit["quote on CL00001"] = _rep_quote(root, rep, client, branch, tag)
     return visit
+
+
+def _rep_quote(root: str, rep: int, account: int, branch: int, tag: str) -> int:
+    """A quote as the rep makes it in SSM: the order in the quote status (the quote job made
+    it), then its lines: articles and quantities only, Sage 50 FR prices them on import."""
+    import duckdb
+
+    from assets.ssm.settings import SyncSettings
+    from pipelines.demo import _act, _quote_status_id
+
+    with duckdb.connect(settings.warehouse_path(), read_only=True) as con:
+        products = dict(con.execute(
+            "SELECT regexp_replace(ext_id, '^' || ?, ''), ssm_id FROM ssm.synced_products "
+            "WHERE state = 'synced'", [FR_PREFIX],
+        ).fetchall())  # fmt: skip
+    order = _act(root, rep, "salesorders", {
+        "accountId": account, "salesRepId": rep, "branchId": branch,
+        "statusId": _quote_status_id(SyncSettings.from_env().quote_status),
+        "reference": f"Devis démo {tag}",
+    })  # fmt: skip
+    for number, (code, quantity) in enumerate((("ART0001", 3), ("ART0003", 10)), 1):
+        _act(root, rep, "salesordersLines", {"salesOrderId": order, "productId": products[code],
+             "quantity": quantity, "price": 0, "order": number})  # fmt: skip
+    return order
 
 
 def _ssm(resource: str, record_id: int) -> dict[str, Any]:
@@ -85,7 +114,7 @@ def _ssm(resource: str, record_id: int) -> dict[str, Any]:
 
 def demo_fr(size: str) -> None:
     _environment()
-    from pipelines.demo import _sync, ensure_ssm_sandbox, print_summary, sandbox_root
+    from pipelines.demo import QUOTES_JOB, _sync, ensure_ssm_sandbox, print_summary, sandbox_root
     from pipelines.instance import open_instance
     from pipelines.sage_fr import sage_fr_import_dir
     from sandbox.sage_fr import generate
@@ -108,8 +137,10 @@ def demo_fr(size: str) -> None:
             print(f"\nnot acting as a sales rep: SSM at {settings.ssm_base_url()} is not the "
                   "sandbox\n")  # fmt: skip
         else:
+            runs.append(_sync(instance, "quote statuses", QUOTES_JOB))  # creates them in SSM
             visit = _rep_visit(root, uuid.uuid4().hex[:4])
             print(f"a rep created in SSM: {', '.join(f'{k} {v}' for k, v in visit.items())}")
+            runs.append(_sync(instance, "rep's quote", QUOTES_JOB))  # the devis import file
             for label in ("reps", "after Sage's import", "after Sage's second import"):
                 if label != "reps":
                     done = import_files(imports, exports)
@@ -124,10 +155,12 @@ def demo_fr(size: str) -> None:
     if visit:
         print("\nthe rep's records in SSM (extId = the Sage 50 FR code, once an export showed it):")
         for what, record_id in visit.items():
-            resource = "contacts" if what.startswith("contact") else "accounts"
+            resource = {"contact": "contacts", "quote": "salesorders"}.get(what.split()[0],
+                                                                           "accounts")  # fmt: skip
             record = _ssm(resource, record_id)
+            total = f", total {record.get('total')} TTC" if resource == "salesorders" else ""
             print(f"  {what} {record_id}: extId {record.get('extId') or '-'}, "
-                  f"read-only {record.get('readOnly')}")  # fmt: skip
+                  f"read-only {record.get('readOnly')}{total}")  # fmt: skip
         print(f"import files Sage consumed (moved into {imports / 'imported'}): {written}")
     print(f"\nFR demo done in {time.perf_counter() - started:.1f} s")
     if sandbox_pid is not None:
