@@ -46,6 +46,7 @@ ORDERS = (
     "ssm/push_products", "inbox/sage_quotes", "staging/sales_order_headers",
     "staging/sales_order_lines", "derived/sales_order_totals", "ssm/desired_sales_orders",
     "ssm/push_sales_orders", "ssm/desired_sales_order_lines", "ssm/push_sales_order_lines",
+    "derived/quote_price_explanation",
 )  # fmt: skip
 QUOTES = ("inbox/ssm_salesorders", "inbox/sage_quotes")  # the job ssm_quotes
 

@@ -107,6 +107,12 @@ def test_a_rep_quote_becomes_a_devis_priced_by_sage_and_comes_back_read_only(
              for r in _lines(d, good)]  # fmt: skip
     assert lines == [(89.0, 5.0, 253.65, 3, True), (18.9, 5.0, 179.55, 10, True)]
     assert not d.record("salesorders", good).get("Z_SageSync")
+    # The pricing explanation (UK rules over the FR staging) agrees with Sage, line by line.
+    assert d.query(
+        "SELECT line_number, rule, customer_discount_percent, matches FROM "
+        "derived.quote_price_explanation WHERE order_number = ? ORDER BY 1",
+        int(number),
+    ) == [(1, "sales_price", 5, True), (2, "sales_price", 5, True)]
 
     # 4. Exactly once: the push pairs the devis with the rep's order, and a second sync and
     # quote run change nothing.

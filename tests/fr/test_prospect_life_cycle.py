@@ -1,6 +1,7 @@
-"""Seed 004's prospect life cycle with a Sage 50 FR dossier, end to end: the real sync job of a
-SAGE_EDITION=fr company, the SSM sandbox as a process, a rep acting in SSM, and the demo
-dossier's Sage (sandbox/sage_fr/sage.py) importing the connector's files and exporting again.
+"""Seed 004's prospect life cycle with a Sage 50 FR dossier, end to end: the real assets of a
+SAGE_EDITION=fr company's sync (those that carry accounts and contacts, tests/fr/conftest.py),
+the SSM sandbox as a process, a rep acting in SSM, and the demo dossier's Sage
+(sandbox/sage_fr/sage.py) importing the connector's files and exporting again.
 
 A prospect created in SSM → an import file (its représentant the rep's full name) → Sage imports
 it → the export shows it → SSM gets its code, still editable; edited in Sage → SSM sees the edit;
