@@ -665,14 +665,17 @@ RATES = ResourceContract(
     conflict_rule="Sage wins",
     notes="customer special prices (PRICE type S): one SSM rate per customer that has special "
     "prices on live products, holding them and, for its other products, its price list's "
-    "prices (when the list is in the customer's currency), and the account's `rateId` points "
-    "at it, so a rep sees in one rate every price Sage gives that customer, in Sage's order (a "
-    "special price, then the price list, then the product's `price`). SSM gives an account one "
-    "rate, so its own rate stands in for its price list, named in `Z_PriceList`. Why not the "
-    "alternatives: a special price cannot go into the customer's price list (other customers "
-    "share it), and SSM has no per-account product price (ssm-api-v4.md §6.1: a product rate "
-    "has a product and a rate only). A customer's rate is created only for customers with "
-    "special prices (4 of 30 in the tiny demo company), not for every customer",
+    "prices (in the customer's currency), and the account's `rateId` points at it, so a rep "
+    "sees in one rate every price Sage gives that customer, in Sage's order (a special price, "
+    "else the price list, else the product's `price`; resources/sage/pricing.py). SSM gives an "
+    "account one rate, so its own rate stands in for its price list, named in `Z_PriceList`. "
+    "Why not the alternatives: a special price cannot go into the customer's price list (other "
+    "customers share it), and SSM has no per-account product price (ssm-api-v4.md §6.1: a "
+    "product rate has a product and a rate only). A customer's rate is made only for customers "
+    "with special prices (4 of 30 in the tiny demo company, 197 of 2,000 in the small one); "
+    "the cost is its copy of the price list: the small company's 23 customers with special "
+    "prices and a price list add 16,899 product rates to its 2,148 list prices (bulk writes of "
+    "up to 200 on the first push), and a list price Sage changes is updated in each of them",
     desired_columns=(
         col(
             "ext_id",
@@ -699,6 +702,7 @@ PRODUCT_RATES = ResourceContract(
         "staging.product_items",
         "staging.price_list_metadata",
         "staging.customer_accounts",
+        "staging.currencies",
     ),
     key="the rate's key + PRICE.STOCK_CODE (kept in the ledger; SSM product rates have no "
     "extId and are found again by product and rate)",
@@ -711,8 +715,9 @@ PRODUCT_RATES = ResourceContract(
         FieldRule(
             "salePrice",
             "the net selling price as Sage computes it (stored or calculated): a list's price "
-            "in the list's currency; in a customer's rate, its special price, else its price "
-            "list's, in the customer's currency (a list in another currency is left out)",
+            "in the list's currency; in a customer's rate, in the customer's currency, its "
+            "special price, else its price list's (a list in another currency converted as Sage "
+            "does: price / rate(list) × rate(customer), 2 decimals)",
             column="sale_price",
         ),
     ),
@@ -729,7 +734,14 @@ PRODUCT_RATES = ResourceContract(
         ),
         col("rate_ext_id", "derived.price_lists.price_list_code", f"{CA}.price_list"),
         col("product_ext_id", "derived.price_lists.product_reference"),
-        col("sale_price", "derived.price_lists.selling_price"),
+        col(
+            "sale_price",
+            "derived.price_lists.selling_price",
+            "derived.price_lists.currency_code",
+            f"{CA}.currency_code",
+            "staging.currencies.exchange_rate",
+            "staging.currencies.home_currency",
+        ),
     ),
 )
 

@@ -115,6 +115,13 @@ CREATE OR REPLACE TABLE staging.price_list_metadata AS
 SELECT 'P' AS type, 'TRADE' AS pricing_reference, 'Trade prices' AS name, FALSE AS deleted,
        NULL::TIMESTAMP AS deleted_at;
 
+-- Units per pound (CURRENCY.RATE): a list price sells to a customer in another currency at
+-- price / rate(list) x rate(customer).
+CREATE OR REPLACE TABLE staging.currencies AS
+SELECT * FROM (VALUES ('GBP', CAST(1 AS DECIMAL(18, 6)), TRUE, NULL::TIMESTAMP),
+                      ('EUR', CAST(1.17 AS DECIMAL(18, 6)), FALSE, NULL::TIMESTAMP))
+    AS v(currency_code, exchange_rate, home_currency, deleted_at);
+
 -- TRADE sells PROD00i at 9 * i; CUST001 (on TRADE) has a special price of 5 for PROD001, so
 -- its own rate SPECIAL:CUST001 holds 5 for PROD001 and TRADE's 18 ... 54 for PROD002-PROD006.
 CREATE OR REPLACE TABLE derived.price_lists AS

@@ -29,7 +29,7 @@ from tests.ssm.harness import push_all
 DISCOUNTED = "BEA001"  # given a 5 % overall discount in Sage
 PICTURED = "BOOK001"  # given a picture in Sage
 # Customers with special prices (PRICE type S), put on the GBP price list TRADE in Sage: BRI002
-# trades in pounds, QUA002 in euros (so TRADE's prices are not its prices).
+# trades in pounds, QUA002 in euros (TRADE's prices are converted to euros for it).
 SPECIAL_ON_TRADE = ("BRI002", "QUA002")
 
 
@@ -317,10 +317,14 @@ def test_customer_special_prices_in_one_rate_per_customer(synced: Synced) -> Non
         "PAPER001": Decimal("20.69"),
     }
     assert _prices_of(synced, rates["TRADE"])["SAFE002"] == Decimal("95.39")
-    # QUA002 trades in euros: TRADE (pounds) is not its price; its two special prices are.
-    assert _prices_of(synced, rates["SPECIAL:QUA002"]) == {
+    # QUA002 trades in euros (1.17 per pound): its two special prices, and TRADE's 33 others
+    # converted as Sage does (PAPER001: 20.69 x 1.17 = 24.2073, 24.21).
+    euro = _prices_of(synced, rates["SPECIAL:QUA002"])
+    assert len(euro) == 35
+    assert {code: euro[code] for code in ("CARR002", "PC007", "PAPER001")} == {
         "CARR002": Decimal("7.44"),
         "PC007": Decimal("1539.77"),
+        "PAPER001": Decimal("24.21"),
     }
     # ACO001 has no price list: its two special prices alone.
     assert _prices_of(synced, rates["SPECIAL:ACO001"]) == {

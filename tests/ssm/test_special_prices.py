@@ -1,8 +1,9 @@
 """A customer's special prices in SSM (issue 19): its own rate, through the same push.
 
-On the hand-made staging warehouse (tests/ssm/staging_fixture.py): TRADE sells PROD00i at 9 * i;
-CUST001, on TRADE, has a special price of 5 for PROD001; CUST002 and CUST003 are on TRADE alone.
-The tiny demo company's special prices are checked in test_field_map_values.py.
+On the hand-made staging warehouse (tests/ssm/staging_fixture.py): TRADE sells PROD00i at 9 * i
+in pounds; CUST001, on TRADE, has a special price of 5 for PROD001; CUST002 and CUST003 are on
+TRADE alone. The test puts CUST004 (euros, 1.17 per pound) on TRADE with a special price of 7
+for PROD002. The tiny demo company's special prices are checked in test_field_map_values.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.ssm.conftest import ssm_records
 from tests.ssm.harness import push_all
 
 OWN = "SPECIAL:CUST001"
+EURO = "SPECIAL:CUST004"
 
 
 def _rates(ssm: SandboxProcess) -> dict[str, dict[str, Any]]:
@@ -51,9 +53,19 @@ def _writes(reports: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
 def test_a_special_price_is_the_customers_own_rate_until_it_goes(
     warehouse: Path, sandbox: SandboxProcess
 ) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE staging.customer_accounts SET price_list = 'TRADE' "
+            "WHERE account_reference = 'CUST004'"
+        )
+        con.execute(
+            "INSERT INTO derived.price_lists (type, price_list_code, product_reference, "
+            "currency_code, selling_price, price_source) "
+            "VALUES ('S', 'CUST004', 'PROD002', 'EUR', 7, 'stored')"
+        )
     push_all(warehouse, sandbox.base_url)
     rates = _rates(sandbox)
-    assert set(rates) == {"TRADE", OWN}
+    assert set(rates) == {"TRADE", OWN, EURO}
     assert rates[OWN]["descriptionEN"] == "Special prices CUST001: Customer 1 Ltd"
     # Hand-worked: the special price for PROD001 (5, not TRADE's 9), TRADE's for the others.
     assert _prices(sandbox, rates[OWN]) == {
@@ -65,30 +77,43 @@ def test_a_special_price_is_the_customers_own_rate_until_it_goes(
         "PROD006": Decimal(54),
     }
     assert _prices(sandbox, rates["TRADE"])["PROD001"] == Decimal(9)
+    # CUST004 in euros: its special price, and TRADE's pound prices x 1.17 (9 x 1.17 = 10.53).
+    assert _prices(sandbox, rates[EURO]) == {
+        "PROD001": Decimal("10.53"),
+        "PROD002": Decimal(7),
+        "PROD003": Decimal("31.59"),
+        "PROD004": Decimal("42.12"),
+        "PROD005": Decimal("52.65"),
+        "PROD006": Decimal("63.18"),
+    }
     assert _rate_of(sandbox, "CUST001") == rates[OWN]["id"]
     assert _rate_of(sandbox, "CUST002") == rates["TRADE"]["id"]
-    assert _rate_of(sandbox, "CUST004") is None  # no price list, no special price
+    assert _rate_of(sandbox, "CUST004") == rates[EURO]["id"]
+    assert _rate_of(sandbox, "CUST005") is None  # no price list, no special price
 
     # Sage changes the special price: one product rate is updated, nothing else.
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("UPDATE derived.price_lists SET selling_price = 4.5 WHERE type = 'S'")
+        con.execute(
+            "UPDATE derived.price_lists SET selling_price = 4.5 "
+            "WHERE type = 'S' AND price_list_code = 'CUST001'"
+        )
     assert _writes(push_all(warehouse, sandbox.base_url)[0]) == {"product_rates": (0, 1, 0)}
     assert _prices(sandbox, _rates(sandbox)[OWN])["PROD001"] == Decimal("4.5")
 
-    # Its last special price goes: the account is back on TRADE at once; the rate and its six
-    # prices are deletes, held back by the delete breaker like any other (1 of 2 rates, 6 of
-    # 12 prices), and go when allowed.
+    # Their special prices go: the accounts are back on TRADE at once; the two rates and their
+    # twelve prices are deletes, held back by the delete breaker like any other (2 of 3 rates,
+    # 12 of 18 prices), and go when allowed.
     with duckdb.connect(str(warehouse)) as con:
         con.execute("UPDATE derived.price_lists SET deleted_at = now() WHERE type = 'S'")
     reports, _, _ = push_all(warehouse, sandbox.base_url)
-    assert _writes(reports) == {"accounts": (0, 1, 0)}
+    assert _writes(reports) == {"accounts": (0, 2, 0)}
     assert (reports["rates"].deletes_held_back, reports["product_rates"].deletes_held_back) == (
-        1,
-        6,
+        2,
+        12,
     )
-    assert _rate_of(sandbox, "CUST001") == rates["TRADE"]["id"]
+    assert _rate_of(sandbox, "CUST001") == _rate_of(sandbox, "CUST004") == rates["TRADE"]["id"]
     allowed = PushOptions(allow_mass_delete=True)
     reports, _, _ = push_all(warehouse, sandbox.base_url, options=allowed)
-    assert _writes(reports) == {"rates": (0, 0, 1), "product_rates": (0, 0, 6)}
+    assert _writes(reports) == {"rates": (0, 0, 2), "product_rates": (0, 0, 12)}
     assert set(_rates(sandbox)) == {"TRADE"}
     assert_ssm_holds_desired(warehouse, sandbox)

@@ -1,11 +1,13 @@
 -- The prices of each SSM rate (desired_rates.sql) as Sage computes them (derived.price_lists:
 -- stored for static lists and fixed prices, calculated from the product otherwise), for live
 -- products:
--- - a named price list (type P, live): its prices;
+-- - a named price list (type P, live): its prices, in the list's currency;
 -- - a customer's rate ('SPECIAL:' || account code, a live customer with special prices): its
---   special prices (type S, in its currency), and for its other products the prices of its
---   price list when that list is in the customer's currency, as Sage prices it (a special price
---   first, then the price list, then the product's own price: SSM's product `price`).
+--   special prices (type S, in its currency), and for its other products its price list's, as
+--   Sage prices a line (resources/sage/pricing.py: a special price, else the price list, else
+--   the product's own price, SSM's product `price`). A list price in currency L sells to a
+--   customer in currency C at price / rate(L) x rate(C), to 2 decimals; a currency without a
+--   rate: no price (null), as in derived.price_lists.
 WITH live AS (
     SELECT pl.*
     FROM derived.price_lists AS pl
@@ -29,23 +31,41 @@ special AS (
         ON a.account_reference = s.price_list_code AND a.deleted_at IS NULL
     WHERE s.type = 'S'
 ),
-rates AS (
-    SELECT rate_ext_id, product_reference, selling_price FROM lists
-    UNION ALL
-    SELECT 'SPECIAL:' || account_reference, product_reference, selling_price FROM special
-    UNION ALL
-    SELECT DISTINCT 'SPECIAL:' || c.account_reference, l.product_reference, l.selling_price
-    FROM special AS c
-    JOIN lists AS l
-        ON l.rate_ext_id = c.price_list
-       -- a list in another currency than the customer's is not its price (unknown: kept)
-       AND (l.currency_code IS NULL OR c.currency_code IS NULL
-            OR l.currency_code = c.currency_code)
+customers AS (SELECT DISTINCT account_reference, price_list, currency_code FROM special),
+-- units of a currency per base unit (CURRENCY.RATE), the base currency 1
+currency_rates AS (
+    SELECT currency_code, CASE WHEN bool_or(home_currency) THEN 1
+                               ELSE nullif(min(exchange_rate), 0) END AS rate
+    FROM staging.currencies WHERE deleted_at IS NULL GROUP BY currency_code
+),
+listed_for_customers AS (
+    SELECT
+        'SPECIAL:' || c.account_reference AS rate_ext_id,
+        l.product_reference,
+        CASE
+            WHEN l.currency_code IS NOT DISTINCT FROM c.currency_code THEN l.selling_price
+            ELSE TRY_CAST(round(
+                l.selling_price
+                / CASE WHEN l.currency_code IS NULL THEN 1 ELSE lr.rate END
+                * CASE WHEN c.currency_code IS NULL THEN 1 ELSE cr.rate END, 2
+            ) AS DECIMAL(18, 4))
+        END AS selling_price
+    FROM customers AS c
+    JOIN lists AS l ON l.rate_ext_id = c.price_list
+    LEFT JOIN currency_rates AS lr ON lr.currency_code = l.currency_code
+    LEFT JOIN currency_rates AS cr ON cr.currency_code = c.currency_code
     WHERE NOT EXISTS (
         SELECT 1 FROM special AS s
         WHERE s.account_reference = c.account_reference
           AND s.product_reference = l.product_reference
     )
+),
+rates AS (
+    SELECT rate_ext_id, product_reference, selling_price FROM lists
+    UNION ALL
+    SELECT 'SPECIAL:' || account_reference, product_reference, selling_price FROM special
+    UNION ALL
+    SELECT rate_ext_id, product_reference, selling_price FROM listed_for_customers
 )
 SELECT
     rate_ext_id || '|' || product_reference AS ext_id,
