@@ -24,6 +24,8 @@ from assets.fr.layout import french_number as _number
 from assets.sage.convert import ARROW_TYPES
 from assets.sage.validation import validate_chunk
 
+TYPE_COLUMN = "type_piece"  # the pieces' E rows: what document_types maps to invoice, quote…
+
 TRUE_WORDS = {"oui", "o", "1", "vrai", "x", "true", "yes", "y"}
 FALSE_WORDS = {"non", "n", "0", "faux", "", "false", "no"}
 
@@ -225,6 +227,7 @@ def read(data: bytes, name: str, kind: Kind, layout: Layout) -> ReadFile:
                    "a row that is neither E nor L after an E row", "\t".join(record)[:200])
         )  # fmt: skip
     if kind.documents:
+        _judge_types(by_marker["E"], layout)
         _documents(by_marker["E"], by_marker["L"], result)
     else:
         _plain(by_marker[None], result)
@@ -300,6 +303,26 @@ def _plain(rows: _Rows, result: ReadFile) -> None:
                 BadRow(rows.table.warehouse_name, _key(rows.table, v), column, reason, value)
             )
     result.tables[rows.table.name] = _arrow(rows.table, good)
+
+
+def _judge_types(heads: _Rows, layout: Layout) -> None:
+    """A document of a type the layout does not declare is quarantined with the reason, never
+    dropped unseen (the staging SQL joins the declared types)."""
+    column = next((c for c in heads.table.file_columns if c.name == TYPE_COLUMN), None)
+    if column is None or not layout.document_types:
+        return
+    known = {fold(t.title) for t in layout.document_types}
+    for values, problems in zip(heads.values, heads.problems, strict=True):
+        kind = values.get(TYPE_COLUMN)
+        if kind is not None and fold(str(kind)) not in known:
+            problems.append(
+                (
+                    column.title,
+                    "a type of document the layout's document_types "
+                    "does not declare (add it there to read it)",
+                    str(kind)[:200],
+                )
+            )
 
 
 def _documents(heads: _Rows, lines: _Rows, result: ReadFile) -> None:

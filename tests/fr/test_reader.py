@@ -155,6 +155,8 @@ PIECES = (
     "L\tPOSE\t1\t80,00\t80,00\t20\n"
     "E\tFacture\tFA00003\t07/03/2024\tDUPONT\t80,00\t16,00\t96,00\tNon\tNon\t\n"
     "L\tPOSE\tun\t80,00\t80,00\t20\n"
+    "E\tFacture d'acompte\tFR00001\t08/03/2024\tDUPONT\t10,00\t2,00\t12,00\tOui\tNon\t\n"
+    "L\tPOSE\t1\t10,00\t10,00\t20\n"
 )
 
 
@@ -174,4 +176,6 @@ def test_documents_are_whole_or_in_quarantine(
         ("sage_fr.piece_lines", "FA00002/1", "", "another row of its document is in quarantine"),
         ("sage_fr.pieces", "FA00003", "", "another row of its document is in quarantine"),
         ("sage_fr.piece_lines", "FA00003/1", "Quantité", "not a number (French decimal comma expected)"),
+        ("sage_fr.pieces", "FR00001", "Type de pièce", "a type of document the layout's document_types does not declare (add it there to read it)"),
+        ("sage_fr.piece_lines", "FR00001/1", "", "another row of its document is in quarantine"),
     ]  # fmt: skip
