@@ -89,7 +89,7 @@ test: install odbc postgres chromium lint
 	$(UV) sync --frozen --inexact --extra bench
 	# Two workers: a third on two cores stretched the launched-Dagster tests (the critical path)
 	# from ~360 s to ~500 s and the suite from ~720 s to 775 s.
-	$(RUN) pytest -n 2 --dist loadgroup -q --durations=15 -m "not demo"
+	$(RUN) pytest -n 2 --dist loadgroup -q --durations=40 -m "not demo"
 	$(RUN) dagster definitions validate -w workspace.yaml
 
 # The whole `make demo` as a test (~2 min), left out of `make test` to keep it under 10 minutes.
