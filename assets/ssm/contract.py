@@ -664,10 +664,13 @@ RATES = ResourceContract(
     "account's `rateId` returns to its price list",
     conflict_rule="Sage wins",
     notes="customer special prices (PRICE type S): one SSM rate per customer that has special "
-    "prices on live products, holding them and, for its other products, its price list's "
-    "prices (in the customer's currency), and the account's `rateId` points at it, so a rep "
-    "sees in one rate every price Sage gives that customer, in Sage's order (a special price, "
-    "else the price list, else the product's `price`; resources/sage/pricing.py). SSM gives an "
+    "prices on live products, holding them, and the account's `rateId` points at it. With "
+    "`SSM_SPECIAL_RATES_WITH_LIST=true` the rate also holds, for its other products, its price "
+    "list's prices (in the customer's currency), so a rep sees in one rate every price Sage "
+    "gives that customer, in Sage's order (a special price, else the price list, else the "
+    "product's `price`; resources/sage/pricing.py); off by default because every list price "
+    "then repeats once per such customer (11.6 million product rates on the large demo "
+    "company). SSM gives an "
     "account one rate, so its own rate stands in for its price list, named in `Z_PriceList`. "
     "Why not the alternatives: a special price cannot go into the customer's price list (other "
     "customers share it), and SSM has no per-account product price (ssm-api-v4.md §6.1: a "
@@ -716,8 +719,9 @@ PRODUCT_RATES = ResourceContract(
             "salePrice",
             "the net selling price as Sage computes it (stored or calculated): a list's price "
             "in the list's currency; in a customer's rate, in the customer's currency, its "
-            "special price, else its price list's (a list in another currency converted as Sage "
-            "does: price / rate(list) × rate(customer), 2 decimals)",
+            "special price, and with SSM_SPECIAL_RATES_WITH_LIST its price list's for its other "
+            "products (a list in another currency converted as Sage does: price / rate(list) × "
+            "rate(customer), 2 decimals)",
             column="sale_price",
         ),
     ),

@@ -61,6 +61,7 @@ def sql_parameters(settings: SyncSettings) -> dict[str, str]:
         "prospect_marker": _text(settings.prospect_marker.strip().lower()),
         "prospects_in_sage": str(settings.prospects_in_sage).lower(),
         "first_invoice_converts": str(settings.first_invoice_converts).lower(),
+        "special_rates_with_list": str(settings.special_rates_with_list).lower(),
         "prospect_status": _text(settings.prospect_status),
         "client_status": _text(settings.client_status),
         "quote_marker": _text(QUOTE_MARKER + "%"),

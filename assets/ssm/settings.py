@@ -150,6 +150,10 @@ class SyncSettings:
     shared_keys_owner: bool = True
     # A rep's new account (no extId) without SSM_BRANCH: True on exactly one company.
     takes_new_accounts: bool = True
+    # A customer's own SSM rate holds its special prices only (False) or its price list's other
+    # prices as well (True): every list price then repeats once per customer with special prices
+    # (603 customers x 19,203 prices = 11.6 million product rates on the large demo company).
+    special_rates_with_list: bool = False
     rekey_ext_ids: bool = False
     # A closed/inactive customer's account status in SSM; empty: it stays a Client.
     inactive_status: str = "Inactive"
@@ -287,6 +291,7 @@ class SyncSettings:
             ext_id_prefix=env.get("SSM_EXT_ID_PREFIX", "").strip(),
             shared_keys_owner=_flag(env.get("SSM_SHARED_KEYS_OWNER") or "true"),
             takes_new_accounts=_flag(env.get("SSM_TAKES_NEW_ACCOUNTS") or "true"),
+            special_rates_with_list=_flag(env.get("SSM_SPECIAL_RATES_WITH_LIST") or "false"),
             rekey_ext_ids=_flag(env.get("SSM_EXT_ID_REKEY") or "false"),
             inactive_status=env.get("SSM_INACTIVE_STATUS", "Inactive").strip(),
             user_email=env.get("SSM_USER_EMAIL", "").strip(),

@@ -20,6 +20,7 @@ import dagster as dg
 import pytest
 
 from assets import derived, sage, staging
+from assets.ssm.settings import SyncSettings
 from resources.sage.source import SageSourceResource
 from resources.warehouse import WarehouseResource
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
@@ -65,7 +66,9 @@ def synced(
     )
     assert result.success
     with running_sandbox(root, rate=200) as ssm:
-        reports, _, _ = push_all(warehouse, ssm.base_url)
+        # The customers' rates with their price list's other prices (SSM_SPECIAL_RATES_WITH_LIST).
+        settings = SyncSettings(special_rates_with_list=True)
+        reports, _, _ = push_all(warehouse, ssm.base_url, settings=settings)
         assert all(not r.failures for r in reports.values()), {
             n: r.failures for n, r in reports.items() if r.failures
         }

@@ -25,7 +25,7 @@ EXPECTED = {
     "contacts": 8,
     "product_categories": 3,
     "products": 10,
-    "product_rates": 12,  # TRADE's 6; CUST001's special price and TRADE's 5 others
+    "product_rates": 7,  # TRADE's 6; CUST001's special price (its rate holds only its own)
     "sales_orders": 4,
     "sales_order_lines": 8,
     "sales": 6,

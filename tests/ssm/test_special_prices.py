@@ -1,4 +1,5 @@
-"""A customer's special prices in SSM (issue 19): its own rate, through the same push.
+"""A customer's special prices in SSM (issue 19): its own rate, through the same push; with
+SSM_SPECIAL_RATES_WITH_LIST=true it also holds its price list's other prices.
 
 On the hand-made staging warehouse (tests/ssm/staging_fixture.py): TRADE sells PROD00i at 9 * i
 in pounds; CUST001, on TRADE, has a special price of 5 for PROD001; CUST002 and CUST003 are on
@@ -15,6 +16,7 @@ from typing import Any
 import duckdb
 
 from assets.ssm.apply import PushOptions
+from assets.ssm.settings import SyncSettings
 from sandbox.ssm.testing import SandboxProcess
 from tests.ssm.compare import assert_ssm_holds_desired, fk_id
 from tests.ssm.conftest import ssm_records
@@ -22,6 +24,7 @@ from tests.ssm.harness import push_all
 
 OWN = "SPECIAL:CUST001"
 EURO = "SPECIAL:CUST004"
+WITH_LIST = SyncSettings(special_rates_with_list=True)  # SSM_SPECIAL_RATES_WITH_LIST=true
 
 
 def _rates(ssm: SandboxProcess) -> dict[str, dict[str, Any]]:
@@ -50,6 +53,22 @@ def _writes(reports: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
     }
 
 
+def test_by_default_a_customers_rate_holds_its_special_prices_only(
+    warehouse: Path, sandbox: SandboxProcess
+) -> None:
+    """Without SSM_SPECIAL_RATES_WITH_LIST the customer's rate does not repeat its price list's
+    prices (on the large demo company that would be 11.6 million product rates): CUST001's
+    rate holds its one special price, and its account's rate is still that one."""
+    push_all(warehouse, sandbox.base_url)
+    rates = _rates(sandbox)
+    assert set(rates) == {"TRADE", OWN}
+    assert _prices(sandbox, rates[OWN]) == {"PROD001": Decimal(5)}
+    assert len(_prices(sandbox, rates["TRADE"])) == 6
+    assert _rate_of(sandbox, "CUST001") == rates[OWN]["id"]
+    assert _rate_of(sandbox, "CUST002") == rates["TRADE"]["id"]
+    assert_ssm_holds_desired(warehouse, sandbox)
+
+
 def test_a_special_price_is_the_customers_own_rate_until_it_goes(
     warehouse: Path, sandbox: SandboxProcess
 ) -> None:
@@ -63,7 +82,7 @@ def test_a_special_price_is_the_customers_own_rate_until_it_goes(
             "currency_code, selling_price, price_source) "
             "VALUES ('S', 'CUST004', 'PROD002', 'EUR', 7, 'stored')"
         )
-    push_all(warehouse, sandbox.base_url)
+    push_all(warehouse, sandbox.base_url, settings=WITH_LIST)
     rates = _rates(sandbox)
     assert set(rates) == {"TRADE", OWN, EURO}
     assert rates[OWN]["descriptionEN"] == "Special prices CUST001: Customer 1 Ltd"
@@ -97,7 +116,9 @@ def test_a_special_price_is_the_customers_own_rate_until_it_goes(
             "UPDATE derived.price_lists SET selling_price = 4.5 "
             "WHERE type = 'S' AND price_list_code = 'CUST001'"
         )
-    assert _writes(push_all(warehouse, sandbox.base_url)[0]) == {"product_rates": (0, 1, 0)}
+    assert _writes(push_all(warehouse, sandbox.base_url, settings=WITH_LIST)[0]) == {
+        "product_rates": (0, 1, 0)
+    }
     assert _prices(sandbox, _rates(sandbox)[OWN])["PROD001"] == Decimal("4.5")
 
     # Their special prices go: the accounts are back on TRADE at once; the two rates and their
@@ -105,7 +126,7 @@ def test_a_special_price_is_the_customers_own_rate_until_it_goes(
     # 12 of 18 prices), and go when allowed.
     with duckdb.connect(str(warehouse)) as con:
         con.execute("UPDATE derived.price_lists SET deleted_at = now() WHERE type = 'S'")
-    reports, _, _ = push_all(warehouse, sandbox.base_url)
+    reports, _, _ = push_all(warehouse, sandbox.base_url, settings=WITH_LIST)
     assert _writes(reports) == {"accounts": (0, 2, 0)}
     assert (reports["rates"].deletes_held_back, reports["product_rates"].deletes_held_back) == (
         2,
@@ -113,7 +134,7 @@ def test_a_special_price_is_the_customers_own_rate_until_it_goes(
     )
     assert _rate_of(sandbox, "CUST001") == _rate_of(sandbox, "CUST004") == rates["TRADE"]["id"]
     allowed = PushOptions(allow_mass_delete=True)
-    reports, _, _ = push_all(warehouse, sandbox.base_url, options=allowed)
+    reports, _, _ = push_all(warehouse, sandbox.base_url, options=allowed, settings=WITH_LIST)
     assert _writes(reports) == {"rates": (0, 0, 2), "product_rates": (0, 0, 12)}
     assert set(_rates(sandbox)) == {"TRADE"}
     assert_ssm_holds_desired(warehouse, sandbox)

@@ -3,11 +3,12 @@
 -- products:
 -- - a named price list (type P, live): its prices, in the list's currency;
 -- - a customer's rate ('SPECIAL:' || account code, a live customer with special prices): its
---   special prices (type S, in its currency), and for its other products its price list's, as
---   Sage prices a line (resources/sage/pricing.py: a special price, else the price list, else
---   the product's own price, SSM's product `price`). A list price in currency L sells to a
---   customer in currency C at price / rate(L) x rate(C), to 2 decimals; a currency without a
---   rate: no price (null), as in derived.price_lists.
+--   special prices (type S, in its currency); with SSM_SPECIAL_RATES_WITH_LIST=true also, for
+--   its other products, its price list's, as Sage prices a line (resources/sage/pricing.py: a
+--   special price, else the price list, else the product's own price, SSM's product `price`).
+--   A list price in currency L sells to a customer in currency C at price / rate(L) x rate(C),
+--   to 2 decimals; a currency without a rate: no price (null), as in derived.price_lists.
+--   Off by default: every list price would repeat once per customer with special prices.
 WITH live AS (
     SELECT pl.*
     FROM derived.price_lists AS pl
@@ -54,7 +55,7 @@ listed_for_customers AS (
     JOIN lists AS l ON l.rate_ext_id = c.price_list
     LEFT JOIN currency_rates AS lr ON lr.currency_code = l.currency_code
     LEFT JOIN currency_rates AS cr ON cr.currency_code = c.currency_code
-    WHERE NOT EXISTS (
+    WHERE ${special_rates_with_list} AND NOT EXISTS (
         SELECT 1 FROM special AS s
         WHERE s.account_reference = c.account_reference
           AND s.product_reference = l.product_reference
