@@ -714,10 +714,10 @@ class FrImportWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = _now()
         for kind, rows in by_kind.items():
-            path = self._free_name(kind, stamp)
             data = encode_rows(self._file_rows(self.imports.kinds[kind], rows), self.imports)
             with self.connect() as con:
                 con.execute(DDL)
+                path = self._free_name(kind, stamp, con)
                 con.executemany(
                     f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?)",  # noqa: S608
                     [[path.name, n, kind, r.operation, r.key, r.marker,
@@ -745,12 +745,18 @@ class FrImportWriter:
             out += [["L", *(ln.get(c.name) or "" for c in lines)] for ln in r.values["L"]]
         return out
 
-    def _free_name(self, kind: str, stamp: dt.datetime) -> Path:
-        """A name no file of the folder has (Sage may not have imported an older one yet)."""
+    def _free_name(self, kind: str, stamp: dt.datetime, con: duckdb.DuckDBPyConnection) -> Path:
+        """A name no file of the folder has (Sage may not have imported an older one yet) and
+        the ledger never gave (Sage may have moved an imported one away within the second)."""
         base = f"{self.imports.prefix}{kind} {stamp:%Y%m%dT%H%M%S}"
         n = 1
-        while (self.folder / f"{base}-{n}.txt").exists() or (
-            self.folder / f"{base}-{n}.txt.partial"
-        ).exists():
+        while (
+            (self.folder / f"{base}-{n}.txt").exists()
+            or (self.folder / f"{base}-{n}.txt.partial").exists()
+            or con.execute(
+                f"SELECT 1 FROM {LEDGER} WHERE file_name = ? LIMIT 1",  # noqa: S608
+                [f"{base}-{n}.txt"],
+            ).fetchone()
+        ):
             n += 1
         return self.folder / f"{base}-{n}.txt"

@@ -161,9 +161,9 @@ def test_lost_creates_without_ext_id_are_settled_in_the_same_run(
         reports, _, _ = push_all(warehouse, ssm.base_url)
         lines, rates = reports["sales_order_lines"], reports["product_rates"]
         assert (lines.created, lines.retry_later, lines.completion_ratio) == (8, 0, 1.0)
-        assert (rates.created, rates.retry_later, rates.completion_ratio) == (12, 0, 1.0)
+        assert (rates.created, rates.retry_later, rates.completion_ratio) == (7, 0, 1.0)
         assert _resolve_outcomes(warehouse, "sales_order_lines") == [("not_found", 8)]
-        assert _resolve_outcomes(warehouse, "product_rates") == [("ok", 12)]
+        assert _resolve_outcomes(warehouse, "product_rates") == [("ok", 7)]
         assert_ssm_holds_desired(warehouse, ssm)
         assert not any(_not_synced(warehouse).values())
 
