@@ -84,7 +84,14 @@ def fr_select(section: str, layout: Layout, settings: SyncSettings) -> str | Non
 
     documents, lines = fill("_documents.sql"), fill("_lines.sql")
     document_lines = fill("_document_lines.sql", documents=documents, lines=lines)
-    return fill(path.name, documents=documents, lines=lines, document_lines=document_lines)
+    invoice_lines = fill("_invoice_lines.sql", document_lines=document_lines)
+    return fill(
+        path.name,
+        documents=documents,
+        lines=lines,
+        document_lines=document_lines,
+        invoice_lines=invoice_lines,
+    )
 
 
 def wrapped_sql(section: str, layout: Layout, settings: SyncSettings) -> str:
