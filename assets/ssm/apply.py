@@ -60,6 +60,7 @@ from typing import Any, Protocol
 
 import duckdb
 
+from assets import company
 from assets.ssm import ledger
 from assets.ssm import plan as planning
 from assets.ssm.contract import ResourceContract
@@ -467,6 +468,55 @@ def _own_keys(contract: ResourceContract, settings: SyncSettings) -> str:
     return w.like("extId", prefix + "%") if prefix else w.ne("extId", "")
 
 
+def _created_in_run(
+    warehouse: Warehouse, contract: ResourceContract, run_id: str
+) -> dict[str, set[Any]]:
+    """lookup field -> the SSM ids of its parent records this run created itself."""
+    fresh: dict[str, set[Any]] = {}
+    with warehouse() as con:
+        for name in contract.lookup_fields:
+            rule = next((r for r in contract.fields if r.ssm == name and r.parent), None)
+            if rule is not None and rule.parent is not None:
+                ids = con.execute(
+                    "SELECT DISTINCT ssm_id FROM sync.changes WHERE run_id = ? AND resource = ? "
+                    "AND operation = 'create' AND outcome = 'ok' AND ssm_id IS NOT NULL",
+                    [run_id, rule.parent],
+                ).fetchall()
+                fresh[name] = {int(i) for (i,) in ids}
+    return fresh
+
+
+def _adoptable(
+    warehouse: Warehouse,
+    client: SSMWriter,
+    contract: ResourceContract,
+    settings: SyncSettings,
+    run_id: str,
+    desired: Sequence[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """SSM's records that may be some of `desired` already: with an extId, those under the
+    company's keys. Without one (product rates, order lines), only a record whose parents all
+    existed before this run can already be in SSM: a parent this run created has no children
+    but those this run sends. So the first push into a fresh tenant reads nothing, and with
+    several companies a company reads under its own adopted parents (`IN`, 40 per call), never
+    the others' records (south read 940 and east 1,590 calls against north's 292, all three
+    the same records, bench.companies before this)."""
+    if contract.lookup_fields == ("extId",):
+        return _read(client, contract.ssm_resource, _own_keys(contract, settings))
+    fresh = _created_in_run(warehouse, contract, run_id)
+    pending: list[Pending] = []
+    for ext_id, payload in desired:
+        values = json.loads(payload)
+        if not any(_as_written(values.get(f)) in ids for f, ids in fresh.items()):
+            pending.append((ext_id, values))
+    if not pending:
+        return []
+    if not company.several():  # the tenant is the company's: one paged read (one call if empty)
+        return _read(client, contract.ssm_resource)
+    groups = _lookup_groups(contract, pending)
+    return [record for group in groups for record in _records_of(client, contract, group)]
+
+
 def adopt_existing(
     warehouse: Warehouse,
     client: SSMWriter,
@@ -495,12 +545,9 @@ def adopt_existing(
         ).fetchall()
     if not desired:
         return 0
-    by_ext_id = contract.lookup_fields == ("extId",)
     held: dict[tuple[str, ...], dict[str, Any]] = {}
     try:
-        records = _read(
-            client, contract.ssm_resource, _own_keys(contract, settings) if by_ext_id else None
-        )
+        records = _adoptable(warehouse, client, contract, settings, recorder.run_id, desired)
     except GAVE_UP:
         return None
     for record in records:

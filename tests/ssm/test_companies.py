@@ -7,12 +7,15 @@ second one renames its customers so a record overwritten by the other company sh
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
+from assets import company
 from assets.ssm.settings import SyncSettings
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
 from tests.ssm.compare import fk_id
@@ -53,13 +56,24 @@ def _live(ssm: SandboxProcess, resource: str, prefix: str) -> dict[str, dict]:
     }
 
 
+def _reads(ssm: SandboxProcess) -> Counter[str]:
+    stats = httpx.get(ssm.control_url + "/stats", timeout=10).json()
+    return Counter({k: n for k, n in stats["requests"].items() if k.startswith("GET ")})
+
+
 def test_two_companies_with_the_same_codes_make_two_sets_in_one_tenant(
-    tenant: SandboxProcess, tmp_path: Path
+    tenant: SandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv(company.COUNT_VARIABLE, "2")
     north = _company(tmp_path / "north.duckdb")
     south = _company(tmp_path / "south.duckdb", "Southern")
     first_north, _, _ = push_all(north, tenant.base_url, settings=NORTH)
+    before = _reads(tenant)
     first_south, _, _ = push_all(south, tenant.base_url, settings=SOUTH)
+    # South's first push reads none of north's rates and order lines: its own products, rates
+    # and orders are new, so nothing can be under them yet.
+    reads = _reads(tenant) - before
+    assert reads["GET /productRates"] == reads["GET /salesordersLines"] == 0, reads
     for reports in (first_north, first_south):
         assert reports["accounts"].created == 12 and reports["sales"].created == 6
         assert all(r.failed == 0 and r.deferred == 0 and r.adopted == 0 for r in reports.values())
@@ -129,7 +143,7 @@ def test_a_prefix_set_on_a_live_tenant_is_refused_unless_rekeying_is_asked_for(
 
 
 def test_shared_keys_the_owner_writes_accounts_the_other_attaches_its_orders(
-    tenant: SandboxProcess, tmp_path: Path
+    tenant: SandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner = _company(tmp_path / "owner.duckdb")
     other = _company(tmp_path / "other.duckdb", "Elsewhere")
@@ -157,8 +171,13 @@ def test_shared_keys_the_owner_writes_accounts_the_other_attaches_its_orders(
     accounts = _live(tenant, "accounts", "SHRD")
     assert len(accounts) == 12
 
-    writes = ssm_writes(tenant)
+    writes, before = ssm_writes(tenant), _reads(tenant)
+    monkeypatch.setenv(company.COUNT_VARIABLE, "2")
     reports, _, _ = push_all(other, tenant.base_url, settings=SyncSettings(shared_keys_owner=False))
+    # The owner's products are adopted, so their rates are looked up (40 products per call);
+    # the other's orders are new, so no line is looked for.
+    reads = _reads(tenant) - before
+    assert reads["GET /productRates"] >= 1 and reads["GET /salesordersLines"] == 0, reads
     for name in ("accounts", "contacts"):
         report = reports[name]
         assert (report.created, report.updated, report.deleted, report.planned) == (0, 0, 0, 0)
