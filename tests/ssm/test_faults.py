@@ -180,7 +180,7 @@ def test_push_killed_during_look_ups_keeps_the_groups_already_answered(
     # second for ids 41..54: 1040..1050 and orders 2, 3, 4, 17 lines. One page each (< 50).
     queue = [
         {"kind": "lost_answer", "method": "POST", "resource": "salesordersLines"},
-        {"kind": "none", "method": "GET", "resource": "salesordersLines"},  # SSM's holdings
+        # (no read of SSM's lines before the first push: their orders are new in this run)
         {"kind": "none", "method": "GET", "resource": "salesordersLines"},  # ids 1..40
         {"kind": "slow", "method": "GET", "resource": "salesordersLines"},  # ids 41..54
     ]
