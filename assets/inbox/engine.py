@@ -66,7 +66,7 @@ from assets.inbox.rules import (
 )
 from assets.ssm import ledger
 from assets.ssm.contract import pushed
-from assets.ssm.plan import ssm_name
+from assets.ssm.plan import ssm_name, sync_stamp
 from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import lookup
 from resources.sage.writer import SageWriteError
@@ -897,7 +897,9 @@ class ReverseRun:
         error_name = self.sync.custom_name(self.settings.error_field)
         if r.get(error_name):
             changes[error_name] = None
-        self.client.update(self.resource, v.ssm_id, changes)
+        contract = pushed(self.resource)
+        stamp = sync_stamp(contract, self.sync)
+        self.client.update(self.resource, v.ssm_id, {**changes, **stamp})
         self.report.acknowledged += 1
         self._ledger(v.ssm_id, sage_key=key, kind=kind, state=ACKNOWLEDGED,
                      content_hash=_hash(values), payload=json.dumps(values, default=str),
@@ -906,7 +908,6 @@ class ReverseRun:
             self.lookups.written_accounts[v.ssm_id] = (key, kind, ACKNOWLEDGED)
         # What SSM holds now, in the push's field names: the push then sends only what Sage
         # adds or changes (an account's balance, its Sage-computed fields), nothing back.
-        contract = pushed(self.resource)
         acked = {
             ssm_name(rule, self.sync): r.get(ssm_name(rule, self.sync)) for rule in contract.fields
         }

@@ -48,7 +48,7 @@ from assets.inbox.engine import (
 from assets.inbox.rules import ReverseSettings, clean, ssm_marker
 from assets.ssm import ledger
 from assets.ssm.contract import pushed
-from assets.ssm.plan import ssm_name
+from assets.ssm.plan import ssm_name, sync_stamp
 from assets.ssm.settings import SyncSettings
 from assets.ssm.value_lists import rows_of
 from resources.sage.quotes import Quotation
@@ -387,6 +387,7 @@ class QuoteRun(ReverseRun):
             self.sync.custom_name("Z_TaxTotal"): float(quotation.foreign_tax),
             "statusId": statuses[self.sync.quote_priced_status],
             "readOnly": True,
+            **sync_stamp(pushed("sales_orders"), self.sync),
         }
         if quotation.order_date is not None:
             order_changes["salesForcecastDate"] = quotation.order_date.isoformat()
@@ -398,6 +399,7 @@ class QuoteRun(ReverseRun):
             order_changes["currencyId"] = currency
         if v.record.get(error_name):
             order_changes[error_name] = None
+        line_stamp = sync_stamp(pushed("sales_order_lines"), self.sync)
         line_changes = [
             (
                 int(line["id"]),
@@ -409,6 +411,7 @@ class QuoteRun(ReverseRun):
                     "description": (item.description or "")[:2000] or line.get("description"),
                     "order": item.item_number,
                     "readOnly": True,
+                    **line_stamp,
                 },
             )
             for line, item in zip(lines, quotation.lines, strict=False)

@@ -31,7 +31,7 @@ from assets import company
 from assets.lineage import desired_metadata, field_sage_sources
 from assets.ssm import ledger, value_lists
 from assets.ssm.apply import PushOptions, PushReport, push_resource
-from assets.ssm.contract import PUSHED, ResourceContract
+from assets.ssm.contract import PUSHED, SYNCED_AT, Owner, ResourceContract
 from assets.ssm.desired import build_desired
 from assets.ssm.plan import DeleteBreaker, desired_table
 from assets.ssm.settings import SyncSettings
@@ -109,6 +109,11 @@ def _contract_metadata(contract: ResourceContract) -> dict[str, Any]:
                 + (", ".join(f"`{s}`" for s in field_sage_sources(contract, f)) or "—")
                 + " |"
                 for f in contract.fields
+            )
+            + (
+                f"\n| `{SYNCED_AT}` | the time of the write | {Owner.CONNECTOR.value} | — |"
+                if contract.synced_at
+                else ""
             )
         ),
         "contract": dg.MetadataValue.path("docs/sync-contract.md"),

@@ -229,6 +229,12 @@ def write_time() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def sync_stamp(contract: ResourceContract, settings: SyncSettings) -> dict[str, str]:
+    """The sync-time field (contract.SYNCED_AT) a write of the resource's records carries, now:
+    the reverse flow's writes are stamped like the push's."""
+    return {settings.custom_name(SYNCED_AT): write_time()} if contract.synced_at else {}
+
+
 @dataclass
 class Plan:
     resource: str

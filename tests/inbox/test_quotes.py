@@ -132,7 +132,7 @@ def test_a_rep_quote_comes_back_priced_by_sage_and_read_only(world: World) -> No
     record = world.record("salesorders", order)
     assert record["extId"] == str(number)
     assert record["reference"] == str(number)
-    assert record["readOnly"] is True
+    assert record["readOnly"] is True and record["Z_SyncedAt"]
     assert record["comment"] == "Visit of the day"  # the rep's comment stays
     priced = world.value_id("salesorderStatuses", "quote - priced")
     assert (record["statusId"] or {}).get("id", record["statusId"]) == priced
@@ -140,8 +140,8 @@ def test_a_rep_quote_comes_back_priced_by_sage_and_read_only(world: World) -> No
     assert record["Z_NetTotal"] == pytest.approx(net)
     assert record["total"] == pytest.approx(net + sum(i[6] for i in items))
     lines = _lines(world, order)
-    assert [(ln["price"], ln["total"], ln["readOnly"]) for ln in lines] == [
-        (pytest.approx(i[3]), pytest.approx(i[5]), True) for i in items
+    assert [(ln["price"], ln["total"], ln["readOnly"], bool(ln["Z_SyncedAt"])) for ln in lines] == [
+        (pytest.approx(i[3]), pytest.approx(i[5]), True, True) for i in items
     ]
     assert run["inbox/sage_quotes"]["created"] == 1
     assert run["inbox/sage_quotes"]["acknowledged_in_ssm"] == 1

@@ -68,8 +68,10 @@ def test_a_client_company_with_two_contacts_reaches_sage_in_one_sync(world: Worl
     ssm_account = world.record("accounts", account)
     assert ssm_account["extId"] == code
     assert ssm_account["readOnly"] is True
+    assert ssm_account["Z_SyncedAt"]  # marked as synchronised, as the push marks its writes
     for contact_id, (number, *_rest) in zip(contacts, addresses, strict=True):
-        assert world.record("contacts", contact_id)["extId"] == f"{code}/{number}"
+        contact = world.record("contacts", contact_id)
+        assert (contact["extId"], bool(contact["Z_SyncedAt"])) == (f"{code}/{number}", True)
     assert first["inbox/sage_customers"]["created"] == 1
     assert first["inbox/sage_contacts"]["created"] == 2
 
