@@ -16,7 +16,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import httpx
 import pytest
 
 from assets.ssm.assets import SSMPushSettings
@@ -27,9 +26,8 @@ from resources.warehouse import WarehouseResource
 from sandbox.sage_fr import generate
 from sandbox.sage_fr import sage as fr_sage
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
-from tests.ssm.conftest import ssm_records
+from tests.ssm.conftest import act_as_rep, ssm_records
 
-REP = 2  # the sandbox's first sales rep (user 1 is the API's admin user)
 DEFS = build_defs("fr")
 EXPORTS = tuple(k.to_user_string() for k in DEFS.resolve_all_asset_keys() if k.path[0] == "sage_fr")
 # What a sync runs for accounts and contacts, in its order.
@@ -97,12 +95,7 @@ class Dossier:
     sync = run
 
     def rep(self, method: str, resource: str, record_id: int | None = None, **body: Any) -> int:
-        url = f"{self.ssm.control_url}/act-as/{REP}/{resource}"
-        if record_id is not None:
-            url += f"/{record_id}"
-        answer = httpx.request(method, url, json=body or None, timeout=10)
-        assert answer.is_success, answer.text
-        return int(answer.json().get("id") or record_id or 0)
+        return act_as_rep(self.ssm, method, resource, record_id, **body)
 
     def record(self, resource: str, record_id: int) -> dict[str, Any]:
         return next(r for r in ssm_records(self.ssm, resource) if r["id"] == record_id)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from assets.fr.devis import devis_number
-from tests.fr.conftest import ORDERS, QUOTES, REP, Dossier
-from tests.ssm.conftest import ssm_records
+from tests.fr.conftest import ORDERS, QUOTES, Dossier
+from tests.ssm.conftest import REP, ssm_records
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.sage_fr import sage as fr_sage
-from tests.fr.conftest import REP, Dossier
-from tests.ssm.conftest import ssm_records
+from tests.fr.conftest import Dossier
+from tests.ssm.conftest import REP, ssm_records
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
 

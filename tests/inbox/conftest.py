@@ -25,8 +25,8 @@ from resources.ssm import SSMResource
 from resources.warehouse import WarehouseResource
 from sandbox.sage_demo import generate
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
+from tests.ssm.conftest import REP, act_as_rep
 
-REP = 2  # the sandbox's first sales rep (user 1 is the API's admin user)
 CYCLE = [
     "inbox/ssm_accounts", "inbox/ssm_contacts", "inbox/sage_customers", "inbox/sage_contacts",
     "sage/sales_ledger", "sage/sales_del_addr", "staging/customer_accounts", "staging/contacts",
@@ -62,12 +62,7 @@ class World:
     # --- acting as a rep in SSM
 
     def rep(self, method: str, resource: str, record_id: int | None = None, **body: Any) -> int:
-        url = f"{self.ssm.control_url}/act-as/{REP}/{resource}"
-        if record_id is not None:
-            url += f"/{record_id}"
-        answer = httpx.request(method, url, json=body or None, timeout=10)
-        assert answer.is_success, answer.text
-        return int(answer.json().get("id") or record_id or 0)
+        return act_as_rep(self.ssm, method, resource, record_id, **body)
 
     def record(self, resource: str, record_id: int) -> dict[str, Any]:
         state = httpx.get(self.ssm.control_url + "/state", params={"resource": resource})

@@ -37,6 +37,7 @@ from resources.ssm import SSMResource
 from resources.ssm.client import SSMClient
 from resources.ssm.errors import SSMError
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
+from tests.ssm.conftest import REP, act_as_rep
 from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all, warehouse_of
 from tests.ssm.staging_fixture import make_staging
 
@@ -49,7 +50,6 @@ def _several_companies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAGE_COMPANIES", "2")
 
 
-REP = 2
 NORTH = SyncSettings(ext_id_prefix="NORTH-", branch="Main branch")
 SOUTH = SyncSettings(ext_id_prefix="SOUTH-", takes_new_accounts=False)
 REVERSE = ReverseSettings(quote_settle_seconds=0)
@@ -141,11 +141,7 @@ class Tenant:
         return SSMClient(self.ssm.base_url, PUBLIC_KEY, PRIVATE_KEY, requests_per_second=200)
 
     def rep(self, method: str, resource: str, record_id: int | None = None, **body: Any) -> int:
-        url = f"{self.ssm.control_url}/act-as/{REP}/{resource}"
-        url += f"/{record_id}" if record_id is not None else ""
-        answer = httpx.request(method, url, json=body or None, timeout=10)
-        assert answer.is_success, answer.text
-        return int(answer.json().get("id") or record_id or 0)
+        return act_as_rep(self.ssm, method, resource, record_id, **body)
 
     def record(self, resource: str, ext_id: str) -> dict[str, Any]:
         state = httpx.get(self.ssm.control_url + "/state", params={"resource": resource})

@@ -33,6 +33,21 @@ def ssm_records(ssm: SandboxProcess, resource: str) -> list[dict[str, Any]]:
     return [r for r in next(iter(state.json().values())) if not r.get("deleted")]
 
 
+REP = 2  # the sandbox's first sales rep (user 1 is the API's admin user)
+
+
+def act_as_rep(
+    ssm: SandboxProcess, method: str, resource: str, record_id: int | None = None, **body: Any
+) -> int:
+    """What rep 2 does in the SSM app (`/sandbox/act-as/...`): the record's id."""
+    url = f"{ssm.control_url}/act-as/{REP}/{resource}"
+    if record_id is not None:
+        url += f"/{record_id}"
+    answer = httpx.request(method, url, json=body or None, timeout=10)
+    assert answer.is_success, answer.text
+    return int(answer.json().get("id") or record_id or 0)
+
+
 def ssm_writes(ssm: SandboxProcess) -> int:
     return int(httpx.get(ssm.control_url + "/stats", timeout=10).json()["writes"])
 
