@@ -613,11 +613,15 @@ def compare_with_ssm(
         ).fetchall()
     if not known:
         return 0
-    by_ext_id = contract.lookup_fields == ("extId",)
     try:
-        records = _read(
-            client, contract.ssm_resource, _own_keys(contract, settings) if by_ext_id else None
-        )
+        if contract.lookup_fields == ("extId",):
+            records = _read(client, contract.ssm_resource, _own_keys(contract, settings))
+        elif company.several():  # under this company's own parents, not the whole tenant
+            pending = [(ext_id, json.loads(payload)) for ext_id, payload, *_ in known]
+            groups = _lookup_groups(contract, pending)
+            records = [r for group in groups for r in _records_of(client, contract, group)]
+        else:
+            records = _read(client, contract.ssm_resource)
     except GAVE_UP:
         return None
     by_id = {int(r["id"]): r for r in records if r.get("id") is not None}

@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
 import pytest
 
 from assets import company
+from assets.ssm.apply import PushOptions
 from assets.ssm.settings import SyncSettings
+from resources.ssm.client import SSMClient
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
 from tests.ssm.compare import fk_id
 from tests.ssm.conftest import ssm_records, ssm_writes
-from tests.ssm.harness import push_all
+from tests.ssm.harness import PRIVATE_KEY, PUBLIC_KEY, push_all
 from tests.ssm.staging_fixture import add_orders, make_staging
 
 NORTH = SyncSettings(ext_id_prefix="NORTH-")
@@ -59,6 +62,21 @@ def _live(ssm: SandboxProcess, resource: str, prefix: str) -> dict[str, dict]:
 def _reads(ssm: SandboxProcess) -> Counter[str]:
     stats = httpx.get(ssm.control_url + "/stats", timeout=10).json()
     return Counter({k: n for k, n in stats["requests"].items() if k.startswith("GET ")})
+
+
+class _Listing:
+    """The client, noting the `where` of each list call of one resource."""
+
+    def __init__(self, client: SSMClient, resource: str, wheres: list[str | None]) -> None:
+        self._client, self._resource, self._wheres = client, resource, wheres
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def list(self, resource: str, where: str | None = None, **options: Any) -> Any:
+        if resource == self._resource:
+            self._wheres.append(where)
+        return self._client.list(resource, where=where, **options)
 
 
 def test_two_companies_with_the_same_codes_make_two_sets_in_one_tenant(
@@ -108,6 +126,24 @@ def test_two_companies_with_the_same_codes_make_two_sets_in_one_tenant(
         assert write_calls == 0
         assert all(r.planned == 0 for r in again.values())
     assert ssm_writes(tenant) == writes
+
+    # South active again after a pause: a full comparison reads its own order lines (by its
+    # orders, 40 a call), not north's, and puts back the line a rep edited meanwhile.
+    line = next(r for r in ssm_records(tenant, "salesordersLines")
+                if fk_id(r["salesOrderId"]) == _live(tenant, "salesorders", "SOUTH-")["SOUTH-1"]["id"])  # fmt: skip
+    with SSMClient(tenant.base_url, PUBLIC_KEY, PRIVATE_KEY, requests_per_second=200) as client:
+        client.update("salesordersLines", line["id"], {"quantity": 999})  # an admin's edit
+    reads: list[str | None] = []
+    compared, _, _ = push_all(
+        south, tenant.base_url, settings=SOUTH, options=PushOptions(full_compare=True),
+        wrap=lambda client: _Listing(client, "salesordersLines", reads),
+    )  # fmt: skip
+    # one IN of south's 4 orders, and every run's read of what SSM deleted since the last
+    assert len(reads) == 2 and "dateDeleted" in str(reads[1]), reads
+    assert str(reads[0]).startswith("salesOrderId.id IN ("), reads
+    assert compared["sales_order_lines"].updated == 1
+    assert next(r for r in ssm_records(tenant, "salesordersLines")
+                if r["id"] == line["id"])["quantity"] == line["quantity"]  # fmt: skip
 
 
 def order_account(warehouse: Path, order: str) -> str:
