@@ -10,8 +10,7 @@ the sync, after the export folder is read and before the staging of sales orders
 that reads the export showing the priced devis returns it to SSM before its push.
 """
 
-from contextlib import ExitStack
-from typing import Literal
+from typing import Any
 
 import dagster as dg
 
@@ -25,42 +24,43 @@ from assets.inbox.assets import (
     CONTACTS_KEY,
     CUSTOMERS_KEY,
     FEED_KEYS,
-    GROUP,
     QUOTES_KEY,
-    QUOTES_POOL,
-    _contract_rules,
+    Edition,
+    WriterRun,
     report_metadata,
+    writer_asset,
 )
-from assets.inbox.engine import ReverseRun, ensure_tables
-from assets.inbox.quotes import QuoteRun
-from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS, ReverseSettings
-from assets.ssm.assets import VALUE_LISTS_KEY, _warehouse
-from assets.ssm.settings import SyncSettings
+from assets.inbox.engine import ReverseReport
+from assets.inbox.rules import CONTACT_FIELDS, CUSTOMER_FIELDS
+from assets.ssm.assets import VALUE_LISTS_KEY
+from resources.sage.quotes import Quotation
 from resources.sage_fr import SageFrImportsResource
-from resources.ssm.resource import SSMResource
-from resources.warehouse import WarehouseResource
 
 
-def _writer(
-    resource: str, settings: ReverseSettings, sync: SyncSettings, imports: SageFrImportsResource,
-    stack: ExitStack, connect, run_id: str, opened: list[FrImportWriter],
-):  # fmt: skip  # noqa: ANN001, ANN202 - a factory of the engine's writer
-    """The engine's writer factory: the dossier's import writer, its layout checked against
-    every field the engine hands over (a field the layout lacks stops with one sentence)."""
+class _ImportFiles:
+    """Sage 50 FR: the dossier's import writer (devis for quotes), its layout checked against
+    every field the engine hands over (a field the layout lacks stops with one sentence); a
+    devis read back from the last export."""
 
-    def start() -> FrImportWriter:
-        marker = sync.prospect_marker_sdo
-        writer = stack.enter_context(
-            (FrQuoteWriter if resource == feed.QUOTE_FEED else FrImportWriter)(
-                connect, imports.path, rep_field=settings.rep_field,
+    def __init__(self, run: WriterRun, resources: Any) -> None:
+        self.run = run
+        self.imports: SageFrImportsResource = resources.sage_fr_imports
+        self.opened: list[FrImportWriter] = []
+
+    def start(self) -> FrImportWriter:
+        run, marker = self.run, self.run.sync.prospect_marker_sdo
+        settings = run.settings
+        writer = run.stack.enter_context(
+            (FrQuoteWriter if run.quotes else FrImportWriter)(
+                run.connect, self.imports.path, rep_field=settings.rep_field,
                 ssm_id_field=settings.ssm_id_field, prospect_field=marker.field,
-                prospect_value=marker.value, run_id=run_id,
+                prospect_value=marker.value, run_id=run.run_id,
             )
         )  # fmt: skip
-        opened.append(writer)
+        self.opened.append(writer)
         if isinstance(writer, FrQuoteWriter):
             writer.check_quote_fields()
-        elif resource == "accounts":
+        elif run.resource == "accounts":
             writer.check_fields(
                 "SalesRecord",
                 [*(f.sage for f in CUSTOMER_FIELDS), settings.rep_field, settings.ssm_id_field],
@@ -71,70 +71,31 @@ def _writer(
             writer.check_fields("CustomerAddress", [f.sage for f in CONTACT_FIELDS])
         return writer
 
-    return start
+    def read_back(self, number: int) -> Quotation | None:
+        return read_devis(self.run.connect, number, self.run.sync)
 
-
-def _writer_asset(
-    key: dg.AssetKey, resource: Literal["accounts", "contacts", "salesorders"],
-    deps: list[dg.AssetKey], description: str, rules: tuple[str, ...],
-) -> dg.AssetsDefinition:  # fmt: skip
-    quotes = resource == feed.QUOTE_FEED
-
-    @dg.asset(
-        key=key,
-        group_name=GROUP,
-        deps=deps,
-        pool=company.pool(QUOTES_POOL if quotes else "sage_write"),
-        kinds={"sage", "duckdb"},
-        description=description,
-        metadata={**_contract_rules(*rules), "edition": "fr"},
-    )
-    def _write(
-        context: dg.AssetExecutionContext,
-        ssm: SSMResource,
-        warehouse: WarehouseResource,
-        sage_fr_imports: SageFrImportsResource,
-    ) -> dg.MaterializeResult:
-        sync = SyncSettings.from_env()
-        settings = ReverseSettings.from_env(sync=sync)
-        connect = _warehouse(warehouse)
-        opened: list[FrImportWriter] = []
-        with ExitStack() as stack, ssm.get_client() as client:
-            with connect() as con:
-                ensure_tables(con)
-            start = _writer(resource, settings, sync, sage_fr_imports, stack, connect,
-                            context.run.run_id, opened)  # fmt: skip
-            run_id = context.run.run_id
-            if quotes:  # the UK quote flow; the devis read back from the last export
-                report = QuoteRun(connect, client, start, sync, settings, run_id,
-                                  lambda number: read_devis(connect, number, sync)).run()  # fmt: skip
-            else:
-                report = ReverseRun(connect, client, start, sync, settings, run_id,
-                                    resource).run()  # fmt: skip
-            waiting = sum(w.waiting_devis() for w in opened if isinstance(w, FrQuoteWriter))
-        # the stack closed the writer: its batch files are published
-        files = [p.name for w in opened for p in w.published]
-        context.log.info(
+    def summary(self, report: ReverseReport) -> tuple[str, dict[str, Any]]:
+        files = [p.name for w in self.opened for p in w.published]
+        line = (
             f"{report.resource}: {report.read} to decide, {report.sage_writes} rows written to "
             f"{len(files)} import file(s) {files}, {report.acknowledged} acknowledged in SSM once "
             f"an export showed them, {report.retry_later} waiting for Sage's import, "
             f"{report.failed} dead letters"
         )
         metadata = report_metadata(report)
-        if quotes:
+        if self.run.quotes:
             # A devis waiting for Sage is no retry for the quote sensor (pipelines/quotes.py,
             # at most one run a minute): the sync that reads Sage's next export settles it.
+            waiting = sum(w.waiting_devis() for w in self.opened if isinstance(w, FrQuoteWriter))
             metadata["retry_later"] = max(0, report.retry_later - waiting)
             metadata["waiting_for_sage"] = waiting
-        return dg.MaterializeResult(
-            metadata={
-                **metadata,
-                "import_files": dg.MetadataValue.json(files),
-                "import_folder": str(sage_fr_imports.path),
-            }  # fmt: skip
-        )
+        metadata["import_files"] = dg.MetadataValue.json(files)
+        metadata["import_folder"] = str(self.imports.path)
+        return line, metadata
 
-    return _write
+
+# Devis also run in the sync: the sync that reads the export showing a priced devis returns it.
+FR = Edition(frozenset({"sage_fr_imports"}), _ImportFiles, {"edition": "fr"}, quotes_alone=False)
 
 
 def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
@@ -142,7 +103,7 @@ def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
     exports = [company.key("sage_fr", t.name) for t in layout.tables]
     kept = (FEED_KEYS["accounts"], FEED_KEYS["contacts"], FEED_KEYS[feed.QUOTE_FEED])
     feeds = [a for a in ASSETS if a.key in kept]
-    customers = _writer_asset(
+    customers = writer_asset(
         CUSTOMERS_KEY,
         "accounts",
         [FEED_KEYS["accounts"], VALUE_LISTS_KEY, *exports],
@@ -152,8 +113,9 @@ def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
         "(prospects stay editable, their SSM edits are imported until Sage converts them). "
         "Exactly once: a record in an import file Sage has not shown back is not written again.",
         ("client_companies", "prospects"),
+        FR,
     )
-    contacts = _writer_asset(
+    contacts = writer_asset(
         CONTACTS_KEY,
         "contacts",
         [FEED_KEYS["contacts"], CUSTOMERS_KEY, *exports],
@@ -161,8 +123,9 @@ def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
         "on clients Sage knows (a prospect's contacts once Sage converts it); SSM gets the "
         "contact's key once an export shows it.",
         ("ssm_contacts",),
+        FR,
     )
-    devis = _writer_asset(
+    devis = writer_asset(
         QUOTES_KEY,
         feed.QUOTE_FEED,
         [FEED_KEYS[feed.QUOTE_FEED], *exports],
@@ -171,5 +134,6 @@ def reverse_assets(layout: Layout) -> list[dg.AssetsDefinition]:
         "the export that shows the devis returns it to SSM priced, read-only, with its number. "
         "Exactly once: a devis in a file Sage has not shown back is not written again.",
         ("quotations",),
+        FR,
     )
     return [*feeds, customers, contacts, devis]

@@ -14,10 +14,11 @@ The extract of SALES_LEDGER / SALES_DEL_ADDR comes after them in a sync (assets/
 so what was written is read back and pushed as Sage-owned in the same run.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import dagster as dg
 
@@ -99,6 +100,7 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
         context.log.info(
             f"inbox.{resource}: {read.read} records read since {read.since or 'the beginning'}, "
             f"{read.new_versions} new versions, {read.api_calls} API calls"
+            + (f"; not read: {read.skipped}" if read.skipped else "")
         )
         return dg.MaterializeResult(
             metadata={
@@ -107,6 +109,9 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
                 "since": str(read.since or "first read: every record"),
                 "watermark": str(read.watermark),
                 "api_calls": read.api_calls,
+                # several companies: other companies' accounts read to place new contacts
+                "accounts_resolved": read.accounts_resolved,
+                "skipped": read.skipped or "no",
             }
         )
 
@@ -163,7 +168,7 @@ def report_metadata(report: ReverseReport) -> dict[str, Any]:
 
 def _start_writer(
     resource: SageWriterResource, settings: ReverseSettings, stack: ExitStack, quotes: bool = False
-):
+) -> Callable[[], SageWriter]:
     """A connected writer whose fields were checked, opened on first use only."""
 
     def start() -> SageWriter:
@@ -196,10 +201,75 @@ def _start_writer(
     return start
 
 
-def _writer_asset(
+@dataclass(frozen=True)
+class WriterRun:
+    """What a writer asset hands its edition's Sage side for one run."""
+
+    resource: str
+    sync: SyncSettings
+    settings: ReverseSettings
+    stack: ExitStack  # closes the writer when the asset's work is done
+    connect: Callable[[], Any]  # the warehouse, as the engine takes it
+    run_id: str
+
+    @property
+    def quotes(self) -> bool:
+        return self.resource == feed.QUOTE_FEED
+
+
+class SageSide(Protocol):
+    """An edition's Sage as a writer asset uses it for one run: the engine's writer (opened on
+    first use), a quotation read back by number, and the run's log line and metadata (asked
+    once the writer is closed)."""
+
+    def start(self) -> SageWriter: ...
+    def read_back(self, number: int) -> Quotation | None: ...
+    def summary(self, report: ReverseReport) -> tuple[str, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Edition:
+    """How an edition's writer assets reach Sage: the resources they need besides `ssm` and
+    `warehouse`, the Sage side they open per run (from those resources), what their metadata
+    adds, and whether quotes run in the quote job alone (UK) or also in the sync (FR: the
+    sync that reads Sage's export returns the priced devis)."""
+
+    resources: frozenset[str]
+    side: Callable[[WriterRun, Any], SageSide]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    quotes_alone: bool = True
+
+
+class _Sdo:
+    """Sage 50 UK: SDO's writer, checked before the first write; quotations read back by ODBC."""
+
+    def __init__(self, run: WriterRun, resources: Any) -> None:
+        self.start = _start_writer(resources.sage_writer, run.settings, run.stack, run.quotes)
+        self.sage: SageSourceResource = resources.sage
+
+    def read_back(self, number: int) -> Quotation | None:  # a targeted read, by number
+        with self.sage.connect() as connection:
+            return read_quotation(connection, number)
+
+    def summary(self, report: ReverseReport) -> tuple[str, dict[str, Any]]:
+        line = (
+            f"{report.resource}: {report.read} to decide, {report.created} created and "
+            f"{report.updated} edited in Sage, {report.acknowledged} acknowledged in SSM, "
+            f"{report.conflicts} conflicts, {report.failed} dead letters, "
+            f"{report.retry_later} for the next run"
+        )
+        return line, report_metadata(report)
+
+
+UK = Edition(frozenset({"sage_writer", "sage"}), _Sdo)
+
+
+def writer_asset(
     key: dg.AssetKey, resource: Literal["accounts", "contacts", "salesorders"],
-    deps: list[dg.AssetKey], description: str, rules: tuple[str, ...],
+    deps: list[dg.AssetKey], description: str, rules: tuple[str, ...], edition: Edition = UK,
 ) -> dg.AssetsDefinition:  # fmt: skip
+    """One writer of the reverse flow: the one engine (ReverseRun, or QuoteRun for quotes)
+    between SSM's change feed and the edition's Sage."""
     quotes = resource == feed.QUOTE_FEED
 
     @dg.asset(
@@ -207,46 +277,35 @@ def _writer_asset(
         group_name=GROUP,
         deps=deps,
         pool=company.pool(QUOTES_POOL if quotes else "sage_write"),
-        tags=QUOTE_TAG if quotes else None,
+        tags=QUOTE_TAG if quotes and edition.quotes_alone else None,
         kinds={"sage", "duckdb"},
         description=description,
-        metadata=_contract_rules(*rules),
+        metadata={**_contract_rules(*rules), **edition.metadata},
+        required_resource_keys={"ssm", "warehouse", *edition.resources},
     )
-    def _write(
-        context: dg.AssetExecutionContext,
-        ssm: SSMResource,
-        warehouse: WarehouseResource,
-        sage_writer: SageWriterResource,
-        sage: SageSourceResource,
-    ) -> dg.MaterializeResult:
+    def _write(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         sync = SyncSettings.from_env()
         settings = ReverseSettings.from_env(sync=sync)
-        with ExitStack() as stack, ssm.get_client() as client:
-            with warehouse.get_connection() as con:
+        connect = _warehouse(context.resources.warehouse)
+        with ExitStack() as stack, context.resources.ssm.get_client() as client:
+            with connect() as con:
                 ensure_tables(con)
-            writer = _start_writer(sage_writer, settings, stack, quotes=quotes)
-            common = (_warehouse(warehouse), client, writer, sync, settings, context.run.run_id)
+            run = WriterRun(resource, sync, settings, stack, connect, context.run.run_id)
+            side = edition.side(run, context.resources)
+            common = (connect, client, side.start, sync, settings, run.run_id)
             if quotes:
-
-                def read_back(number: int) -> Quotation | None:  # a targeted read, by number
-                    with sage.connect() as connection:
-                        return read_quotation(connection, number)
-
-                report = QuoteRun(*common, read_back).run()
+                report = QuoteRun(*common, side.read_back).run()
             else:
-                report = ReverseRun(*common, resource).run()  # type: ignore[arg-type]
-        context.log.info(
-            f"{report.resource}: {report.read} to decide, {report.created} created and "
-            f"{report.updated} edited in Sage, {report.acknowledged} acknowledged in SSM, "
-            f"{report.conflicts} conflicts, {report.failed} dead letters, "
-            f"{report.retry_later} for the next run"
-        )
-        return dg.MaterializeResult(metadata=report_metadata(report))
+                report = ReverseRun(*common, resource).run()
+            stack.close()  # the writer closed: SDO's session ended, FR's import files published
+        line, metadata = side.summary(report)
+        context.log.info(line)
+        return dg.MaterializeResult(metadata=metadata)
 
     return _write
 
 
-customers = _writer_asset(
+customers = writer_asset(
     CUSTOMERS_KEY,
     "accounts",
     [FEED_KEYS["accounts"], VALUE_LISTS_KEY],
@@ -255,7 +314,7 @@ customers = _writer_asset(
     "edits reach Sage until Sage converts them). Exactly once: Sage keeps the SSM id.",
     ("client_companies", "prospects"),
 )
-contacts = _writer_asset(
+contacts = writer_asset(
     CONTACTS_KEY,
     "contacts",
     [FEED_KEYS["contacts"], CUSTOMERS_KEY],
@@ -263,7 +322,7 @@ contacts = _writer_asset(
     "accounts Sage knows (not prospects); a field edited on both sides goes to sync.conflicts.",
     ("ssm_contacts",),
 )
-sage_quotes = _writer_asset(
+sage_quotes = writer_asset(
     QUOTES_KEY,
     feed.QUOTE_FEED,
     [FEED_KEYS[feed.QUOTE_FEED]],
