@@ -75,6 +75,13 @@ def _sync(resources: dict[str, object], instance: dg.DagsterInstance) -> dict[st
     )
     failures = [e.message for e in result.all_events if e.is_failure]
     assert result.success, failures
+    # Every asset of the job materialized and every check evaluated (the launched sync is held
+    # to the same, tests/pipelines/test_launched.py).
+    graph = defs.resolve_job_def("sage_ssm_sync").asset_layer.asset_graph
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == set(graph.executable_asset_keys)
+    evaluated = {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()}
+    assert evaluated == {(k.asset_key, k.name) for k in graph.asset_check_keys}
     pushes: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization  # type: ignore[union-attr]

@@ -1,9 +1,9 @@
 """`sage_ssm_sync` as users run it: submitted to the queue, taken by `dagster-daemon`, executed
 by a run worker with the job's own executor, on the project's dagster.yaml (`bench.launched`).
 
-1. The first sync as launched succeeds, materializes every asset and evaluates every check that
-   `execute_in_process` of the same job does, and all its steps run in one run worker process
-   that the daemon's code server started.
+1. The first sync as launched succeeds, materializes every asset and evaluates every check of
+   the job (as `execute_in_process` of it does), and all its steps run in one run worker
+   process that the daemon's code server started.
 2. Two syncs requested at once: one runs while the other waits QUEUED, never both at once, and
    the queued one says why (its pools, their limit 1, the daemon's "blocked" log line); then it
    runs and both succeed.
@@ -41,7 +41,6 @@ from pipelines.definitions import defs
 from sandbox.sage_demo import generate
 from sandbox.ssm.testing import SandboxProcess, running_sandbox
 from tests.ssm.compare import assert_ssm_holds_desired
-from tests.test_end_to_end import _resources  # the job's resources on a test's own files
 
 pytestmark = pytest.mark.xdist_group("launched")
 
@@ -108,21 +107,12 @@ def test_the_harness_keeps_the_project_instance_in_its_own_directory(tmp_path: P
     assert f"working_directory: {PROJECT_ROOT}" in workspace
 
 
-def _in_process_reference(tmp_path: Path, company: Path) -> tuple[set[str], set[tuple[str, str]]]:
-    """Asset keys materialized and (asset, check) evaluated by `execute_in_process` of the job,
-    on its own warehouse and sandbox."""
-    with running_sandbox(tmp_path) as ssm, dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(SYNC_JOB).execute_in_process(
-            instance=instance, raise_on_error=False, resources=_resources(tmp_path, company, ssm)
-        )
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
-    assets = {
-        "/".join(e.event_specific_data.materialization.asset_key.path)  # type: ignore[union-attr]
-        for e in result.get_asset_materialization_events()
-    }
-    checks = {
-        ("/".join(e.asset_key.path), e.check_name) for e in result.get_asset_check_evaluations()
-    }
+def _of_the_job() -> tuple[set[str], set[tuple[str, str]]]:
+    """Every asset key and (asset, check) of the job's definition: what `execute_in_process` of
+    it materializes and evaluates (tests/test_end_to_end.py holds every in-process sync to it)."""
+    graph = defs.resolve_job_def(SYNC_JOB).asset_layer.asset_graph
+    assets = {"/".join(key.path) for key in graph.executable_asset_keys}
+    checks = {("/".join(key.asset_key.path), key.name) for key in graph.asset_check_keys}
     return assets, checks
 
 
@@ -132,13 +122,11 @@ def _explain(dagster: LaunchedDagster, run: LaunchedRun) -> str:
 
 @pytest.mark.slow
 def test_first_sync_as_launched_does_what_in_process_does_in_one_worker(
-    launched: Launched, tmp_path: Path
+    launched: Launched,
 ) -> None:
     dagster = launched.dagster
-    run_id = dagster.launch(SYNC_JOB)
-    # While the daemon takes the run and its worker runs it: the reference, in this process.
-    assets, checks = _in_process_reference(tmp_path, launched.company)
-    run = dagster.wait(run_id, timeout=RUN_TIMEOUT)
+    run = dagster.wait(dagster.launch(SYNC_JOB), timeout=RUN_TIMEOUT)
+    assets, checks = _of_the_job()
     assert run.status == "SUCCESS", _explain(dagster, run)
     assert run.asset_keys == assets
     assert run.check_keys == checks
