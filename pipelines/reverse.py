@@ -99,21 +99,29 @@ def poll(
     now: datetime,
     where: str | None = None,
     scope: feed.Scope | None = None,
+    not_by: int | None = None,
 ) -> tuple[list[tuple[dict[str, Any], bool]], dict[str, Any]]:
     """One look at a resource's change feed from a sensor's cursor state (no state: from `now`):
     each record changed since that can be this company's (`scope`), with whether this version
     is news, and the state after. One list call when nothing changed; a version seen within the
-    overlap window is not news twice."""
+    overlap window is not news twice. `not_by`: the connector's own SSM user, whose changes SSM
+    leaves out (unless it refuses that filter, code 901: then they are read and passed over)."""
     state = state or {"watermark": _iso(now), "seen": []}
     mark = datetime.fromisoformat(state["watermark"])
     seen = {tuple(s) for s in state.get("seen", [])}
-    records, newest_read = feed.read_scoped(
-        scope or feed.Scope(),
-        lambda narrowed: list(
-            client.changed_since(resource, mark, lookback=overlap, where=narrowed)
-        ),
-        where,
-    )
+
+    def changed(narrowed: str | None) -> list[dict[str, Any]]:
+        if not_by is not None:
+            try:
+                return list(client.changed_since(
+                    resource, mark, lookback=overlap, where=narrowed, not_by=not_by
+                ))  # fmt: skip
+            except SSMError as exc:
+                if exc.code != feed.SSM_SQL_ERROR:
+                    raise
+        return list(client.changed_since(resource, mark, lookback=overlap, where=narrowed))
+
+    records, newest_read = feed.read_scoped(scope or feed.Scope(), changed, where)
     newest = max(mark, newest_read or mark)  # past what was read, this company's or not
     read = []
     for record in records:
@@ -202,7 +210,7 @@ def ssm_changes(
         for resource in feed.PARTY_FEEDS:
             read, new_cursor[resource] = poll(
                 client, resource, cursor.get(resource), overlap, now,
-                scope=feed.scope(resource, sync, branch),
+                scope=feed.scope(resource, sync, branch), not_by=connector_user,
             )  # fmt: skip
             for record, new in read:
                 if record.get("readOnly") and _last_actor(record) is not None:

@@ -353,6 +353,7 @@ class SSMClient:
         *,
         lookback: timedelta = timedelta(minutes=5),
         where: str | None = None,
+        not_by: int | None = None,
     ) -> Iterator[dict]:
         """Records created, updated or deleted after ``since - lookback``, each id once.
 
@@ -368,16 +369,25 @@ class SSMClient:
         has no session yet. The date literal uses ``date_literal_format`` (UNCONFIRMED against
         the real API: SSM_WHERE_DATE_FORMAT); a format without seconds rounds the cutoff down,
         which reads more, never less. Naive datetimes are taken as UTC. ``where`` narrows the
-        feed further (e.g. to one status), built with :mod:`resources.ssm.where`.
+        feed further (e.g. to one status), built with :mod:`resources.ssm.where`. ``not_by``
+        leaves out what that SSM user did (each change by its audit field: ``salesRepIdCreated``
+        for a create, ...): a poll that wakes a job for reps' work need not page through the
+        connector's own writes (a large first push: thousands of pages a tick).
         """
         cutoff = since - lookback
         if cutoff.tzinfo is None:
             cutoff = cutoff.replace(tzinfo=UTC)
         fmt = self.date_literal_format
         changed = w.or_(
-            w.gt("dateCreated", cutoff, date_format=fmt),
-            w.gt("dateUpdated", cutoff, date_format=fmt),
-            w.gt("dateDeleted", cutoff, date_format=fmt),
+            *(
+                w.gt(f"date{what}", cutoff, date_format=fmt)
+                if not_by is None
+                else w.and_(
+                    w.gt(f"date{what}", cutoff, date_format=fmt),
+                    w.ne(f"salesRepId{what}", not_by),
+                )
+                for what in ("Created", "Updated", "Deleted")
+            )
         )
         where = changed if where is None else w.and_(changed, where)
         newest: dict[Any, tuple[datetime, int, dict]] = {}

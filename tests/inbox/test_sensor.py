@@ -80,6 +80,17 @@ def test_an_idle_poll_costs_one_call_per_resource_and_only_a_reps_change_launche
         assert isinstance(again, dg.SkipReason)
         assert json.loads(cursor or "{}")["connector_user"] == 1
 
+        # Known now, the connector's user is left out by SSM: a push of 120 accounts (three
+        # pages of SSM's 50) costs the next tick one call per resource, not the pages.
+        with SSMClient(ssm.base_url, ssm.public_key, ssm.private_key) as connector:
+            connector.bulk_create("accounts", [
+                {"name": f"Bulk {n}", "extId": f"BULK{n:03d}", "readOnly": True, "statusId": 2,
+                 "branchId": 1, "salesRepId1": 2} for n in range(120)
+            ])  # fmt: skip
+        before = _requests(ssm)
+        quiet, cursor = _tick(ssm, instance, cursor)
+        assert isinstance(quiet, dg.SkipReason) and _requests(ssm) - before == 2
+
 
 def test_the_quote_poll_costs_one_call_and_launches_only_for_a_quote(ssm: SandboxProcess) -> None:
     with dg.instance_for_test() as instance:
