@@ -62,6 +62,9 @@ def sql_parameters(settings: SyncSettings) -> dict[str, str]:
         "prospects_in_sage": str(settings.prospects_in_sage).lower(),
         "first_invoice_converts": str(settings.first_invoice_converts).lower(),
         "special_rates_with_list": str(settings.special_rates_with_list).lower(),
+        # a customer's own rate is written by the company that writes its account: with shared
+        # keys, the owner (the others' `SPECIAL:<code>` would be the same SSM rate)
+        "customer_rates": str(settings.writes_parties).lower(),
         "prospect_status": _text(settings.prospect_status),
         "client_status": _text(settings.client_status),
         "quote_marker": _text(QUOTE_MARKER + "%"),

@@ -183,16 +183,14 @@ def test_shared_keys_the_owner_writes_accounts_the_other_attaches_its_orders(
 ) -> None:
     owner = _company(tmp_path / "owner.duckdb")
     other = _company(tmp_path / "other.duckdb", "Elsewhere")
-    with duckdb.connect(str(owner)) as con:  # codes of their own in the module's tenant
-        con.execute("UPDATE staging.customer_accounts SET account_reference = "
-                    "replace(account_reference, 'CUST', 'SHRD')")  # fmt: skip
-        con.execute("UPDATE staging.contacts SET account_reference = "
-                    "replace(account_reference, 'CUST', 'SHRD')")  # fmt: skip
-    with duckdb.connect(str(other)) as con:
-        con.execute("UPDATE staging.customer_accounts SET account_reference = "
-                    "replace(account_reference, 'CUST', 'SHRD')")  # fmt: skip
-        con.execute("UPDATE staging.contacts SET account_reference = "
-                    "replace(account_reference, 'CUST', 'SHRD')")  # fmt: skip
+    for company_file in (owner, other):  # codes of their own in the module's tenant
+        with duckdb.connect(str(company_file)) as con:
+            for table, column in (("staging.customer_accounts", "account_reference"),
+                                  ("staging.contacts", "account_reference"),
+                                  ("derived.price_lists", "price_list_code")):  # fmt: skip
+                con.execute(f"UPDATE {table} SET {column} = replace({column}, 'CUST', 'SHRD')")  # noqa: S608
+    with duckdb.connect(str(other)) as con:  # the same customer's special price, its own
+        con.execute("UPDATE derived.price_lists SET selling_price = 7 WHERE type = 'S'")
         for table in ("staging.sales_order_lines", "staging.sales_order_headers",
                       "derived.sales_order_totals", "staging.posted_sales_invoices",
                       "staging.unposted_sales_invoices", "staging.posted_sales_credits",
@@ -228,6 +226,13 @@ def test_shared_keys_the_owner_writes_accounts_the_other_attaches_its_orders(
     # The only writes: its own three orders and their lines (products and rates are the
     # owner's values: adopted, nothing to change).
     assert reports["sales_orders"].created == 3 and reports["sales_order_lines"].created == 6
+    # The customer's own rate is the owner's, with the owner's special price: the other
+    # company does not write its `SPECIAL:SHRD001` over it.
+    special = [r for r in ssm_records(tenant, "rates") if r.get("extId") == "SPECIAL:SHRD001"]
+    assert len(special) == 1
+    (price,) = [fk_id(r["rateId"]) == special[0]["id"] and r["salePrice"]
+                for r in ssm_records(tenant, "productRates") if fk_id(r["rateId"]) == special[0]["id"]]  # fmt: skip
+    assert price == 5
     assert sum(r.write_calls for n, r in reports.items() if n not in (
         "sales_orders", "sales_order_lines")) == 0  # fmt: skip
     assert ssm_writes(tenant) > writes

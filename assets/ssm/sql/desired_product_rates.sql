@@ -30,7 +30,7 @@ special AS (
     FROM live AS s
     JOIN staging.customer_accounts AS a
         ON a.account_reference = s.price_list_code AND a.deleted_at IS NULL
-    WHERE s.type = 'S'
+    WHERE s.type = 'S' AND ${customer_rates}  -- shared keys: the accounts' owner's to write
 ),
 customers AS (SELECT DISTINCT account_reference, price_list, currency_code FROM special),
 -- units of a currency per base unit (CURRENCY.RATE), the base currency 1

@@ -1,9 +1,9 @@
 -- SSM rates: the named price lists (PRICE_LIST type P), and one rate per customer with special
--- prices (PRICE type S) on live products, named after the customer: it holds those prices and
--- its price list's others (desired_product_rates.sql), and is the account's rateId
--- (desired_accounts.sql, same predicate), so a rep sees every price Sage gives the customer in
--- one rate. Its key, 'SPECIAL:' || account code, is at least 9 characters: never a price list's
--- PRICING_REF (8 at most), so the two kinds of rate cannot meet.
+-- prices (PRICE type S) on live products, named after the customer: it holds those prices (and
+-- with SSM_SPECIAL_RATES_WITH_LIST=true its price list's others, desired_product_rates.sql), and
+-- is the account's rateId (desired_accounts.sql, same predicate). Its key, 'SPECIAL:' || account
+-- code, is at least 9 characters: never a price list's PRICING_REF (8 at most), so the two kinds
+-- of rate cannot meet. With shared keys only the company that owns the accounts writes these.
 SELECT
     pricing_reference AS ext_id,
     left(coalesce(nullif(trim(name), ''), pricing_reference), 70) AS description
@@ -18,7 +18,7 @@ SELECT
         70
     ) AS description
 FROM staging.customer_accounts AS a
-WHERE a.deleted_at IS NULL
+WHERE ${customer_rates} AND a.deleted_at IS NULL
   AND EXISTS (
       SELECT 1 FROM derived.price_lists AS s
       JOIN staging.product_items AS p
