@@ -56,6 +56,16 @@ def _last_actor(record: dict[str, Any]) -> Any:
                record.get("salesRepIdCreated"))  # fmt: skip
 
 
+def _connector_user(client: SSMClient, sync: SyncSettings) -> Any:
+    """The connector's own SSM user, from one read-only account of this company (only the push
+    writes those): one call, the first page's first record; None before the first push."""
+    where = w.eq("readOnly", True)
+    if sync.ext_id_prefix:
+        where = w.and_(where, w.like("extId", sync.ext_id_prefix + "%"))
+    first = next(iter(client.list("accounts", where=where)), None)
+    return None if first is None else _fk(first.get("salesRepIdCreated"))
+
+
 def _matters(resource: str, record: dict[str, Any], connector_user: Any) -> bool:
     """A change the reverse flow may act on: made by someone other than the connector's own
     SSM user (its pushes and acknowledgements are echoes), on a record a rep can edit."""
@@ -199,12 +209,20 @@ def ssm_changes(
     # The connector's own SSM user, learnt from the read-only records only it writes: what that
     # user changed is an echo of a push, not a rep's work.
     connector_user = cursor.get("connector_user")
-    new_cursor: dict[str, Any] = {k: cursor[k] for k in ("branch", "accounts_of") if k in cursor}
+    kept = ("branch", "accounts_of", "no_user_lookup")
+    new_cursor: dict[str, Any] = {k: cursor[k] for k in kept if k in cursor}
     sync = SyncSettings.from_env()
     if feed.scope("accounts", sync).skip is not None:
         return dg.SkipReason(feed.SHARED_NOT_OWNER)  # no call: no change in SSM is its to write
     try:
         client = _poll_client(ssm)
+        if connector_user is None and not cursor.get("no_user_lookup"):
+            try:  # so SSM leaves its changes out of the poll from now on
+                connector_user = _connector_user(client, sync)
+            except SSMError as exc:
+                if exc.code != feed.SSM_SQL_ERROR:
+                    raise
+                new_cursor["no_user_lookup"] = True  # learnt from the records the poll reads
         branch = company_branch(client, sync, new_cursor)
         new_contacts: list[dict[str, Any]] = []
         for resource in feed.PARTY_FEEDS:
