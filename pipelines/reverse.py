@@ -56,16 +56,6 @@ def _last_actor(record: dict[str, Any]) -> Any:
                record.get("salesRepIdCreated"))  # fmt: skip
 
 
-def _connector_user(client: SSMClient, sync: SyncSettings) -> Any:
-    """The connector's own SSM user, from one read-only account of this company (only the push
-    writes those): one call, the first page's first record; None before the first push."""
-    where = w.eq("readOnly", True)
-    if sync.ext_id_prefix:
-        where = w.and_(where, w.like("extId", sync.ext_id_prefix + "%"))
-    first = next(iter(client.list("accounts", where=where)), None)
-    return None if first is None else _fk(first.get("salesRepIdCreated"))
-
-
 def _matters(resource: str, record: dict[str, Any], connector_user: Any) -> bool:
     """A change the reverse flow may act on: made by someone other than the connector's own
     SSM user (its pushes and acknowledgements are echoes), on a record a rep can edit."""
@@ -218,7 +208,7 @@ def ssm_changes(
         client = _poll_client(ssm)
         if connector_user is None and not cursor.get("no_user_lookup"):
             try:  # so SSM leaves its changes out of the poll from now on
-                connector_user = _connector_user(client, sync)
+                connector_user = feed.connector_user(client, sync)
             except SSMError as exc:
                 if exc.code != feed.SSM_SQL_ERROR:
                     raise

@@ -50,6 +50,8 @@ CREATE SCHEMA IF NOT EXISTS inbox;
 CREATE TABLE IF NOT EXISTS inbox.watermarks (
     resource VARCHAR PRIMARY KEY, watermark TIMESTAMP, read_at TIMESTAMP, run_id VARCHAR
 );
+-- the connector's own SSM user (connector_user), once learnt; refused: SSM cannot filter so
+CREATE TABLE IF NOT EXISTS inbox.connector_user (user_id BIGINT, refused BOOLEAN);
 """
 
 # What the reverse flow decided about one version of a record (inbox.<resource>.decision).
@@ -91,8 +93,9 @@ class ChangeFeed(Protocol):
     api_calls: int
 
     def changed_since(
-        self, resource: str, since: datetime, *, lookback: timedelta = ..., where: str | None = ...
-    ) -> Iterator[dict[str, Any]]: ...
+        self, resource: str, since: datetime, *, lookback: timedelta = ..., where: str | None = ...,
+        not_created_by: int | None = ...,
+    ) -> Iterator[dict[str, Any]]: ...  # fmt: skip
 
     def list(
         self, resource: str, where: str | None = None, order: str | None = None
@@ -306,11 +309,21 @@ def fetch(
     since: datetime | None,
     overlap: timedelta,
     where: str | None = None,
+    not_created_by: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every record changed after `since - overlap` (every record when `since` is None) that
-    `where` selects (all when None)."""
+    `where` selects (all when None), but those `not_created_by` created and nobody changed
+    since (all of them if SSM refuses that filter, code 901)."""
     if since is None:
         return list(client.list(resource, where=where, order="id"))
+    if not_created_by is not None:
+        try:
+            return list(client.changed_since(
+                resource, since, lookback=overlap, where=where, not_created_by=not_created_by
+            ))  # fmt: skip
+        except SSMError as exc:
+            if exc.code != SSM_SQL_ERROR:
+                raise
     return list(client.changed_since(resource, since, lookback=overlap, where=where))
 
 
@@ -385,6 +398,35 @@ def advance(
     return mark
 
 
+def connector_user(client: ChangeFeed, sync: SyncSettings) -> int | None:
+    """The connector's own SSM user, from one read-only account of this company (only the push
+    writes those): one call, the first page's first record; None before the first push."""
+    where = w.eq("readOnly", True)
+    if sync.ext_id_prefix:
+        where = w.and_(where, w.like("extId", sync.ext_id_prefix + "%"))
+    first = next(iter(client.list("accounts", where=where)), None)
+    return None if first is None else fk(first.get("salesRepIdCreated"))
+
+
+def _stored_connector_user(
+    con: duckdb.DuckDBPyConnection, client: ChangeFeed, sync: SyncSettings
+) -> int | None:
+    """connector_user, looked up once and kept in the warehouse."""
+    row = con.execute("SELECT user_id, refused FROM inbox.connector_user LIMIT 1").fetchone()
+    if row is not None:
+        return None if row[1] else row[0]
+    try:
+        user = connector_user(client, sync)
+    except SSMError as exc:
+        if exc.code != SSM_SQL_ERROR:
+            raise
+        con.execute("INSERT INTO inbox.connector_user VALUES (NULL, true)")
+        return None
+    if user is not None:
+        con.execute("INSERT INTO inbox.connector_user VALUES (?, false)", [user])
+    return user
+
+
 def read_feed(
     con: duckdb.DuckDBPyConnection,
     client: ChangeFeed,
@@ -404,8 +446,11 @@ def read_feed(
     if scoped.skip is not None:
         return FeedRead(resource=resource, since=since, watermark=since, skipped=scoped.skip)
     calls = client.api_calls
+    # What the connector created and nobody changed since is not read back (after a first push:
+    # every record it wrote, page by page); an edit of one, by anyone, still is.
+    user = _stored_connector_user(con, client, sync) if resource in PARTY_FEEDS else None
     records, newest = read_scoped(
-        scoped, lambda narrowed: fetch(client, resource, since, overlap, narrowed), where
+        scoped, lambda narrowed: fetch(client, resource, since, overlap, narrowed, user), where
     )
     new, _ = land(con, resource, records, run_id)
     resolved = 0

@@ -354,6 +354,7 @@ class SSMClient:
         lookback: timedelta = timedelta(minutes=5),
         where: str | None = None,
         not_by: int | None = None,
+        not_created_by: int | None = None,
     ) -> Iterator[dict]:
         """Records created, updated or deleted after ``since - lookback``, each id once.
 
@@ -373,22 +374,20 @@ class SSMClient:
         leaves out what that SSM user did (each change by its audit field: ``salesRepIdCreated``
         for a create, ...): a poll that wakes a job for reps' work need not page through the
         connector's own writes (a large first push: thousands of pages a tick).
+        ``not_created_by`` leaves out only what that user created and nobody changed since: a
+        record someone edited afterwards is still read, whoever edited it last.
         """
         cutoff = since - lookback
         if cutoff.tzinfo is None:
             cutoff = cutoff.replace(tzinfo=UTC)
         fmt = self.date_literal_format
-        changed = w.or_(
-            *(
-                w.gt(f"date{what}", cutoff, date_format=fmt)
-                if not_by is None
-                else w.and_(
-                    w.gt(f"date{what}", cutoff, date_format=fmt),
-                    w.ne(f"salesRepId{what}", not_by),
-                )
-                for what in ("Created", "Updated", "Deleted")
-            )
-        )
+
+        def clause(what: str) -> str:
+            after = w.gt(f"date{what}", cutoff, date_format=fmt)
+            user = not_by if not_by is not None else (not_created_by if what == "Created" else None)
+            return after if user is None else w.and_(after, w.ne(f"salesRepId{what}", user))
+
+        changed = w.or_(*(clause(what) for what in ("Created", "Updated", "Deleted")))
         where = changed if where is None else w.and_(changed, where)
         newest: dict[Any, tuple[datetime, int, dict]] = {}
         for read, row in enumerate(self.list(resource, where=where, order="id")):
