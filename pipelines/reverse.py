@@ -110,18 +110,13 @@ def poll(
     mark = datetime.fromisoformat(state["watermark"])
     seen = {tuple(s) for s in state.get("seen", [])}
 
-    def changed(narrowed: str | None) -> list[dict[str, Any]]:
-        if not_by is not None:
-            try:
-                return list(client.changed_since(
-                    resource, mark, lookback=overlap, where=narrowed, not_by=not_by
-                ))  # fmt: skip
-            except SSMError as exc:
-                if exc.code != feed.SSM_SQL_ERROR:
-                    raise
-        return list(client.changed_since(resource, mark, lookback=overlap, where=narrowed))
-
-    records, newest_read = feed.read_scoped(scope or feed.Scope(), changed, where)
+    records, newest_read = feed.read_scoped(
+        scope or feed.Scope(),
+        lambda narrowed: feed.changed_but_not_by(
+            client, resource, mark, overlap, narrowed, not_by=not_by
+        ),
+        where,
+    )
     newest = max(mark, newest_read or mark)  # past what was read, this company's or not
     read = []
     for record in records:

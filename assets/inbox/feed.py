@@ -94,7 +94,7 @@ class ChangeFeed(Protocol):
 
     def changed_since(
         self, resource: str, since: datetime, *, lookback: timedelta = ..., where: str | None = ...,
-        not_created_by: int | None = ...,
+        not_by: int | None = ..., not_created_by: int | None = ...,
     ) -> Iterator[dict[str, Any]]: ...  # fmt: skip
 
     def list(
@@ -316,11 +316,28 @@ def fetch(
     since (all of them if SSM refuses that filter, code 901)."""
     if since is None:
         return list(client.list(resource, where=where, order="id"))
-    if not_created_by is not None:
+    return changed_but_not_by(
+        client, resource, since, overlap, where, not_created_by=not_created_by
+    )
+
+
+def changed_but_not_by(
+    client: ChangeFeed,
+    resource: str,
+    since: datetime,
+    overlap: timedelta,
+    where: str | None,
+    **user: int | None,
+) -> list[dict[str, Any]]:
+    """`client.changed_since` leaving out a user's changes (`not_by`: all of them;
+    `not_created_by`: its creates nobody changed since); every change if no user is given or SSM
+    refuses to filter on the audit fields (code 901)."""
+    given = {name: value for name, value in user.items() if value is not None}
+    if given:
         try:
-            return list(client.changed_since(
-                resource, since, lookback=overlap, where=where, not_created_by=not_created_by
-            ))  # fmt: skip
+            return list(
+                client.changed_since(resource, since, lookback=overlap, where=where, **given)
+            )
         except SSMError as exc:
             if exc.code != SSM_SQL_ERROR:
                 raise
