@@ -53,6 +53,9 @@ MIN_GAP_SECONDS = 3.0
 # A quote not back within 5 minutes has failed the 60 s goal anyway; a quote the job left for
 # "the next run" waits for a sync the bench does not launch (the schedule is stopped).
 ACK_TIMEOUT_SECONDS = 300.0
+# A quote's run that waits for the warehouse behind a long step of a sync still ends: wait for it
+# (so the next quote starts clean) well past the ack limit before calling the suite stuck.
+IDLE_TIMEOUT_SECONDS = 1200.0
 STATE_POLL_SECONDS = 0.5  # /sandbox/state renders every order: not much faster on 2 cores
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 PHASES = ("tick_wait_seconds", "queue_launch_seconds", "run_to_ack_seconds", "run_seconds")
@@ -203,7 +206,7 @@ class _QuoteSensor:
         statuses = [dg.DagsterRunStatus(s) for s in ACTIVE_STATUSES]
         return self.dagster.instance.get_run_records(dg.RunsFilter(job_name=job, statuses=statuses))
 
-    def wait_idle(self, job: str = QUOTES_JOB, timeout: float = ACK_TIMEOUT_SECONDS) -> None:
+    def wait_idle(self, job: str = QUOTES_JOB, timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while self.active_runs(job):
             if time.monotonic() > deadline:
@@ -280,16 +283,17 @@ def _idle_quotes(
     quotes: int,
     rng: random.Random,
     log: Callable[[str], None],
-) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]],
+    saved: Callable[[], None],
+) -> None:
     for n in range(quotes):
         gap = rng.uniform(MIN_GAP_SECONDS, MIN_GAP_SECONDS + sensor.interval)
         time.sleep(gap)
         one = _one_launched_quote(sensor, rep, control_url, n, "idle")
         one["gap_seconds"] = gap
         out.append(one)
+        saved()
         log(f"  idle quote {n + 1}/{quotes}: {_seconds(one['latency_seconds'])}")
-    return out
 
 
 def _quotes_during_sync(
@@ -301,11 +305,12 @@ def _quotes_during_sync(
     window: float,
     rng: random.Random,
     log: Callable[[str], None],
-) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]],
+    saved: Callable[[], None],
+) -> None:
     """Each quote made at a random point of a launched sync's first `window` seconds."""
     from bench.launched import SYNC_JOB
 
-    out = []
     for n in range(quotes):
         sync_id = dagster.launch(SYNC_JOB, sample=False)
         dagster.wait_for(sync_id, {"STARTED"}, timeout=600)
@@ -323,11 +328,11 @@ def _quotes_during_sync(
             created_into_sync_seconds=into_sync,
         )
         out.append(one)
+        saved()
         log(
             f"  quote during a sync {n + 1}/{quotes}: {_seconds(one['latency_seconds'])} "
             f"(sync {_seconds(sync.run_seconds)}, running at the create: {still_running})"
         )
-    return out
 
 
 # ------------------------------------------------------------------------------ in process
@@ -379,10 +384,13 @@ def run_quotes_suite(
     in_process_quotes: int = 10,
     seed: int = 15,
     log: Callable[[str], None] = print,
+    save: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Round trip of a rep's quote as launched (idle, during a sync) and in process.
 
-    `company` is modified (quotations are written into it): pass a copy.
+    `company` is modified (quotations are written into it): pass a copy. `save` gets the result
+    so far after the first sync and after every quote: a suite of an hour that stops half-way
+    still leaves its figures.
     """
     from bench.launched import SYNC_JOB, LaunchedDagster
     from sandbox.ssm.testing import running_sandbox
@@ -392,6 +400,36 @@ def run_quotes_suite(
     started = time.perf_counter()
     rng = random.Random(seed)
     out: dict[str, Any] = {"rate": rate, "seed": seed, "min_gap_seconds": MIN_GAP_SECONDS}
+    idle: list[dict[str, Any]] = []
+    during: list[dict[str, Any]] = []
+    in_process: list[dict[str, Any]] = []
+
+    def summarised() -> dict[str, Any]:
+        out["idle"] = {"quotes": idle, **summarise_quotes(idle)}
+        out["during_sync"] = {
+            "quotes": during,
+            **summarise_quotes(during),
+            "window_seconds": sync_window_seconds,
+            "sync": summarise_latencies(
+                [q["sync_seconds"] for q in during if q.get("sync_seconds") is not None]
+            ),
+        }
+        out["in_process"] = {
+            "quotes": in_process,
+            "summary": summarise_latencies(
+                [q["latency_seconds"] for q in in_process if q["latency_seconds"] is not None]
+            ),
+            "job": summarise_latencies([q["job_seconds"] for q in in_process]),
+            "api_calls": summarise_latencies([float(q["api_calls"]) for q in in_process]),
+            "failed": sum(1 for q in in_process if not q["success"]),
+        }
+        out["suite_seconds"] = time.perf_counter() - started
+        return out
+
+    def saved() -> None:
+        if save is not None:
+            save(summarised())
+
     with running_sandbox(work, rate=rate) as sandbox:
         env = _env(work, Path(company), sandbox, rate)
         control = sandbox.control_url
@@ -401,42 +439,26 @@ def run_quotes_suite(
             out["poll_seconds"] = sensor.interval
             first = dagster.run(SYNC_JOB)
             out["first_sync"] = {"status": first.status, "seconds": first.wall_seconds}
+            saved()
             if first.status != "SUCCESS":
                 raise RuntimeError(f"the first sync ended {first.status}: {first.failed_steps}")
             log(f"first sync {first.wall_seconds:.0f} s; {SENSOR} every {sensor.interval:g} s")
             sensor.wait_idle()
             rep = _quoting_rep(control, Path(env["WAREHOUSE_PATH"]), Path(company))
             out["quote_lines"] = len(rep.lines)
-            idle = _idle_quotes(sensor, rep, control, quotes, rng, log)
-            out["idle"] = {"quotes": idle, **summarise_quotes(idle)}
-            during = _quotes_during_sync(
-                dagster, sensor, rep, control, sync_quotes, sync_window_seconds, rng, log
-            )
-            out["during_sync"] = {
-                "quotes": during,
-                **summarise_quotes(during),
-                "window_seconds": sync_window_seconds,
-                "sync": summarise_latencies(
-                    [q["sync_seconds"] for q in during if q.get("sync_seconds") is not None]
-                ),
-            }
+            _idle_quotes(sensor, rep, control, quotes, rng, log, idle, saved)
+            _quotes_during_sync(
+                dagster, sensor, rep, control, sync_quotes, sync_window_seconds, rng, log,
+                during, saved,
+            )  # fmt: skip
             out["other_runs"] = [
                 {"job": r.job_name, "status": r.status.value, "reason": r.tags.get("sync/reason")}
                 for r in dagster.foreign_runs()
                 if r.job_name != QUOTES_JOB
             ]
-        in_process = _in_process(env, rep, in_process_quotes) if in_process_quotes else []
-    out["in_process"] = {
-        "quotes": in_process,
-        "summary": summarise_latencies(
-            [q["latency_seconds"] for q in in_process if q["latency_seconds"] is not None]
-        ),
-        "job": summarise_latencies([q["job_seconds"] for q in in_process]),
-        "api_calls": summarise_latencies([float(q["api_calls"]) for q in in_process]),
-        "failed": sum(1 for q in in_process if not q["success"]),
-    }
-    out["suite_seconds"] = time.perf_counter() - started
-    return out
+        if in_process_quotes:
+            in_process.extend(_in_process(env, rep, in_process_quotes))
+    return summarised()
 
 
 def _seconds(value: float | None) -> str:
@@ -456,8 +478,10 @@ def main() -> None:
     def log(message: str) -> None:
         print(f"[quotes {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
-    result = run_quotes_suite(company=str(copy), log=log, **params)
-    Path(result_path).write_text(json.dumps(result, default=str))
+    def save(result: dict[str, Any]) -> None:
+        Path(result_path).write_text(json.dumps(result, default=str))
+
+    save(run_quotes_suite(company=str(copy), log=log, save=save, **params))
 
 
 if __name__ == "__main__":
