@@ -1,5 +1,6 @@
--- The factures' lines, with the document's totals and whether the dossier posted it
--- (Comptabilisée): posted_sales_invoices.sql and unposted_sales_invoices.sql split them.
+-- The factures' and avoirs' lines (becomes: 'invoice' or 'credit'), with the document's totals
+-- and whether the dossier posted it (Comptabilisée): posted_sales_invoices.sql,
+-- unposted_sales_invoices.sql and posted_sales_credits.sql take their share of them.
 SELECT
     number AS invoice_number,
     ligne AS line_number,
@@ -26,6 +27,7 @@ SELECT
     line_gross AS line_gross_base,
     date_echeance AS payment_due_date,
     line_deleted_at AS deleted_at,
-    posted
+    posted,
+    becomes
 FROM (${document_lines})
-WHERE becomes = 'invoice'
+WHERE becomes IN ('invoice', 'credit')

@@ -1,30 +1,12 @@
 -- Avoirs the dossier has posted (Comptabilisée): one row per line, with the document's totals
--- (positive, as Sage shows a credit note; the push makes them negative).
+-- (positive, as Sage shows a credit note; the push makes them negative). The staging takes
+-- columns by name: the invoice lines' columns under the UK credit table's names.
 SELECT
-    number AS invoice_number_credit_note_no,
-    ligne AS line_number,
-    code_article AS product_reference,
-    designation AS description,
-    unit_price AS unit_price_base,
-    quantity,
-    line_net AS line_net_value,
-    date_piece AS credit_date,
-    code_client AS account_reference,
-    ref_commande AS customer_order_reference,
-    unit_price AS unit_price_foreign,
-    discount_rate,
-    line_net AS line_net_foreign,
-    line_gross AS line_gross_foreign,
-    currency_code,
-    items_net, items_tax, items_gross,
-    carriage_net, carriage_tax, carriage_gross,
-    total_net, total_tax, total_gross,
-    total_net AS total_net_foreign,
-    total_tax AS total_tax_foreign,
-    total_gross AS total_gross_foreign,
-    line_tax AS line_tax_base,
-    line_gross AS line_gross_base,
-    line_net AS line_net_base,
-    line_deleted_at AS deleted_at
-FROM (${document_lines})
+    * EXCLUDE (payment_due_date, posted, becomes) RENAME (
+        invoice_number AS invoice_number_credit_note_no,
+        unit_price AS unit_price_base,
+        invoice_date AS credit_date
+    ),
+    line_net_value AS line_net_base
+FROM (${invoice_lines})
 WHERE becomes = 'credit' AND posted

@@ -1,2 +1,3 @@
 -- Factures the dossier has posted (Comptabilisée): one row per line, with the document's totals.
-SELECT * EXCLUDE (posted) FROM (${invoice_lines}) WHERE posted
+SELECT * EXCLUDE (posted, becomes) FROM (${invoice_lines})
+WHERE becomes = 'invoice' AND posted

@@ -1,2 +1,3 @@
 -- Factures not posted yet (not Comptabilisée): one row per line, with the document's totals.
-SELECT * EXCLUDE (posted) FROM (${invoice_lines}) WHERE NOT posted
+SELECT * EXCLUDE (posted, becomes) FROM (${invoice_lines})
+WHERE becomes = 'invoice' AND NOT posted
