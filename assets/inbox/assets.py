@@ -86,11 +86,15 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
         settings = ReverseSettings.from_env(sync=sync)
         narrow = FEED_FILTERS.get(resource)
         try:
-            with ssm.get_client() as client, warehouse.get_connection() as con:
-                feed.ensure_tables(con)
+            with ssm.get_client() as client:
+                where = None
+                if narrow is not None:
+                    with warehouse.get_connection() as con:
+                        feed.ensure_tables(con)
+                        where = narrow(con, client, sync)
                 read = feed.read_feed(
-                    con, client, resource, timedelta(seconds=settings.overlap_seconds),
-                    context.run.run_id, where=narrow(con, client, sync) if narrow else None,
+                    warehouse.get_connection, client, resource,
+                    timedelta(seconds=settings.overlap_seconds), context.run.run_id, where=where,
                 )  # fmt: skip
         except SSMError as exc:
             # The watermark did not move: the next run reads the same changes. The Sage extract

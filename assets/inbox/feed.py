@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -445,7 +446,7 @@ def _stored_connector_user(
 
 
 def read_feed(
-    con: duckdb.DuckDBPyConnection,
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
     client: ChangeFeed,
     resource: str,
     overlap: timedelta,
@@ -455,25 +456,31 @@ def read_feed(
 ) -> FeedRead:
     """Read `resource`'s changes since its watermark that `where` selects and that can be this
     company's (`scope`, from `sync`, else the environment's settings), land them and move the
-    watermark."""
-    ensure_tables(con)
+    watermark.
+
+    The pages are read with no connection open: in a run, the warehouse then goes to a process
+    waiting for it (a rep's quote) while a long read pages through SSM. Landing twice is
+    harmless (each version once, the watermark never moves back)."""
     sync = sync or SyncSettings.from_env()
-    scoped = scope(resource, sync, stored_branch_id(con, sync))
-    since = watermark(con, resource)
-    if scoped.skip is not None:
-        return FeedRead(resource=resource, since=since, watermark=since, skipped=scoped.skip)
     calls = client.api_calls
-    # What the connector created and nobody changed since is not read back (after a first push:
-    # every record it wrote, page by page); an edit of one, by anyone, still is.
-    user = _stored_connector_user(con, client, sync) if resource in PARTY_FEEDS else None
+    with connect() as con:
+        ensure_tables(con)
+        scoped = scope(resource, sync, stored_branch_id(con, sync))
+        since = watermark(con, resource)
+        if scoped.skip is not None:
+            return FeedRead(resource=resource, since=since, watermark=since, skipped=scoped.skip)
+        # What the connector created and nobody changed since is not read back (after a first
+        # push: every record it wrote, page by page); an edit of one, by anyone, still is.
+        user = _stored_connector_user(con, client, sync) if resource in PARTY_FEEDS else None
     records, newest = read_scoped(
         scoped, lambda narrowed: fetch(client, resource, since, overlap, narrowed, user), where
     )
-    new, _ = land(con, resource, records, run_id)
-    resolved = 0
-    if resource == "contacts" and scoped.prefix is not None:
-        resolved = resolve_accounts(con, client, records, run_id)
-    mark = advance(con, resource, newest, run_id)
+    with connect() as con:
+        new, _ = land(con, resource, records, run_id)
+        resolved = 0
+        if resource == "contacts" and scoped.prefix is not None:
+            resolved = resolve_accounts(con, client, records, run_id)
+        mark = advance(con, resource, newest, run_id)
     return FeedRead(
         resource=resource,
         since=since,

@@ -197,7 +197,7 @@ def _reverse(tenant: Tenant, company: Company, resource: str) -> ReverseReport:
     with tenant.client() as client:
         with connect() as con:
             value_lists.store(con, value_lists.fetch(client))
-            feed.read_feed(con, client, resource, timedelta(seconds=300), run_id, sync=company.sync)
+        feed.read_feed(connect, client, resource, timedelta(seconds=300), run_id, sync=company.sync)
         common = (connect, client, lambda: company.sage, company.sync, REVERSE, run_id)
         if resource == "salesorders":
             return QuoteRun(*common, lambda number: None).run()
