@@ -10,7 +10,7 @@ every write to Sage (or its absence) can be explained afterwards.
 
 The watermark (`inbox.watermarks`) only moves forward, to the newest version read; the first read
 of a resource has none and reads every record (rep-made companies that predate the connector are
-synced too).
+synced too). A first read that finds none (a fresh tenant) sets it to the time of the read.
 
 Several companies on one tenant: each company reads only what can be its own (`Scope`), filtered
 by SSM through the `where` of the read: the records under its extId prefix, and the records with
@@ -472,9 +472,15 @@ def read_feed(
         # What the connector created and nobody changed since is not read back (after a first
         # push: every record it wrote, page by page); an edit of one, by anyone, still is.
         user = _stored_connector_user(con, client, sync) if resource in PARTY_FEEDS else None
+    started = now()
     records, newest = read_scoped(
         scoped, lambda narrowed: fetch(client, resource, since, overlap, narrowed, user), where
     )
+    if since is None and newest is None:
+        # A first read that found nothing (a fresh tenant): the next read starts here, not from
+        # the beginning again, which after the first push would read back every record it wrote.
+        # This clock stands in for SSM's: the overlap window absorbs a skew up to its length.
+        newest = started
     with connect() as con:
         new, _ = land(con, resource, records, run_id)
         resolved = 0
