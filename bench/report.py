@@ -1172,7 +1172,7 @@ def _quote_bounds(q: dict[str, Any]) -> list[str]:
     tick = (idle["phases"].get("tick_wait_seconds") or {}).get("p50")
     launch = (idle["phases"].get("queue_launch_seconds") or {}).get("p50")
     run = (idle["phases"].get("run_to_ack_seconds") or {}).get("p50")
-    queued = (during["phases"].get("queue_launch_seconds") or {}).get("p95")
+    waited = (during["phases"].get("run_to_ack_seconds") or {}).get("p50")
     sync = during.get("sync", {}).get("p50")
     poll = q["poll_seconds"]
     text = (
@@ -1187,12 +1187,11 @@ def _quote_bounds(q: dict[str, Any]) -> list[str]:
         + f"), the launch of a run worker (p50 {_n(launch, 1)} s: a new process that imports "
         f"the project) and the run until SSM holds the number (p50 {_n(run, 1)} s)."
     )
-    if queued is not None:
+    if waited is not None:
         text += (
-            f" During a sync the quote job waits in the queue for the sync's pools (queue + "
-            f"launch p95 {_n(queued, 1)} s, the sync itself p50 {_n(sync, 1)} s): the pools "
-            "serialise whole runs (`granularity: run`), so a quote made early in a sync waits "
-            "for all of it."
+            f" During a sync (p50 {_n(sync, 1)} s) the quote's run starts beside it (its own "
+            "pool, `quotes`) and takes the warehouse when the sync's current step lets go of "
+            f"it: the run until SSM holds the number is then p50 {_n(waited, 1)} s."
         )
     timed_out = idle["timed_out"] + during["timed_out"]
     if timed_out:
