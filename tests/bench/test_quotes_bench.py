@@ -68,7 +68,7 @@ def _suite(idle: list[float | None], during: list[float | None]) -> dict[str, An
         "idle": {"quotes": [], **summarise_quotes(_quotes(idle))},
         "during_sync": {
             "quotes": [],
-            **summarise_quotes(_quotes(during, queue=40.0)),
+            **summarise_quotes(_quotes(during, queue=5.0)),
             "window_seconds": 20.0,
             "sync": {"p50": 45.0, "p95": 50.0, "max": 52.0},
         },
@@ -94,15 +94,17 @@ def test_the_goals_and_the_report_section_on_hand_made_figures() -> None:
     assert "| as launched, idle | 4 | 24.0 | 29.4 | 30.0 | 18.0 | 0 | 4/4 |" in text
     assert "| as launched, during a sync | 2 | 60.0 | 69.0 | 70.0 | 50.0 | 0 | 1/2 |" in text
     assert "| in process | 2 | 7.5 | 8.0 | 8.0 | 7.0 | – | – |" in text
-    # tick wait is half the latency here; queue 3 s idle, 40 s while the sync holds the pools
+    # tick wait is half the latency here; queue and launch 3 s idle, 5 s beside a sync
     assert "| create → run created: waiting for the sensor's tick, the tick | 12.0 |" in text
     assert (
-        "| run created → started: queue (pools), launch, run worker start | 3.0 | 3.0 | 3.0 | 40.0 |"
+        "| run created → started: queue (pools), launch, run worker start | 3.0 | 3.0 | 3.0 | 5.0 |"
         in text
     )
     assert "the sensor `ssm_quotes` at its default 15 s" in text
     assert "random pause of 3–18 s (seed 15)" in text
-    assert "queue + launch p95 40.0 s, the sync itself p50 45.0 s" in text
+    # beside a sync the quote's run waits inside for the warehouse: 20 s and 30 s to the answer
+    assert "During a sync (p50 45.0 s) the quote's run starts beside it" in text
+    assert "the run until SSM holds the number is then p50 25.0 s." in text
     assert "quote(s) timed out" not in text
     # tick wait p50 12 s > 0.75 x 15 s: the sensor ticked less often than its interval
     assert "the sensor ticked less often than its interval" in text
