@@ -90,7 +90,6 @@ def _feed_asset(resource: str) -> dg.AssetsDefinition:
                 where = None
                 if narrow is not None:
                     with warehouse.get_connection() as con:
-                        feed.ensure_tables(con)
                         where = narrow(con, client, sync)
                 read = feed.read_feed(
                     warehouse.get_connection, client, resource,
